@@ -1,0 +1,6 @@
+// Command milligold talks to the milliGOLD Partner API and runs its local sandbox.
+package main
+
+import "os"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
