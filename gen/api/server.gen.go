@@ -341,20 +341,6 @@ func (response GetGoldRate200JSONResponse) VisitGetGoldRateResponse(w http.Respo
 	return err
 }
 
-type GetGoldRate400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response GetGoldRate400JSONResponse) VisitGetGoldRateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetGoldRate401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetGoldRate401JSONResponse) VisitGetGoldRateResponse(w http.ResponseWriter) error {
