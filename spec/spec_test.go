@@ -1,0 +1,251 @@
+package spec
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/milligold/milligold-go/gen/api"
+)
+
+const specPath = "../openapi.yaml"
+
+func loadSpec(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(specPath)
+	if err != nil {
+		t.Fatalf("load %s: %v", specPath, err)
+	}
+	return doc
+}
+
+func TestSpecValidates(t *testing.T) {
+	doc := loadSpec(t)
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+}
+
+// TestEmbeddedSpecMatchesFile fails when openapi.yaml was edited without
+// regenerating gen/api, so go test catches drift as well as make check-generate.
+func TestEmbeddedSpecMatchesFile(t *testing.T) {
+	embedded, err := api.GetSwagger()
+	if err != nil {
+		t.Fatalf("GetSwagger: %v", err)
+	}
+	file := loadSpec(t)
+	got, _ := json.Marshal(embedded)
+	want, _ := json.Marshal(file)
+	if string(got) != string(want) {
+		t.Fatal("gen/api's embedded spec differs from openapi.yaml; run `make generate`")
+	}
+}
+
+func TestOperations(t *testing.T) {
+	doc := loadSpec(t)
+	want := map[string]string{
+		"createAccessToken": "POST /auth/token",
+		"getGoldRate":       "GET /gold/rate",
+		"getUserInfo":       "GET /user/info/{mobileNumber}",
+	}
+	got := map[string]string{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			got[op.OperationID] = method + " " + path
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("operations = %v; want %v", got, want)
+	}
+	for _, s := range doc.Servers {
+		if !strings.HasSuffix(s.URL, "/partner") {
+			t.Errorf("server %q does not end in /partner", s.URL)
+		}
+	}
+	token := doc.Paths.Find("/auth/token").Post
+	if token.Security == nil || len(*token.Security) != 0 {
+		t.Errorf("createAccessToken security = %v; want none", token.Security)
+	}
+	form := token.RequestBody.Value.Content.Get("application/x-www-form-urlencoded")
+	if form == nil {
+		t.Fatal("createAccessToken has no form body")
+	}
+	req := form.Schema.Value.Required
+	sort.Strings(req)
+	if !reflect.DeepEqual(req, []string{"partnerId", "partnerSecret"}) {
+		t.Errorf("form required = %v; want partnerId, partnerSecret", req)
+	}
+	if len(doc.Security) != 1 || doc.Security[0]["bearerAuth"] == nil {
+		t.Errorf("global security = %v; want bearerAuth", doc.Security)
+	}
+	if s := doc.Components.SecuritySchemes["bearerAuth"].Value; s.Type != "http" || s.Scheme != "bearer" {
+		t.Errorf("bearerAuth = %s %s; want http bearer", s.Type, s.Scheme)
+	}
+}
+
+// TestErrorResponses checks every documented error status answers the
+// envelope through its own response component, and that every 429 declares
+// the three rate-limit headers as required integers.
+func TestErrorResponses(t *testing.T) {
+	doc := loadSpec(t)
+	wantStatuses := map[string][]string{
+		"createAccessToken": {"200", "400", "401", "429", "500"},
+		"getGoldRate":       {"200", "401", "429", "500"},
+		"getUserInfo":       {"200", "400", "401", "404", "429", "500"},
+	}
+	components := map[string]string{
+		"400": "BadRequest", "401": "Unauthorized", "404": "NotFound",
+		"429": "TooManyRequests", "500": "InternalServerError",
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			var statuses []string
+			for status, ref := range op.Responses.Map() {
+				statuses = append(statuses, status)
+				if status == "200" {
+					continue
+				}
+				if want := "#/components/responses/" + components[status]; ref.Ref != want {
+					t.Errorf("%s %s %s: ref %q; want %q", method, path, status, ref.Ref, want)
+				}
+				schema := ref.Value.Content.Get("application/json").Schema
+				if schema.Ref != "#/components/schemas/ErrorResponse" {
+					t.Errorf("%s %s %s: schema %q; want the error envelope", method, path, status, schema.Ref)
+				}
+			}
+			sort.Strings(statuses)
+			if !reflect.DeepEqual(statuses, wantStatuses[op.OperationID]) {
+				t.Errorf("%s statuses = %v; want %v", op.OperationID, statuses, wantStatuses[op.OperationID])
+			}
+		}
+	}
+	tooMany := doc.Components.Responses["TooManyRequests"].Value
+	for _, name := range []string{"X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset"} {
+		h := tooMany.Headers[name]
+		if h == nil || !h.Value.Required || !h.Value.Schema.Value.Type.Is("integer") {
+			t.Errorf("429 header %s: not a required integer", name)
+		}
+	}
+	if min := tooMany.Headers["X-Rate-Limit-Remaining"].Value.Schema.Value.Min; min == nil || *min != 0 {
+		t.Errorf("X-Rate-Limit-Remaining minimum = %v; want 0", min)
+	}
+}
+
+// TestSchemasStayOpen guards the breaking-changes policy: no response object
+// may refuse unknown fields, and no response string may be a closed enum.
+func TestSchemasStayOpen(t *testing.T) {
+	doc := loadSpec(t)
+	for name, ref := range doc.Components.Schemas {
+		s := ref.Value
+		if s.AdditionalProperties.Has != nil && !*s.AdditionalProperties.Has {
+			t.Errorf("schema %s forbids additional properties", name)
+		}
+		for prop, p := range s.Properties {
+			if len(p.Value.Enum) > 0 {
+				t.Errorf("schema %s.%s is a closed enum", name, prop)
+			}
+		}
+	}
+}
+
+func TestPolicyExtensions(t *testing.T) {
+	doc := loadSpec(t)
+	var token struct {
+		OperationID     string `json:"operationId"`
+		TokenField      string `json:"tokenField"`
+		ExpiresInField  string `json:"expiresInField"`
+		LifetimeSeconds int    `json:"lifetimeSeconds"`
+	}
+	var limit struct {
+		Requests      int               `json:"requests"`
+		WindowSeconds int               `json:"windowSeconds"`
+		Scope         string            `json:"scope"`
+		WindowStart   string            `json:"windowStart"`
+		Headers       map[string]string `json:"headers"`
+	}
+	for key, dst := range map[string]any{"x-milligold-token": &token, "x-milligold-rate-limit": &limit} {
+		raw, err := json.Marshal(doc.Extensions[key])
+		if err != nil || json.Unmarshal(raw, dst) != nil {
+			t.Fatalf("%s: cannot decode %s", key, raw)
+		}
+	}
+	if token.OperationID != "createAccessToken" || token.TokenField != "accessToken" ||
+		token.ExpiresInField != "expiresIn" || token.LifetimeSeconds != 3600 {
+		t.Errorf("x-milligold-token = %+v", token)
+	}
+	wantHeaders := map[string]string{"limit": "X-Rate-Limit-Limit", "remaining": "X-Rate-Limit-Remaining", "reset": "X-Rate-Limit-Reset"}
+	if limit.Requests != 10 || limit.WindowSeconds != 20 || limit.Scope != "partner" ||
+		limit.WindowStart != "first-request" || !reflect.DeepEqual(limit.Headers, wantHeaders) {
+		t.Errorf("x-milligold-rate-limit = %+v", limit)
+	}
+}
+
+// documentExamples returns the JSON blocks of the API document, in order.
+func documentExamples(t *testing.T) []any {
+	t.Helper()
+	md, err := os.ReadFile("testdata/milligold-partner-api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []any
+	for _, m := range regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatch(md, -1) {
+		var v any
+		if err := json.Unmarshal(m[1], &v); err != nil {
+			t.Fatalf("document block %q: %v", m[1], err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// TestExamplesAreTheDocuments compares the spec's examples, field for field,
+// with the JSON blocks of the API document, and validates each against its schema.
+func TestExamplesAreTheDocuments(t *testing.T) {
+	doc := loadSpec(t)
+	blocks := documentExamples(t)
+	if len(blocks) != 4 {
+		t.Fatalf("document has %d JSON blocks; want 4 (token, gold rate, user, 404)", len(blocks))
+	}
+	cases := []struct {
+		name  string
+		media *openapi3.MediaType
+		want  any
+	}{
+		{"token", doc.Paths.Find("/auth/token").Post.Responses.Status(200).Value.Content.Get("application/json"), blocks[0]},
+		{"gold rate", doc.Paths.Find("/gold/rate").Get.Responses.Status(200).Value.Content.Get("application/json"), blocks[1]},
+		{"user", doc.Paths.Find("/user/info/{mobileNumber}").Get.Responses.Status(200).Value.Content.Get("application/json"), blocks[2]},
+		{"404", doc.Components.Responses["NotFound"].Value.Content.Get("application/json"), blocks[3]},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !reflect.DeepEqual(normalize(t, c.media.Example), c.want) {
+				t.Errorf("example = %v; want the document's %v", c.media.Example, c.want)
+			}
+			if err := c.media.Schema.Value.VisitJSON(c.want); err != nil {
+				t.Errorf("the document's example fails its schema: %v", err)
+			}
+		})
+	}
+}
+
+// normalize turns a YAML-decoded example into what encoding/json produces.
+func normalize(t *testing.T, v any) any {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
