@@ -16,7 +16,9 @@ import (
 
 // fixture is a minimal strict-server implementation: just enough to prove that
 // the generated client and server agree on the wire for every operation.
-type fixture struct{ gotForm *api.CreateAccessTokenFormdataRequestBody }
+type fixture struct {
+	gotForm *api.CreateAccessTokenFormdataRequestBody
+}
 
 var _ api.StrictServerInterface = (*fixture)(nil)
 
