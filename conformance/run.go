@@ -1,0 +1,97 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/milligold/milligold-go/gen/api"
+)
+
+// requestTimeout bounds each request the suite sends.
+const requestTimeout = 30 * time.Second
+
+// Run runs the suite against target, one case at a time in a fixed order,
+// and reports every case. A case fails when its answer is wrong or when its
+// traffic violates openapi.yaml; optional cases that opts leaves off are
+// skipped and their pairs reported as not exercised. Run never returns
+// early on a failed case; it stops when ctx is done.
+func Run(ctx context.Context, target Target, opts Options) Report {
+	rep := Report{BaseURL: target.BaseURL}
+	if target.MobileNumber == "" {
+		target.MobileNumber = DefaultMobileNumber
+	}
+	if target.UnknownMobileNumber == "" {
+		target.UnknownMobileNumber = DefaultUnknownMobileNumber
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = realSleep
+	}
+	if u, err := url.Parse(target.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		rep.Error = fmt.Sprintf("base URL %q is not an http(s) URL", target.BaseURL)
+		return rep
+	}
+	tr, err := NewTransport(target.BaseURL, target.Transport)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	s := &session{target: target, opts: opts, pol: tr.v.policy}
+	p := &pacer{
+		client:      &http.Client{Transport: tr, Timeout: requestTimeout},
+		resetHeader: s.pol.rateLimit.Headers.Reset,
+		maxWait:     s.window() + resetMargin,
+		now:         opts.Now,
+		sleep:       opts.Sleep,
+	}
+	if s.client, err = api.NewClient(target.BaseURL, api.WithHTTPClient(p)); err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+
+	ran := map[Pair]bool{}
+	for _, c := range cases() {
+		res := CaseResult{Name: c.name(), Pair: c.pair}
+		switch {
+		case c.needs == needFaults && !opts.Faults:
+			res.Result, res.Error = Skip, "needs a sandbox with fault injection (Options.Faults)"
+		case c.needs == needRateLimit && !opts.RateLimit:
+			res.Result, res.Error = Skip, "spends the partner's quota (Options.RateLimit)"
+		case ctx.Err() != nil:
+			res.Result, res.Error = Fail, ctx.Err().Error()
+		default:
+			before := len(tr.Violations())
+			err := c.run(ctx, s)
+			res.Violations = tr.Violations()[before:]
+			res.Result = Pass
+			if err != nil {
+				res.Result, res.Error = Fail, s.redact(err.Error())
+			}
+			if len(res.Violations) > 0 {
+				res.Result = Fail
+			}
+			ran[c.pair] = true
+		}
+		rep.Cases = append(rep.Cases, res)
+	}
+	for _, p := range tr.Documented() {
+		if ran[p] {
+			rep.Exercised = append(rep.Exercised, p)
+		} else {
+			rep.NotExercised = append(rep.NotExercised, p)
+		}
+	}
+	return rep
+}
+
+// redact keeps the secret and the token out of a case's error, whatever a
+// lower layer put in it.
+func (s *session) redact(msg string) string {
+	c := checked{secrets: []string{s.target.PartnerSecret, s.token}}
+	return c.redact(msg)
+}
