@@ -199,18 +199,36 @@ func (c *checked) redact(msg string) string {
 	return msg
 }
 
-// messages flattens what openapi3filter returns into one message per problem.
+// messages flattens what openapi3filter returns into one message per
+// problem, each keeping its context ("response body doesn't match schema").
 func messages(err error) []string {
-	if err == nil {
+	var out []string
+	switch e := err.(type) {
+	case nil:
 		return nil
-	}
-	var multi openapi3.MultiError
-	if errors.As(err, &multi) && errors.Is(err, multi) {
-		var out []string
-		for _, e := range multi {
-			out = append(out, messages(e)...)
+	case openapi3.MultiError:
+		for _, sub := range e {
+			out = append(out, messages(sub)...)
 		}
 		return out
+	case *openapi3filter.RequestError:
+		if multi, ok := e.Err.(openapi3.MultiError); ok {
+			for _, sub := range multi {
+				one := *e
+				one.Err = sub
+				out = append(out, messages(&one)...)
+			}
+			return out
+		}
+	case *openapi3filter.ResponseError:
+		if multi, ok := e.Err.(openapi3.MultiError); ok {
+			for _, sub := range multi {
+				one := *e
+				one.Err = sub
+				out = append(out, messages(&one)...)
+			}
+			return out
+		}
 	}
 	return []string{strings.Join(strings.Fields(err.Error()), " ")}
 }
