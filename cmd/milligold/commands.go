@@ -6,5 +6,6 @@ import "github.com/spf13/cobra"
 func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
 		a.sandboxCmd(),
+		a.conformanceCmd(),
 	}
 }
