@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -74,13 +75,15 @@ func (r Report) Count(res Result) int {
 // WriteTable writes one line per case (case, result, first violation or
 // error) and a summary.
 func (r Report) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "CASE\tRESULT\tFIRST VIOLATION\n")
 	for _, c := range r.Cases {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Result, oneLine(c.Detail()))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	tw.Flush()
+	for line := range strings.Lines(buf.String()) { // without tabwriter's trailing padding
+		fmt.Fprintln(w, strings.TrimRight(line, " \n"))
 	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Error)
