@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -319,5 +320,36 @@ func TestDocumented(t *testing.T) {
 	}
 	if got := v.Documented(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Documented() = %v; want %v", got, want)
+	}
+}
+
+// TestTransportConcurrent: one Transport shared by many goroutines records
+// every violation once (run with -race).
+func TestTransportConcurrent(t *testing.T) {
+	base := under(t, canned(200, nil, strings.Replace(goodRate, `1111`, `"1111"`, 1)))
+	tr, err := NewTransport(base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: tr}
+	const workers, each = 8, 5
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				req, _ := http.NewRequest(http.MethodGet, base+"/gold/rate", nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	if got := len(tr.Violations()); got != workers*each {
+		t.Errorf("%d violations; want %d", got, workers*each)
 	}
 }
