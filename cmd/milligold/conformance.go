@@ -41,7 +41,12 @@ The target's credentials come from --partner-id (or ` + envPartnerID + `) and
 ` + envPartnerSecret + `. The rate-limit cases spend the partner's quota and
 wait out two windows: enable them with --include-rate-limit. The 500 cases
 need a sandbox started with fault injection: --include-faults.`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("conformance takes no arguments (%q); pass the URL with --base-url", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {
 				return usagef("-o %q: want table or json", output)
