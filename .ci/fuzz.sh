@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in the module for a bounded time and fails if any
+# finds a crash. The seed corpora (f.Add and testdata/fuzz) already run in
+# `go test`; this explores beyond them.
+#
+#   FUZZTIME     per target, as go test -fuzztime takes it (default 10s)
+#   FUZZ_BUDGET  seconds for all targets together; each target gets
+#                min(FUZZTIME, FUZZ_BUDGET/targets), at least 2s (default 300)
+#   FUZZ_KEEP=1  copy what the fuzzer found interesting from the build cache into
+#                each package's testdata/fuzz/<Target>/, to review and commit
+#
+# A crash leaves its input in <package>/testdata/fuzz/<Target>/; the script
+# prints it, so a CI log carries the reproducer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-10s}
+FUZZ_BUDGET=${FUZZ_BUDGET:-300}
+
+# go test -list prints a package's matching names before its "ok" line.
+list=$(go test -list '^Fuzz' ./...) || {
+	echo "$list" >&2
+	echo "fuzz: go test -list failed" >&2
+	exit 1
+}
+targets=()
+names=()
+while IFS= read -r line; do
+	case "$line" in
+	Fuzz*) names+=("$line") ;;
+	ok*)
+		pkg=$(awk '{print $2}' <<<"$line")
+		for n in "${names[@]}"; do targets+=("$pkg $n"); done
+		names=()
+		;;
+	*) names=() ;;
+	esac
+done <<<"$list"
+
+if ((${#targets[@]} == 0)); then
+	echo "fuzz: no fuzz targets found" >&2
+	exit 1
+fi
+
+per=${FUZZTIME%s}
+if [[ "$per" =~ ^[0-9]+$ ]]; then
+	share=$((FUZZ_BUDGET / ${#targets[@]}))
+	((share < per)) && per=$share
+	((per < 2)) && per=2
+	FUZZTIME=${per}s
+fi
+echo "fuzz: ${#targets[@]} targets, $FUZZTIME each"
+
+cache=$(go env GOCACHE)/fuzz
+failed=()
+for t in "${targets[@]}"; do
+	read -r pkg name <<<"$t"
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	before=$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | sort || true)
+	echo "== $pkg $name"
+	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1 | tail -n 25; then
+		failed+=("$pkg $name")
+	fi
+	after=$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | sort || true)
+	for f in $(comm -13 <(echo "$before") <(echo "$after")); do
+		echo "-- new input $dir/testdata/fuzz/$name/$f:"
+		head -c 2000 "$dir/testdata/fuzz/$name/$f"
+		echo
+	done
+	if [[ "${FUZZ_KEEP:-}" == 1 && -d "$cache/$pkg/$name" ]]; then
+		mkdir -p "$dir/testdata/fuzz/$name"
+		cp -n "$cache/$pkg/$name"/* "$dir/testdata/fuzz/$name/" 2>/dev/null || true
+	fi
+done
+
+if ((${#failed[@]} > 0)); then
+	echo "fuzz: FAILED:" >&2
+	printf '  %s\n' "${failed[@]}" >&2
+	exit 1
+fi
+echo "fuzz: ${#targets[@]} targets passed"
