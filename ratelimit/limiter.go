@@ -1,0 +1,158 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Limiter paces a client's requests. Implementations are safe for concurrent
+// use; SlidingLog is the in-memory one (a shared store can come later).
+type Limiter interface {
+	// Wait blocks until one more request may be sent and records it. When ctx
+	// is done it returns ctx.Err() at once and records nothing.
+	Wait(ctx context.Context) error
+	// Observe adopts a limit the server announced; n < 1 is ignored.
+	Observe(n int)
+	// Penalize holds every Wait until t, e.g. the reset of a 429.
+	Penalize(t time.Time)
+}
+
+// DefaultMargin is SlidingLog's default safety margin: the one-way network
+// jitter it absorbs.
+const DefaultMargin = time.Second
+
+// SlidingLog is a Limiter that logs send times and keeps at most Limit sends
+// in every interval of Window+Margin. A server counting arrivals in fixed
+// windows of any alignment then never sees more than Limit in one window, as
+// long as each request's one-way latency varies by less than Margin. (A token
+// bucket with burst Limit can send 2*Limit across one server window edge.)
+// SlidingLog is safe for concurrent use.
+type SlidingLog struct {
+	window time.Duration
+	margin time.Duration
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
+
+	mu      sync.Mutex
+	limit   int
+	sent    []time.Time // ascending; at most limit entries
+	penalty time.Time
+}
+
+// Option configures a SlidingLog.
+type Option func(*SlidingLog)
+
+// WithMargin sets the safety margin (negative means 0).
+func WithMargin(d time.Duration) Option {
+	return func(l *SlidingLog) { l.margin = max(d, 0) }
+}
+
+// WithClock replaces the real clock: now tells the time and sleep waits
+// (returning ctx.Err() when ctx is done first). nil arguments keep the real one.
+func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(l *SlidingLog) {
+		if now != nil {
+			l.now = now
+		}
+		if sleep != nil {
+			l.sleep = sleep
+		}
+	}
+}
+
+// NewSlidingLog returns a SlidingLog for p. It panics on an invalid policy
+// (policies come from the generated tables, validated by the generator).
+func NewSlidingLog(p Policy, opts ...Option) *SlidingLog {
+	if err := p.Validate(); err != nil {
+		panic(fmt.Errorf("%w: %v", errPolicy, err))
+	}
+	l := &SlidingLog{
+		window: p.Window,
+		margin: DefaultMargin,
+		now:    time.Now,
+		sleep:  sleep,
+		limit:  p.Requests,
+	}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// Wait implements Limiter.
+func (l *SlidingLog) Wait(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d := l.reserve()
+		if d == 0 {
+			return nil
+		}
+		if err := l.sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// reserve records a send and returns 0, or returns how long to wait first.
+func (l *SlidingLog) reserve() time.Duration {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Before(l.penalty) {
+		return l.penalty.Sub(now)
+	}
+	span := l.window + l.margin
+	for len(l.sent) > 0 && now.Sub(l.sent[0]) >= span {
+		l.sent = l.sent[1:]
+	}
+	if len(l.sent) >= l.limit {
+		// The send limit places back frees the slot; never 0, so we sleep.
+		return max(l.sent[len(l.sent)-l.limit].Add(span).Sub(now), time.Nanosecond)
+	}
+	l.sent = append(l.sent, now)
+	return 0
+}
+
+// Observe implements Limiter.
+func (l *SlidingLog) Observe(n int) {
+	if n < 1 || n > maxRequests {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.limit = n
+	if len(l.sent) > n {
+		l.sent = append([]time.Time(nil), l.sent[len(l.sent)-n:]...)
+	}
+}
+
+// Penalize implements Limiter.
+func (l *SlidingLog) Penalize(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.After(l.penalty) {
+		l.penalty = t
+	}
+}
+
+// Limit returns the limit in force.
+func (l *SlidingLog) Limit() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.limit
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
