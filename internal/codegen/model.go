@@ -1,0 +1,533 @@
+// Package codegen is milligold-gen's core: it reads the spec's token and
+// rate-limit policy (x-milligold-token, x-milligold-rate-limit) and its
+// security requirements with kin-openapi, and renders gen/middleware with
+// jennifer. Generate is pure: spec bytes in, files out.
+package codegen
+
+import (
+	"cmp"
+	"context"
+
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	oapi "github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
+)
+
+// The spec extensions this generator reads.
+const (
+	extToken     = "x-milligold-token"
+	extRateLimit = "x-milligold-rate-limit"
+)
+
+// Config says where the output goes and how errors name the spec.
+type Config struct {
+	SpecName  string // in error messages; "" means "openapi.yaml"
+	Dir       string // output directory, slash-separated, relative to the module root; "" means "gen/middleware"
+	APIImport string // import path of oapi-codegen's package; "" means the module's gen/api
+}
+
+func (o Config) withDefaults() Config {
+	o.SpecName = cmp.Or(o.SpecName, "openapi.yaml")
+	o.Dir = cmp.Or(o.Dir, "gen/middleware")
+	o.APIImport = cmp.Or(o.APIImport, module+"/gen/api")
+	return o
+}
+
+const module = "github.com/milligold/milligold-go"
+
+// SpecError is a problem in the spec, at a place in it ("x-milligold-rate-limit.requests").
+type SpecError struct {
+	Spec  string
+	Place string
+	Msg   string
+}
+
+func (e *SpecError) Error() string {
+	if e.Place == "" {
+		return e.Spec + ": " + e.Msg
+	}
+	return e.Spec + ": " + e.Place + ": " + e.Msg
+}
+
+// model is what the templates need, all derived from the spec.
+type model struct {
+	opts      Config
+	rate      rateLimit
+	token     tokenPolicy
+	ops       []operation
+	bearerDef bool   // the spec's global security needs a bearer
+	errorType string // Go name of the error envelope schema
+}
+
+type rateLimit struct {
+	requests, windowSeconds          int
+	scope, windowStart               string
+	limitHdr, remainingHdr, resetHdr string
+}
+
+type tokenPolicy struct {
+	operationID     string
+	lifetimeSeconds int
+	// Go selectors, from the generated client's JSON200 and form body.
+	tokenPath, expiresInPath string // e.g. "Data.AccessToken"
+	idField, secretField     string // e.g. "PartnerId", "PartnerSecret"
+	tokenGoName              string // e.g. "CreateAccessToken"
+}
+
+type operation struct {
+	id, goName, method, path string
+	bearer, issuesToken      bool
+	unauthorized             *errResponse // nil unless bearer
+	tooMany                  errResponse
+}
+
+// errResponse is a documented 401 or 429 response: a $ref to a components response.
+type errResponse struct {
+	component string           // Go name of the components response, e.g. "TooManyRequests"
+	headers   map[string]field // for 429: header name -> Go field
+}
+
+type field struct{ name, typ string }
+
+// build loads, validates and reads the spec into a model.
+func build(spec []byte, opts Config) (*model, error) {
+	opts = opts.withDefaults()
+	fail := func(place, format string, args ...any) error {
+		return &SpecError{Spec: opts.SpecName, Place: place, Msg: fmt.Sprintf(format, args...)}
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(spec)
+	if err != nil {
+		return nil, fail("", "%v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fail("", "invalid OpenAPI document: %v", err)
+	}
+	m := &model{opts: opts}
+	if err := m.readRateLimit(doc, fail); err != nil {
+		return nil, err
+	}
+	if err := m.readOperations(doc, fail); err != nil {
+		return nil, err
+	}
+	if err := m.readToken(doc, fail); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+type failFunc func(place, format string, args ...any) error
+
+func (m *model) readRateLimit(doc *openapi3.T, fail failFunc) error {
+	raw, ok := doc.Extensions[extRateLimit]
+	if !ok {
+		return fail(extRateLimit, "missing; the generator needs the rate-limit policy")
+	}
+	o, err := newObject(extRateLimit, raw, fail)
+	if err != nil {
+		return err
+	}
+	r := &m.rate
+	r.requests, err = o.posInt("requests")
+	if err != nil {
+		return err
+	}
+	if r.windowSeconds, err = o.posInt("windowSeconds"); err != nil {
+		return err
+	}
+	if r.scope, err = o.enum("scope", "partner"); err != nil {
+		return err
+	}
+	if r.windowStart, err = o.enum("windowStart", "first-request"); err != nil {
+		return err
+	}
+	h, err := o.object("headers")
+	if err != nil {
+		return err
+	}
+	if r.limitHdr, err = h.header("limit"); err != nil {
+		return err
+	}
+	if r.remainingHdr, err = h.header("remaining"); err != nil {
+		return err
+	}
+	if r.resetHdr, err = h.header("reset"); err != nil {
+		return err
+	}
+	if err := h.done(); err != nil {
+		return err
+	}
+	return o.done()
+}
+
+func (m *model) readToken(doc *openapi3.T, fail failFunc) error {
+	raw, ok := doc.Extensions[extToken]
+	if !ok {
+		return fail(extToken, "missing; the generator needs the token policy")
+	}
+	o, err := newObject(extToken, raw, fail)
+	if err != nil {
+		return err
+	}
+	t := &m.token
+	if t.operationID, err = o.str("operationId"); err != nil {
+		return err
+	}
+	tokenField, err := o.str("tokenField")
+	if err != nil {
+		return err
+	}
+	expiresField, err := o.str("expiresInField")
+	if err != nil {
+		return err
+	}
+	createdField, err := o.optStr("createdAtField")
+	if err != nil {
+		return err
+	}
+	if t.lifetimeSeconds, err = o.posInt("lifetimeSeconds"); err != nil {
+		return err
+	}
+	if err := o.done(); err != nil {
+		return err
+	}
+
+	i := slices.IndexFunc(m.ops, func(op operation) bool { return op.id == t.operationID })
+	if i < 0 {
+		return fail(extToken+".operationId", "no operation %q in paths", t.operationID)
+	}
+	m.ops[i].issuesToken = true
+	op := m.ops[i]
+	if op.bearer {
+		return fail(extToken+".operationId", "operation %q needs a bearer token itself; give it `security: []`", t.operationID)
+	}
+	t.tokenGoName = op.goName
+	spec := doc.Paths.Value(op.path).GetOperation(op.method)
+	place := fmt.Sprintf("paths.%s.%s", op.path, strings.ToLower(op.method))
+
+	// The request: a form with the partner id and the secret (format: password).
+	if spec.RequestBody == nil || spec.RequestBody.Value == nil {
+		return fail(place+".requestBody", "the token operation needs a form body")
+	}
+	mt := spec.RequestBody.Value.Content.Get("application/x-www-form-urlencoded")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return fail(place+".requestBody.content", "the token operation needs an application/x-www-form-urlencoded schema")
+	}
+	form := mt.Schema.Value
+	for _, name := range slices.Sorted(mapsKeys(form.Properties)) {
+		p := form.Properties[name].Value
+		switch {
+		case p.Format == "password" && t.secretField == "":
+			t.secretField = oapi.SchemaNameToTypeName(name)
+		case p.Format != "password" && slices.Contains(form.Required, name) && t.idField == "":
+			t.idField = oapi.SchemaNameToTypeName(name)
+		default:
+			return fail(place+".requestBody.properties."+name, "unexpected field: the token form has exactly a required partner id and a secret with `format: password`")
+		}
+	}
+	if t.idField == "" || t.secretField == "" {
+		return fail(place+".requestBody", "the token form needs a required partner id and a secret with `format: password`")
+	}
+
+	// The response: where the token and expiresIn are in the 200 body.
+	ok200 := spec.Responses.Value("200")
+	if ok200 == nil || ok200.Value == nil || ok200.Value.Content.Get("application/json") == nil {
+		return fail(place+".responses.200", "the token operation needs a 200 application/json response")
+	}
+	body := ok200.Value.Content.Get("application/json").Schema
+	if body == nil || body.Value == nil {
+		return fail(place+".responses.200.content", "missing schema")
+	}
+	if t.tokenPath, err = findField(body.Value, tokenField, "string", fail, extToken+".tokenField"); err != nil {
+		return err
+	}
+	if t.expiresInPath, err = findField(body.Value, expiresField, "integer", fail, extToken+".expiresInField"); err != nil {
+		return err
+	}
+	if createdField != "" {
+		if _, err = findField(body.Value, createdField, "integer", fail, extToken+".createdAtField"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findField finds a required property of type typ at the top of s or one
+// object level down (the envelope's data) and returns its Go selector.
+func findField(s *openapi3.Schema, name, typ string, fail failFunc, place string) (string, error) {
+	if p, ok := s.Properties[name]; ok && p.Value != nil {
+		if !p.Value.Type.Is(typ) {
+			return "", fail(place, "field %q of the token response is not a %s", name, typ)
+		}
+		if !slices.Contains(s.Required, name) {
+			return "", fail(place, "field %q of the token response is not required", name)
+		}
+		return oapi.SchemaNameToTypeName(name), nil
+	}
+	for _, outer := range slices.Sorted(mapsKeys(s.Properties)) {
+		o := s.Properties[outer].Value
+		if o == nil || !o.Type.Is("object") || !slices.Contains(s.Required, outer) {
+			continue
+		}
+		if _, ok := o.Properties[name]; ok {
+			sel, err := findField(o, name, typ, fail, place)
+			if err != nil {
+				return "", err
+			}
+			return oapi.SchemaNameToTypeName(outer) + "." + sel, nil
+		}
+	}
+	return "", fail(place, "the token response has no field %q", name)
+}
+
+func (m *model) readOperations(doc *openapi3.T, fail failFunc) error {
+	m.bearerDef = needsBearer(doc, doc.Security)
+	for _, path := range slices.Sorted(mapsKeys(doc.Paths.Map())) {
+		item := doc.Paths.Value(path)
+		for _, method := range slices.Sorted(mapsKeys(item.Operations())) {
+			spec := item.Operations()[method]
+			place := fmt.Sprintf("paths.%s.%s", path, strings.ToLower(method))
+			if spec.OperationID == "" {
+				return fail(place+".operationId", "missing; the middleware keys its tables by operationId")
+			}
+			op := operation{
+				id:     spec.OperationID,
+				goName: oapi.ToCamelCase(spec.OperationID),
+				method: strings.ToUpper(method),
+				path:   path,
+				bearer: m.bearerDef,
+			}
+			if spec.Security != nil {
+				op.bearer = needsBearer(doc, *spec.Security)
+			}
+			if op.bearer {
+				r, err := m.errResponse(spec, http.StatusUnauthorized, nil, fail, place)
+				if err != nil {
+					return err
+				}
+				op.unauthorized = &r
+			}
+			r, err := m.errResponse(spec, http.StatusTooManyRequests, []string{m.rate.limitHdr, m.rate.remainingHdr, m.rate.resetHdr}, fail, place)
+			if err != nil {
+				return err
+			}
+			op.tooMany = r
+			m.ops = append(m.ops, op)
+		}
+	}
+	if len(m.ops) == 0 {
+		return fail("paths", "no operations")
+	}
+	for i, a := range m.ops {
+		for _, b := range m.ops[:i] {
+			if a.goName == b.goName {
+				return fail(fmt.Sprintf("paths.%s.%s.operationId", a.path, strings.ToLower(a.method)), "%q and %q have the same Go name %s", a.id, b.id, a.goName)
+			}
+		}
+	}
+	return nil
+}
+
+// errResponse checks that the operation documents status as a $ref to a
+// components response with a JSON $ref schema (the error envelope) and the
+// given headers, which is what gives oapi-codegen's strict server the typed
+// response the middleware answers with.
+func (m *model) errResponse(spec *openapi3.Operation, status int, headers []string, fail failFunc, place string) (errResponse, error) {
+	code := fmt.Sprint(status)
+	place += ".responses." + code
+	ref := spec.Responses.Value(code)
+	if ref == nil {
+		why := "a bearer operation"
+		if status == http.StatusTooManyRequests {
+			why = "every operation counts against the rate limit, so it"
+		}
+		return errResponse{}, fail(place, "missing; %s must document %d", why, status)
+	}
+	name, ok := strings.CutPrefix(ref.Ref, "#/components/responses/")
+	if !ok || ref.Value == nil {
+		return errResponse{}, fail(place, "want a $ref to #/components/responses/...")
+	}
+	mt := ref.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		return errResponse{}, fail(place, "want an application/json error envelope")
+	}
+	schema, ok := strings.CutPrefix(mt.Schema.Ref, "#/components/schemas/")
+	if !ok {
+		return errResponse{}, fail(place, "want the error envelope as a $ref to #/components/schemas/...")
+	}
+	schema = oapi.SchemaNameToTypeName(schema)
+	if m.errorType == "" {
+		m.errorType = schema
+	} else if m.errorType != schema {
+		return errResponse{}, fail(place, "error envelope %s differs from %s used elsewhere", schema, m.errorType)
+	}
+	r := errResponse{component: oapi.SchemaNameToTypeName(name)}
+	if len(headers) > 0 {
+		r.headers = map[string]field{}
+	}
+	for _, h := range headers {
+		hr := ref.Value.Headers[h]
+		if hr == nil || hr.Value == nil || hr.Value.Schema == nil || hr.Value.Schema.Value == nil {
+			return errResponse{}, fail(place+".headers", "missing header %s named in %s.headers", h, extRateLimit)
+		}
+		s := hr.Value.Schema.Value
+		if !s.Type.Is("integer") {
+			return errResponse{}, fail(place+".headers."+h, "want an integer schema")
+		}
+		typ := "int"
+		if s.Format == "int32" || s.Format == "int64" {
+			typ = s.Format
+		}
+		r.headers[h] = field{name: oapi.SchemaNameToTypeName(h), typ: typ}
+	}
+	return r, nil
+}
+
+func needsBearer(doc *openapi3.T, reqs openapi3.SecurityRequirements) bool {
+	for _, req := range reqs {
+		for name := range req {
+			s := doc.Components.SecuritySchemes[name]
+			if s != nil && s.Value != nil && s.Value.Type == "http" && strings.EqualFold(s.Value.Scheme, "bearer") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// object reads an extension's map, naming each field's place in errors and
+// rejecting fields it does not know.
+type object struct {
+	place string
+	m     map[string]any
+	seen  map[string]bool
+	fail  failFunc
+}
+
+func newObject(place string, raw any, fail failFunc) (*object, error) {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, fail(place, "want a mapping, got %s", kind(raw))
+	}
+	return &object{place: place, m: m, seen: map[string]bool{}, fail: fail}, nil
+}
+
+func (o *object) get(key string) (any, bool) {
+	o.seen[key] = true
+	v, ok := o.m[key]
+	return v, ok
+}
+
+func (o *object) str(key string) (string, error) {
+	v, ok := o.get(key)
+	if !ok {
+		return "", o.fail(o.place+"."+key, "missing")
+	}
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return "", o.fail(o.place+"."+key, "want a non-empty string, got %s", kind(v))
+	}
+	return s, nil
+}
+
+func (o *object) optStr(key string) (string, error) {
+	if _, ok := o.m[key]; !ok {
+		o.seen[key] = true
+		return "", nil
+	}
+	return o.str(key)
+}
+
+func (o *object) header(key string) (string, error) {
+	s, err := o.str(key)
+	if err != nil {
+		return "", err
+	}
+	if http.CanonicalHeaderKey(s) != s || strings.ContainsAny(s, " :\t") {
+		return "", o.fail(o.place+"."+key, "%q is not a canonical header name", s)
+	}
+	return s, nil
+}
+
+func (o *object) enum(key string, allowed ...string) (string, error) {
+	s, err := o.str(key)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(allowed, s) {
+		return "", o.fail(o.place+"."+key, "%q is not supported; want one of %s", s, strings.Join(allowed, ", "))
+	}
+	return s, nil
+}
+
+func (o *object) posInt(key string) (int, error) {
+	v, ok := o.get(key)
+	if !ok {
+		return 0, o.fail(o.place+"."+key, "missing")
+	}
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case int:
+		f = float64(n)
+	case int64:
+		f = float64(n)
+	default:
+		return 0, o.fail(o.place+"."+key, "want a positive integer, got %s", kind(v))
+	}
+	if f != math.Trunc(f) || f < 1 || f > 1<<20 {
+		return 0, o.fail(o.place+"."+key, "want a whole number from 1 to %d, got %v", 1<<20, v)
+	}
+	return int(f), nil
+}
+
+func (o *object) object(key string) (*object, error) {
+	v, ok := o.get(key)
+	if !ok {
+		return nil, o.fail(o.place+"."+key, "missing")
+	}
+	return newObject(o.place+"."+key, v, o.fail)
+}
+
+func (o *object) done() error {
+	for _, k := range slices.Sorted(mapsKeys(o.m)) {
+		if !o.seen[k] {
+			return o.fail(o.place+"."+k, "unknown field")
+		}
+	}
+	return nil
+}
+
+func kind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64, int, int64:
+		return "a number"
+	case []any:
+		return "a sequence"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}

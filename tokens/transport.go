@@ -1,0 +1,120 @@
+package tokens
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// TokenSource is what Transport needs from a Source.
+type TokenSource interface {
+	Get(ctx context.Context) (Token, error)
+	Renew(ctx context.Context, stale Token) (Token, error)
+}
+
+// Transport is an http.RoundTripper that sets "Authorization: Bearer <token>"
+// on the requests NeedsToken accepts. When the server answers 401 it renews
+// the token once and retries once (when the body can be replayed); a second
+// 401 is returned as is. It never modifies the caller's request and closes
+// request bodies on every path. Safe for concurrent use.
+type Transport struct {
+	Base       http.RoundTripper // nil means http.DefaultTransport
+	Source     TokenSource
+	NeedsToken func(*http.Request) bool // nil means every request
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if t.NeedsToken != nil && !t.NeedsToken(req) {
+		return base.RoundTrip(req)
+	}
+	ctx := req.Context()
+	tok, err := t.Source.Get(ctx)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	// Check replayability now: the first attempt consumes the body.
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	first := withBearer(req, tok)
+	resp, err := base.RoundTrip(first)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable {
+		return resp, err
+	}
+	fresh, err := t.Source.Renew(ctx, tok)
+	if err != nil {
+		// The 401 is the more useful answer; the renewal error would hide it.
+		return resp, nil
+	}
+	second := withBearer(req, fresh)
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+		body, err := req.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		second.Body = body
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+	return base.RoundTrip(second)
+}
+
+func withBearer(req *http.Request, t Token) *http.Request {
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+t.Value)
+	return r
+}
+
+func closeBody(r *http.Request) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+}
+
+// ParseBearer returns the token of an Authorization header of the form
+// "Bearer <token>" (one space, a token without spaces); ok is false otherwise.
+func ParseBearer(header string) (token string, ok bool) {
+	token, ok = strings.CutPrefix(header, "Bearer ")
+	if !ok || token == "" || strings.ContainsAny(token, " \t\r\n") {
+		return "", false
+	}
+	return token, true
+}
+
+// Route is an operation's method and path template ("/user/info/{id}").
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Match reports whether r has the route's method and a path that ends with
+// the template's segments, a {param} matching any one non-empty segment; so
+// the server's base path (/partner) is ignored.
+func (rt Route) Match(r *http.Request) bool {
+	if r.Method != rt.Method || r.URL == nil {
+		return false
+	}
+	want := strings.Split(strings.Trim(rt.Path, "/"), "/")
+	got := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+	if len(got) < len(want) {
+		return false
+	}
+	got = got[len(got)-len(want):]
+	for i, w := range want {
+		if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") {
+			if got[i] == "" {
+				return false
+			}
+			continue
+		}
+		if got[i] != w {
+			return false
+		}
+	}
+	return true
+}
