@@ -6,3 +6,4 @@ package milligold
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/api/client.cfg.yaml openapi.yaml
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/api/server.cfg.yaml openapi.yaml
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/api/spec.cfg.yaml openapi.yaml
+//go:generate go run ./cmd/milligold-gen apply
