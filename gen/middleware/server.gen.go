@@ -23,8 +23,8 @@ type ServerOptions struct {
 	KnownPartner func(partnerID string) bool
 	// ClientKey keys callers without a partner; nil means the host of r.RemoteAddr.
 	ClientKey func(r *http.Request) string
-	// Envelope builds an error body; nil means success false, the message
-	// and an empty errorCode.
+	// Envelope builds an error body; nil means one with only the message
+	// set (success false).
 	Envelope func(ctx context.Context, status int, message string) api.ErrorResponse
 	// Window enforces the limit; nil means a new window for RateLimit.
 	Window *ratelimit.FixedWindow

@@ -62,6 +62,7 @@ type model struct {
 	ops       []operation
 	bearerDef bool   // the spec's global security needs a bearer
 	errorType string // Go name of the error envelope schema
+	errorMsg  string // Go name of its message field
 }
 
 type rateLimit struct {
@@ -360,10 +361,19 @@ func (m *model) errResponse(spec *openapi3.Operation, status int, headers []stri
 	if !ok {
 		return errResponse{}, fail(place, "want the error envelope as a $ref to #/components/schemas/...")
 	}
-	schema = oapi.SchemaNameToTypeName(schema)
 	if m.errorType == "" {
-		m.errorType = schema
-	} else if m.errorType != schema {
+		s := mt.Schema.Value
+		for _, f := range []string{"error", "message"} {
+			if p := s.Properties[f]; p != nil && p.Value != nil && p.Value.Type.Is("string") {
+				m.errorMsg = oapi.SchemaNameToTypeName(f)
+				break
+			}
+		}
+		if m.errorMsg == "" {
+			return errResponse{}, fail("components.schemas."+schema, "the error envelope needs an \"error\" or \"message\" string field")
+		}
+		m.errorType = oapi.SchemaNameToTypeName(schema)
+	} else if m.errorType != oapi.SchemaNameToTypeName(schema) {
 		return errResponse{}, fail(place, "error envelope %s differs from %s used elsewhere", schema, m.errorType)
 	}
 	r := errResponse{component: oapi.SchemaNameToTypeName(name)}

@@ -47,7 +47,7 @@ func Generate(spec []byte, opts Config) (map[string][]byte, error) {
 }
 
 func (m *model) newFile() *File {
-	f := NewFilePathName(m.opts.APIImport+"/../middleware", "middleware")
+	f := NewFilePathName(module+"/"+m.opts.Dir, path.Base(m.opts.Dir))
 	f.ImportName(m.opts.APIImport, "api")
 	f.ImportName(pkgRatelimit, "ratelimit")
 	f.ImportName(pkgTokens, "tokens")
@@ -195,7 +195,7 @@ func (m *model) serverFile() *File {
 		Id("KnownPartner").Func().Params(Id("partnerID").String()).Bool(),
 		comments("ClientKey keys callers without a partner; nil means the host of r.RemoteAddr."),
 		Id("ClientKey").Func().Params(Id("r").Op("*").Qual(pkgHTTP, "Request")).String(),
-		comments("Envelope builds an error body; nil means success false, the message\nand an empty errorCode."),
+		comments("Envelope builds an error body; nil means one with only the message\nset (success false)."),
 		Id("Envelope").Func().Params(ctx(), Id("status").Int(), Id("message").String()).Add(envType.Clone()),
 		comments("Window enforces the limit; nil means a new window for RateLimit."),
 		Id("Window").Op("*").Qual(pkgRatelimit, "FixedWindow"),
@@ -264,7 +264,7 @@ func (m *model) serverFile() *File {
 	)
 	f.Line()
 	f.Func().Id("defaultEnvelope").Params(Id("_").Qual(pkgContext, "Context"), Id("_").Int(), Id("message").String()).Add(envType.Clone()).Block(
-		Return(envType.Clone().Values(Dict{Id("Error"): Id("message")})),
+		Return(envType.Clone().Values(Dict{Id(m.errorMsg): Id("message")})),
 	)
 	f.Line()
 	f.Func().Id("remoteHost").Params(Id("r").Op("*").Qual(pkgHTTP, "Request")).String().Block(

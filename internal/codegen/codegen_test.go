@@ -1,0 +1,246 @@
+package codegen
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	oapi "github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// caseConfig is the Config of a testdata case: its output and its own
+// oapi-codegen package live beside its spec, so the goldens compile.
+func caseConfig(name string) Config {
+	dir := "internal/codegen/testdata/" + name
+	return Config{SpecName: "openapi.yaml", Dir: dir + "/middleware", APIImport: module + "/" + dir + "/api"}
+}
+
+func caseNames(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("no testdata cases")
+	}
+	return names
+}
+
+// TestGolden renders each testdata/<case>/openapi.yaml and compares with
+// testdata/<case>/middleware/*.gen.go, or with testdata/<case>/error.txt
+// for a spec the generator must reject. -update rewrites both, and the
+// case's oapi-codegen package (api/api.gen.go).
+func TestGolden(t *testing.T) {
+	for _, name := range caseNames(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("testdata", name)
+			spec, err := os.ReadFile(filepath.Join(dir, "openapi.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := caseConfig(name)
+			files, genErr := Generate(spec, cfg)
+			wantErr := strings.HasPrefix(name, "err-")
+			if *update {
+				writeGolden(t, dir, spec, files, genErr, wantErr)
+			}
+			if wantErr {
+				want, err := os.ReadFile(filepath.Join(dir, "error.txt"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if genErr == nil {
+					t.Fatalf("Generate(%s) succeeded; want error %q", name, strings.TrimSpace(string(want)))
+				}
+				if got := genErr.Error(); got != strings.TrimSpace(string(want)) {
+					t.Fatalf("Generate(%s) error:\n got %q\nwant %q", name, got, strings.TrimSpace(string(want)))
+				}
+				return
+			}
+			if genErr != nil {
+				t.Fatalf("Generate(%s): %v", name, genErr)
+			}
+			golden, err := filepath.Glob(filepath.Join(dir, "middleware", "*.gen.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(golden) != len(files) {
+				t.Errorf("Generate(%s) made %d files; %d goldens (run go test -update)", name, len(files), len(golden))
+			}
+			for rel, got := range files {
+				want, err := os.ReadFile(filepath.Join(dir, "middleware", path.Base(rel)))
+				if err != nil {
+					t.Errorf("golden for %s: %v (run go test -update)", rel, err)
+					continue
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("Generate(%s) %s differs from its golden (run go test -update to accept):\n%s", name, path.Base(rel), firstDiff(want, got))
+				}
+			}
+		})
+	}
+}
+
+func writeGolden(t *testing.T, dir string, spec []byte, files map[string][]byte, genErr error, wantErr bool) {
+	t.Helper()
+	if wantErr {
+		if genErr == nil {
+			t.Fatalf("%s: spec accepted; an err- case needs a spec the generator rejects", dir)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "error.txt"), []byte(genErr.Error()+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if genErr != nil {
+		t.Fatalf("%s: %v", dir, genErr)
+	}
+	mw := filepath.Join(dir, "middleware")
+	os.RemoveAll(mw)
+	if err := os.MkdirAll(mw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for rel, b := range files {
+		if err := os.WriteFile(filepath.Join(mw, path.Base(rel)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The case's own oapi-codegen package, which the goldens import.
+	doc, err := openapi3.NewLoader().LoadFromData(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := oapi.Generate(doc, oapi.Configuration{
+		PackageName: "api",
+		Generate:    oapi.GenerateOptions{Models: true, Client: true, StdHTTPServer: true, Strict: true},
+	})
+	if err != nil {
+		t.Fatalf("oapi-codegen %s: %v", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "api", "api.gen.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// firstDiff shows the first differing line, enough to find the change.
+func firstDiff(want, got []byte) string {
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return "line " + strconv.Itoa(i+1) + ":\n want " + wl + "\n  got " + gl
+		}
+	}
+	return "(same lines)"
+}
+
+// TestGoldensCompile builds every valid case's goldens with their own
+// oapi-codegen package, so a golden that would not compile fails here.
+func TestGoldensCompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds packages with the go command")
+	}
+	var pkgs []string
+	for _, name := range caseNames(t) {
+		if !strings.HasPrefix(name, "err-") {
+			pkgs = append(pkgs, "./testdata/"+name+"/api", "./testdata/"+name+"/middleware")
+		}
+	}
+	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.CommandContext(context.Background(), goCmd, append([]string{"vet"}, pkgs...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go vet %s: %v\n%s", strings.Join(pkgs, " "), err, out)
+	}
+}
+
+// TestGeneratedUpToDate fails when gen/middleware is stale: someone edited
+// openapi.yaml without running go generate.
+func TestGeneratedUpToDate(t *testing.T) {
+	plan, err := PlanDir(filepath.Join("..", ".."), "openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Changed() {
+		t.Fatalf("gen/middleware is stale; run go generate (or go run ./cmd/milligold-gen apply):\n%s", plan.Diff())
+	}
+}
+
+// TestRateLimitEdit shows that an edit of x-milligold-rate-limit changes
+// the client's and the server's policy: both read the generated RateLimit
+// (NewLimiter, NewRateLimitTransport and StrictMiddleware's window).
+func TestRateLimitEdit(t *testing.T) {
+	spec, err := os.ReadFile(filepath.Join("..", "..", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(spec, []byte("  requests: 10\n"), []byte("  requests: 4\n"), 1)
+	if bytes.Equal(edited, spec) {
+		t.Fatal(`openapi.yaml has no "  requests: 10" line to edit`)
+	}
+	before, err := Generate(spec, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := Generate(edited, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := "gen/middleware/policy.gen.go"
+	for _, c := range []struct {
+		name  string
+		files map[string][]byte
+		want  string
+	}{
+		{"spec", before, "Requests:        10,"},
+		{"edited spec", after, "Requests:        4,"},
+	} {
+		if !bytes.Contains(c.files[policy], []byte(c.want)) {
+			t.Errorf("%s: %s lacks %q:\n%s", c.name, policy, c.want, c.files[policy])
+		}
+	}
+	for _, f := range []string{"gen/middleware/client.gen.go", "gen/middleware/server.gen.go"} {
+		for _, use := range []string{"RateLimit"} {
+			if !bytes.Contains(after[f], []byte(use)) {
+				t.Errorf("%s does not use %s, so an edit would not reach it", f, use)
+			}
+		}
+	}
+	changed := []string{}
+	for rel := range after {
+		if !bytes.Equal(before[rel], after[rel]) {
+			changed = append(changed, rel)
+		}
+	}
+	slices.Sort(changed)
+	if !slices.Equal(changed, []string{policy}) {
+		t.Errorf("edit changed %v; want only %s", changed, policy)
+	}
+}
