@@ -149,9 +149,28 @@ func TestGoldRateMatchesHandWritten(t *testing.T) {
 	}
 }
 
+// burst makes n goroutines call GoldRate at once and returns the first error.
+func burst(c *milligold.Client, n int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			if _, err := c.GoldRate(context.Background()); err != nil {
+				errs <- err
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
 // TestConcurrentCallersOneTokenPerPeriod: 64 goroutines calling at once
 // cause one token request, and one more per expiry period as the (fake)
-// clock moves past the renewal point.
+// clock moves past the token's expiry.
 func TestConcurrentCallersOneTokenPerPeriod(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	api := &rateAPI{now: clk.Now}
@@ -161,26 +180,33 @@ func TestConcurrentCallersOneTokenPerPeriod(t *testing.T) {
 
 	const callers, periods = 64, 4
 	for period := 1; period <= periods; period++ {
-		var wg sync.WaitGroup
-		errs := make(chan error, callers)
-		start := make(chan struct{})
-		for range callers {
-			wg.Go(func() {
-				<-start
-				if _, err := c.GoldRate(context.Background()); err != nil {
-					errs <- err
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+		if err := burst(c, callers); err != nil {
 			t.Fatalf("period %d: GoldRate: %v", period, err)
 		}
 		if got := api.tokens.Load(); got != int64(period) {
 			t.Fatalf("after period %d with %d concurrent callers: %d token requests; want %d", period, callers, got, period)
 		}
-		clk.Advance(benchLifetime * time.Second) // past the token's expiry
+		clk.Advance(benchLifetime * time.Second)
 	}
+}
+
+// BenchmarkTokenPerPeriod64: each op is one expiry period in which 64
+// goroutines call GoldRate at once; it reports token requests per period
+// (1 is the target: one request in flight, shared by all callers).
+func BenchmarkTokenPerPeriod64(b *testing.B) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	api := &rateAPI{now: clk.Now}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	c := newBenchClient(b, srv.URL, milligold.WithClock(clk.Now), milligold.WithHTTPClient(hc))
+	periods := 0
+	for b.Loop() {
+		if err := burst(c, 64); err != nil {
+			b.Fatalf("GoldRate: %v", err)
+		}
+		clk.Advance(benchLifetime * time.Second)
+		periods++
+	}
+	b.ReportMetric(float64(api.tokens.Load())/float64(periods), "tokens/period")
 }
