@@ -1,0 +1,199 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/milligold/milligold-go/internal/clock"
+)
+
+// TestSlidingLogSchedule checks when each Wait returns, on a virtual clock
+// that Sleep moves forward: the schedule is exact, and no test sleeps.
+func TestSlidingLogSchedule(t *testing.T) {
+	s := time.Second
+	type op struct {
+		pause   time.Duration // clock moves before the call
+		observe int           // >0: Observe(n) instead of Wait
+		penalty time.Duration // >0: Penalize(t0+penalty) instead of Wait
+		want    time.Duration // Wait returns at t0+want
+	}
+	for _, c := range []struct {
+		name string
+		ops  []op
+	}{
+		{"a burst of the limit, then one window plus margin", []op{
+			{want: 0}, {want: 0}, {want: 0}, {want: 21 * s}, {want: 21 * s}, {want: 21 * s}, {want: 42 * s},
+		}},
+		{"spaced sends free their slots one by one", []op{
+			{want: 0}, {pause: 5 * s, want: 5 * s}, {pause: 5 * s, want: 10 * s}, {want: 21 * s}, {want: 26 * s}, {want: 31 * s},
+		}},
+		{"a penalty holds every send until it ends", []op{
+			{want: 0}, {penalty: 30 * s}, {want: 30 * s}, {want: 30 * s}, {want: 30 * s}, {want: 51 * s},
+		}},
+		{"a higher announced limit is adopted", []op{
+			{want: 0}, {want: 0}, {want: 0}, {observe: 5}, {want: 0}, {want: 0}, {want: 21 * s},
+		}},
+		{"a lower announced limit is adopted", []op{
+			{want: 0}, {pause: s, want: s}, {pause: s, want: 2 * s}, {observe: 1}, {want: 23 * s}, {want: 44 * s},
+		}},
+		{"a nonsense limit is ignored", []op{
+			{want: 0}, {observe: -1}, {want: 0}, {want: 0}, {want: 21 * s},
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clk := clock.NewAuto(t0)
+			l := NewSlidingLog(policy, WithClock(clk.Now, clk.Sleep), WithMargin(time.Second))
+			for i, o := range c.ops {
+				clk.Advance(o.pause)
+				switch {
+				case o.observe != 0:
+					l.Observe(o.observe)
+				case o.penalty != 0:
+					l.Penalize(t0.Add(o.penalty))
+				default:
+					if err := l.Wait(context.Background()); err != nil {
+						t.Fatalf("op %d: Wait: %v", i, err)
+					}
+					if got := clk.Now().Sub(t0); got != o.want {
+						t.Errorf("op %d: Wait returned at t0+%v; want t0+%v", i, got, o.want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// waitFor spins (without sleeping) until cond holds.
+func waitFor(cond func() bool) {
+	for !cond() {
+		runtime.Gosched()
+	}
+}
+
+func TestSlidingLogCancel(t *testing.T) {
+	clk := clock.NewFake(t0)
+	l := NewSlidingLog(policy, WithClock(clk.Now, clk.Sleep))
+	for range policy.Requests {
+		if err := l.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Wait(ctx) }()
+	waitFor(func() bool { return clk.Sleepers() == 1 })
+	cancel()
+	// The fake clock never moves: only the cancel can end this Wait.
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait after cancel = %v; want context.Canceled", err)
+	}
+	if clk.Sleepers() != 0 {
+		t.Errorf("a cancelled Wait left %d sleepers", clk.Sleepers())
+	}
+
+	// A Wait on a context already done records nothing.
+	l2 := NewSlidingLog(Policy{Requests: 1, Window: time.Minute}, WithClock(clk.Now, clk.Sleep))
+	if err := l2.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait(done ctx) = %v; want context.Canceled", err)
+	}
+	if d := l2.reserve(); d != 0 {
+		t.Errorf("after a cancelled Wait the only slot is taken (wait %v)", d)
+	}
+}
+
+func TestSlidingLogConcurrent(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := Policy{Requests: 10, Window: 20 * time.Second}
+	l := NewSlidingLog(p, WithClock(clk.Now, clk.Sleep), WithMargin(time.Second))
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Wait(context.Background()); err != nil {
+				t.Error(err)
+			}
+			done.Add(1)
+		}()
+	}
+	for round := 1; round <= 5; round++ {
+		want := int64(10 * round)
+		waitFor(func() bool { return done.Load() == want && clk.Sleepers() == int(50-want) })
+		if round < 5 {
+			clk.Advance(21 * time.Second)
+		}
+	}
+	wg.Wait()
+}
+
+// simulate sends n requests through a SlidingLog on a virtual clock, with
+// random pauses (so the server's window falls anywhere) and a one-way
+// latency of base plus up to jitter, and counts the requests a server
+// counting arrivals in a per-partner fixed window refuses.
+func simulate(seed uint64, n int, margin, jitter time.Duration) (refused int, elapsed time.Duration) {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	p := Policy{Requests: 10, Window: 20 * time.Second}
+	clk := clock.NewAuto(t0)
+	l := NewSlidingLog(p, WithClock(clk.Now, clk.Sleep), WithMargin(margin))
+	arrivals := make([]time.Time, 0, n)
+	for range n {
+		if rng.IntN(4) == 0 {
+			clk.Advance(time.Duration(rng.Int64N(int64(30 * time.Second))))
+		}
+		l.Wait(context.Background())
+		latency := 50*time.Millisecond + time.Duration(rng.Int64N(int64(jitter)+1))
+		arrivals = append(arrivals, clk.Now().Add(latency))
+	}
+	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+	var at time.Time
+	server := NewFixedWindow(p, func() time.Time { return at })
+	for _, a := range arrivals {
+		at = a
+		if !server.Allow("partner").Allowed {
+			refused++
+		}
+	}
+	return refused, clk.Now().Sub(t0)
+}
+
+func TestSlidingLogAgainstServerWindow(t *testing.T) {
+	const n = 300
+	for seed := range uint64(20) {
+		refused, _ := simulate(seed, n, DefaultMargin, 900*time.Millisecond)
+		if refused != 0 {
+			t.Errorf("seed %d: the server refused %d of %d requests; want 0", seed, refused, n)
+		}
+	}
+	// The control: without the margin, the same jitter gets 429s, so the
+	// simulation can tell a limiter that is not safe.
+	total := 0
+	for seed := range uint64(20) {
+		refused, _ := simulate(seed, n, 0, 900*time.Millisecond)
+		total += refused
+	}
+	t.Logf("no margin: the server refused %d of %d requests over 20 runs", total, 20*n)
+	if total == 0 {
+		t.Error("with no margin the simulated server refused nothing; the simulation cannot catch an unsafe limiter")
+	}
+}
+
+// TestSlidingLogUsesTheQuota: back to back, the limiter sends Requests per
+// Window+Margin, not fewer.
+func TestSlidingLogUsesTheQuota(t *testing.T) {
+	clk := clock.NewAuto(t0)
+	l := NewSlidingLog(Policy{Requests: 10, Window: 20 * time.Second}, WithClock(clk.Now, clk.Sleep), WithMargin(time.Second))
+	for range 100 {
+		l.Wait(context.Background())
+	}
+	if got, want := clk.Now().Sub(t0), 9*21*time.Second; got != want {
+		t.Errorf("100 sends took %v of virtual time; want %v (10 per 21 s)", got, want)
+	}
+}

@@ -1,0 +1,156 @@
+package ratelimit
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/milligold/milligold-go/internal/clock"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+var policy = Policy{Requests: 3, Window: 20 * time.Second}
+
+func TestFixedWindow(t *testing.T) {
+	type step struct {
+		at           time.Duration // since t0
+		key          string
+		allowed      bool
+		remaining    int
+		resetAfterT0 time.Duration
+	}
+	for _, c := range []struct {
+		name  string
+		steps []step
+	}{
+		{"window opens at the first request", []step{
+			{7 * time.Second, "a", true, 2, 27 * time.Second},
+			{8 * time.Second, "a", true, 1, 27 * time.Second},
+			{9 * time.Second, "a", true, 0, 27 * time.Second},
+			{26 * time.Second, "a", false, 0, 27 * time.Second},
+			{27 * time.Second, "a", true, 2, 47 * time.Second},
+		}},
+		{"refused requests do not count", []step{
+			{0, "a", true, 2, 20 * time.Second},
+			{0, "a", true, 1, 20 * time.Second},
+			{0, "a", true, 0, 20 * time.Second},
+			{1 * time.Second, "a", false, 0, 20 * time.Second},
+			{2 * time.Second, "a", false, 0, 20 * time.Second},
+			{20 * time.Second, "a", true, 2, 40 * time.Second},
+		}},
+		{"keys are independent", []step{
+			{0, "a", true, 2, 20 * time.Second},
+			{0, "a", true, 1, 20 * time.Second},
+			{0, "a", true, 0, 20 * time.Second},
+			{5 * time.Second, "b", true, 2, 25 * time.Second},
+			{6 * time.Second, "a", false, 0, 20 * time.Second},
+		}},
+		{"an idle gap longer than the window starts afresh", []step{
+			{0, "a", true, 2, 20 * time.Second},
+			{time.Hour, "a", true, 2, time.Hour + 20*time.Second},
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			w := NewFixedWindow(policy, clk.Now)
+			var now time.Duration
+			for i, s := range c.steps {
+				clk.Advance(s.at - now)
+				now = s.at
+				d := w.Allow(s.key)
+				want := Decision{Allowed: s.allowed, Limit: 3, Remaining: s.remaining, Reset: t0.Add(s.resetAfterT0)}
+				if d != want {
+					t.Errorf("step %d: Allow(%q) at t0+%v = %+v; want %+v", i, s.key, s.at, d, want)
+				}
+			}
+		})
+	}
+}
+
+func TestFixedWindowSweepsIdleKeys(t *testing.T) {
+	clk := clock.NewFake(t0)
+	w := NewFixedWindow(policy, clk.Now)
+	for i := range 1000 {
+		w.Allow(fmt.Sprint("key", i))
+	}
+	if n := w.Len(); n != 1000 {
+		t.Fatalf("Len() = %d after 1000 keys; want 1000", n)
+	}
+	clk.Advance(policy.Window)
+	w.Allow("fresh")
+	if n := w.Len(); n != 1 {
+		t.Errorf("Len() = %d a window later; want 1 (idle keys swept)", n)
+	}
+}
+
+func TestFixedWindowConcurrent(t *testing.T) {
+	w := NewFixedWindow(Policy{Requests: 10, Window: time.Minute}, clock.NewFake(t0).Now)
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if w.Allow("p").Allowed {
+				allowed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 10 {
+		t.Errorf("200 concurrent Allow: %d allowed; want 10", n)
+	}
+}
+
+func TestSetHeaders(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    Policy
+		d    Decision
+		want map[string]string
+	}{
+		{"default names, reset rounded up", policy, Decision{Limit: 3, Remaining: 1, Reset: time.Unix(100, 1)},
+			map[string]string{HeaderLimit: "3", HeaderRemaining: "1", HeaderReset: "101"}},
+		{"whole second", policy, Decision{Limit: 3, Remaining: 0, Reset: time.Unix(100, 0)},
+			map[string]string{HeaderLimit: "3", HeaderRemaining: "0", HeaderReset: "100"}},
+		{"named headers", Policy{Requests: 3, Window: time.Second, LimitHeader: "Ratelimit-Limit", RemainingHeader: "Ratelimit-Remaining", ResetHeader: "Ratelimit-Reset"},
+			Decision{Limit: 3, Remaining: 2, Reset: time.Unix(5, 0)},
+			map[string]string{"Ratelimit-Limit": "3", "Ratelimit-Remaining": "2", "Ratelimit-Reset": "5"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.Header{}
+			c.p.SetHeaders(h, c.d)
+			for k, v := range c.want {
+				if got := h.Get(k); got != v {
+					t.Errorf("%s = %q; want %q", k, got, v)
+				}
+			}
+			if len(h) != len(c.want) {
+				t.Errorf("headers %v; want exactly %v", h, c.want)
+			}
+		})
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    Policy
+		ok   bool
+	}{
+		{"the API's", Policy{Requests: 10, Window: 20 * time.Second}, true},
+		{"zero requests", Policy{Requests: 0, Window: time.Second}, false},
+		{"negative window", Policy{Requests: 1, Window: -time.Second}, false},
+		{"huge limit", Policy{Requests: 1 << 30, Window: time.Second}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.p.Validate(); (err == nil) != c.ok {
+				t.Errorf("%+v.Validate() = %v; want ok=%v", c.p, err, c.ok)
+			}
+		})
+	}
+}
