@@ -1,0 +1,191 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/milligold/milligold-go/internal/clock"
+)
+
+// guarded accepts the bearer tokens in ok and records what it saw.
+type guarded struct {
+	ok     map[string]bool
+	mu     sync.Mutex
+	auths  []string
+	bodies []string
+}
+
+func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	auth := r.Header.Get("Authorization")
+	g.mu.Lock()
+	g.auths = append(g.auths, auth)
+	g.bodies = append(g.bodies, string(b))
+	g.mu.Unlock()
+	tok, _ := ParseBearer(auth)
+	if !g.ok[tok] {
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"success":false,"error":"invalid token","errorCode":"x"}`)
+		return
+	}
+	io.WriteString(w, `{"success":true}`)
+}
+
+func TestTransport401(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		accepted    []string
+		method      string
+		body        string
+		wantStatus  int
+		wantAuths   []string
+		wantFetches int64
+	}{
+		{"a valid token is sent", []string{"tok-1"}, http.MethodGet, "", 200, []string{"Bearer tok-1"}, 1},
+		{"a 401 renews once and retries", []string{"tok-2"}, http.MethodGet, "", 200, []string{"Bearer tok-1", "Bearer tok-2"}, 2},
+		{"a second 401 is returned, no loop", nil, http.MethodGet, "", 401, []string{"Bearer tok-1", "Bearer tok-2"}, 2},
+		{"the body is replayed", []string{"tok-2"}, http.MethodPost, "a=1&b=2", 200, []string{"Bearer tok-1", "Bearer tok-2"}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := &guarded{ok: map[string]bool{}}
+			for _, a := range c.accepted {
+				g.ok[a] = true
+			}
+			ts := httptest.NewServer(g)
+			defer ts.Close()
+			f := &counter{lifetime: time.Hour}
+			rt := &Transport{Source: NewSource(f.fetch, WithClock(clock.NewFake(t0).Now))}
+			var body io.Reader
+			if c.body != "" {
+				body = strings.NewReader(c.body)
+			}
+			req, _ := http.NewRequest(c.method, ts.URL+"/partner/gold/rate", body)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.wantStatus {
+				t.Errorf("status %d; want %d", resp.StatusCode, c.wantStatus)
+			}
+			if strings.Join(g.auths, ",") != strings.Join(c.wantAuths, ",") {
+				t.Errorf("server saw %q; want %q", g.auths, c.wantAuths)
+			}
+			if n := f.n.Load(); n != c.wantFetches {
+				t.Errorf("%d token requests; want %d", n, c.wantFetches)
+			}
+			for i, b := range g.bodies {
+				if b != c.body {
+					t.Errorf("attempt %d body %q; want %q", i, b, c.body)
+				}
+			}
+			if got := req.Header.Get("Authorization"); got != "" {
+				t.Errorf("the caller's request was modified: Authorization %q", got)
+			}
+		})
+	}
+}
+
+func TestTransportSkipsOpenOperations(t *testing.T) {
+	g := &guarded{}
+	ts := httptest.NewServer(g)
+	defer ts.Close()
+	f := &counter{lifetime: time.Hour}
+	rt := &Transport{
+		Source:     NewSource(f.fetch),
+		NeedsToken: func(r *http.Request) bool { return !strings.HasSuffix(r.URL.Path, "/auth/token") },
+	}
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/partner/auth/token", strings.NewReader("partnerId=p"))
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if g.auths[0] != "" || f.n.Load() != 0 {
+		t.Errorf("open operation got Authorization %q after %d token requests; want none", g.auths[0], f.n.Load())
+	}
+}
+
+type trackedBody struct {
+	io.Reader
+	closed atomic.Bool
+}
+
+func (b *trackedBody) Close() error { b.closed.Store(true); return nil }
+
+func TestTransportClosesBodyWhenTokenFails(t *testing.T) {
+	fail := errors.New("token endpoint down")
+	rt := &Transport{
+		Base:   roundTripFunc(func(*http.Request) (*http.Response, error) { t.Error("request sent without a token"); return nil, fail }),
+		Source: NewSource(func(context.Context) (Grant, error) { return Grant{}, fail }),
+	}
+	body := &trackedBody{Reader: strings.NewReader("x")}
+	req, _ := http.NewRequest(http.MethodPost, "http://example.invalid/partner/gold/rate", body)
+	if _, err := rt.RoundTrip(req); !errors.Is(err, fail) {
+		t.Errorf("RoundTrip = %v; want %v", err, fail)
+	}
+	if !body.closed.Load() {
+		t.Error("request body not closed when the token could not be had")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestParseBearer(t *testing.T) {
+	for _, c := range []struct {
+		header string
+		token  string
+		ok     bool
+	}{
+		{"Bearer abc.def", "abc.def", true},
+		{"", "", false},
+		{"Bearer", "", false},
+		{"Bearer ", "", false},
+		{"Bearer  abc", "", false},
+		{"bearer abc", "", false},
+		{"Basic abc", "", false},
+		{"Bearer abc def", "", false},
+		{"Bearer abc\t", "", false},
+	} {
+		if tok, ok := ParseBearer(c.header); tok != c.token || ok != c.ok {
+			t.Errorf("ParseBearer(%q) = %q, %v; want %q, %v", c.header, tok, ok, c.token, c.ok)
+		}
+	}
+}
+
+func TestRouteMatch(t *testing.T) {
+	for _, c := range []struct {
+		route  Route
+		method string
+		url    string
+		want   bool
+	}{
+		{Route{"GET", "/gold/rate"}, "GET", "http://h/partner/gold/rate", true},
+		{Route{"GET", "/gold/rate"}, "GET", "http://h/gold/rate", true},
+		{Route{"GET", "/gold/rate"}, "POST", "http://h/partner/gold/rate", false},
+		{Route{"GET", "/gold/rate"}, "GET", "http://h/partner/gold/rates", false},
+		{Route{"GET", "/user/info/{mobileNumber}"}, "GET", "http://h/partner/user/info/1234567890", true},
+		{Route{"GET", "/user/info/{mobileNumber}"}, "GET", "http://h/partner/user/info/", false},
+		{Route{"GET", "/user/info/{mobileNumber}"}, "GET", "http://h/partner/user/info/12%2F34", true},
+		{Route{"POST", "/auth/token"}, "POST", "http://h/partner/auth/token", true},
+		{Route{"POST", "/auth/token"}, "POST", "http://h/token", false},
+	} {
+		u, _ := url.Parse(c.url)
+		r := &http.Request{Method: c.method, URL: u}
+		if got := c.route.Match(r); got != c.want {
+			t.Errorf("%v.Match(%s %s) = %v; want %v", c.route, c.method, c.url, got, c.want)
+		}
+	}
+}
