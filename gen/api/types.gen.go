@@ -67,11 +67,11 @@ type TokenResponse struct {
 
 // User defines model for User.
 type User struct {
-	// Address May be null or absent.
-	Address *string `json:"address,omitempty"`
+	// Address May be null or absent; sent as null, as in the document's example.
+	Address *string `json:"address"`
 
-	// Birthday May be null or absent.
-	Birthday    *string `json:"birthday,omitempty"`
+	// Birthday May be null or absent; sent as null, as in the document's example.
+	Birthday    *string `json:"birthday"`
 	CountryCode string  `json:"countryCode"`
 	Email       string  `json:"email"`
 
@@ -85,8 +85,8 @@ type User struct {
 	MobileNumber string  `json:"mobileNumber"`
 	Name         string  `json:"name"`
 
-	// Pincode May be null or absent.
-	Pincode *string `json:"pincode,omitempty"`
+	// Pincode May be null or absent; sent as null, as in the document's example.
+	Pincode *string `json:"pincode"`
 	UpiId   string  `json:"upiId"`
 }
 
