@@ -1,0 +1,396 @@
+package middleware_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/internal/clock"
+	"github.com/milligold/milligold-go/ratelimit"
+	"github.com/milligold/milligold-go/tokens"
+)
+
+var t0 = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+
+const partnerSecret = "partner-secret-value"
+
+// partnerAPI is a small StrictServerInterface: tokens are "good-<partner>",
+// and each handler records the partner the middleware put in the context.
+type partnerAPI struct {
+	mu       sync.Mutex
+	partners []string
+	tokens   atomic.Int64
+}
+
+var _ api.StrictServerInterface = (*partnerAPI)(nil)
+
+func (s *partnerAPI) seen(ctx context.Context) {
+	id, _ := middleware.PartnerID(ctx)
+	s.mu.Lock()
+	s.partners = append(s.partners, id)
+	s.mu.Unlock()
+}
+
+func (s *partnerAPI) CreateAccessToken(ctx context.Context, r api.CreateAccessTokenRequestObject) (api.CreateAccessTokenResponseObject, error) {
+	if !known(r.Body.PartnerId) || r.Body.PartnerSecret != partnerSecret {
+		return api.CreateAccessToken401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Error: "wrong credentials"}}, nil
+	}
+	s.tokens.Add(1)
+	return api.CreateAccessToken200JSONResponse{Success: true, Data: api.AccessToken{AccessToken: "good-" + r.Body.PartnerId, ExpiresIn: 3600, CreatedAt: t0.Unix()}}, nil
+}
+
+func (s *partnerAPI) GetGoldRate(ctx context.Context, _ api.GetGoldRateRequestObject) (api.GetGoldRateResponseObject, error) {
+	s.seen(ctx)
+	return api.GetGoldRate200JSONResponse{Success: true, Data: api.GoldRate{Rate: 1111, UpdatedAt: t0}}, nil
+}
+
+func (s *partnerAPI) GetUserInfo(ctx context.Context, r api.GetUserInfoRequestObject) (api.GetUserInfoResponseObject, error) {
+	s.seen(ctx)
+	return api.GetUserInfo200JSONResponse{Success: true, Data: api.User{MobileNumber: r.MobileNumber}}, nil
+}
+
+func verify(_ context.Context, token string) (string, error) {
+	if p, ok := strings.CutPrefix(token, "good-"); ok && p != "" {
+		return p, nil
+	}
+	return "", errors.New("forged")
+}
+
+func known(id string) bool { return id == "p1" || id == "p2" }
+
+func envelope(_ context.Context, status int, message string) api.ErrorResponse {
+	return api.ErrorResponse{Error: message, ErrorCode: "code-" + strconv.Itoa(status)}
+}
+
+// server mounts the strict server with StrictMiddleware under /partner.
+func server(t *testing.T, o middleware.ServerOptions) (*httptest.Server, *partnerAPI) {
+	t.Helper()
+	impl := &partnerAPI{}
+	strict := api.NewStrictHandler(impl, []api.StrictMiddlewareFunc{middleware.StrictMiddleware(o)})
+	ts := httptest.NewServer(api.HandlerWithOptions(strict, api.StdHTTPServerOptions{BaseURL: "/partner"}))
+	t.Cleanup(ts.Close)
+	return ts, impl
+}
+
+type call struct {
+	op, auth, partnerID string // op: "rate" or "token"
+	wantStatus          int
+	wantCode            string // errorCode of the envelope
+	wantHeaders         map[string]string
+	advance             time.Duration // clock moves before the call
+	repeat              int           // send this call repeat times (default 1)
+}
+
+func do(t *testing.T, base string, c call) *http.Response {
+	t.Helper()
+	var req *http.Request
+	switch c.op {
+	case "rate":
+		req, _ = http.NewRequest(http.MethodGet, base+"/partner/gold/rate", nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+	case "token":
+		form := url.Values{"partnerId": {c.partnerID}, "partnerSecret": {partnerSecret}}
+		req, _ = http.NewRequest(http.MethodPost, base+"/partner/auth/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestStrictMiddleware(t *testing.T) {
+	reset := strconv.FormatInt(t0.Add(20*time.Second).Unix(), 10)
+	limited := map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": reset}
+	noHeaders := map[string]string{"X-Rate-Limit-Limit": "", "X-Rate-Limit-Remaining": "", "X-Rate-Limit-Reset": ""}
+	for _, c := range []struct {
+		name     string
+		everyRsp bool
+		calls    []call
+	}{
+		{"missing, malformed and forged tokens get 401", false, []call{
+			{op: "rate", wantStatus: 401, wantCode: "code-401"},
+			{op: "rate", auth: "Bearer", wantStatus: 401, wantCode: "code-401"},
+			{op: "rate", auth: "bearer good-p1", wantStatus: 401, wantCode: "code-401"},
+			{op: "rate", auth: "Bearer  good-p1", wantStatus: 401, wantCode: "code-401"},
+			{op: "rate", auth: "Bearer forged", wantStatus: 401, wantCode: "code-401"},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: noHeaders},
+		}},
+		{"the 11th request in a window gets 429 with the headers", false, []call{
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, repeat: 10},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 429, wantCode: "code-429", wantHeaders: limited, advance: 19 * time.Second},
+			{op: "rate", auth: "Bearer good-p2", wantStatus: 200},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, advance: time.Second},
+		}},
+		{"401s do not count", false, []call{
+			{op: "rate", auth: "Bearer forged", wantStatus: 401, repeat: 20},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, repeat: 10},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 429},
+		}},
+		{"a known partner's token requests count against its window", false, []call{
+			{op: "token", partnerID: "p1", wantStatus: 200, repeat: 10},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 429, wantHeaders: limited},
+			{op: "token", partnerID: "p1", wantStatus: 429, wantCode: "code-429", wantHeaders: limited},
+			{op: "rate", auth: "Bearer good-p2", wantStatus: 200},
+		}},
+		{"unknown partners count against the client address", false, []call{
+			{op: "token", partnerID: "nobody", wantStatus: 401, repeat: 5},
+			{op: "token", partnerID: "someone", wantStatus: 401, repeat: 5},
+			{op: "token", partnerID: "nobody", wantStatus: 429, wantHeaders: limited},
+			{op: "token", partnerID: "p2", wantStatus: 200},
+		}},
+		{"headers on every response, when asked", true, []call{
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "9", "X-Rate-Limit-Reset": reset}},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: map[string]string{"X-Rate-Limit-Remaining": "8"}},
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			ts, _ := server(t, middleware.ServerOptions{
+				Verify: verify, KnownPartner: known, Envelope: envelope, Now: clk.Now, HeadersOnEveryResponse: c.everyRsp,
+			})
+			for i, cl := range c.calls {
+				clk.Advance(cl.advance)
+				for n := range max(cl.repeat, 1) {
+					resp := do(t, ts.URL, cl)
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if n < max(cl.repeat, 1)-1 {
+						if resp.StatusCode != cl.wantStatus {
+							t.Fatalf("call %d #%d: status %d; want %d: %s", i, n, resp.StatusCode, cl.wantStatus, body)
+						}
+						continue
+					}
+					if resp.StatusCode != cl.wantStatus {
+						t.Errorf("call %d: %s %q: status %d; want %d: %s", i, cl.op, cl.auth, resp.StatusCode, cl.wantStatus, body)
+					}
+					if cl.wantCode != "" {
+						var e api.ErrorResponse
+						if err := json.Unmarshal(body, &e); err != nil || e.Success || e.Error == "" || e.ErrorCode != cl.wantCode {
+							t.Errorf("call %d: envelope %s (%v); want success false, an error and errorCode %q", i, body, err, cl.wantCode)
+						}
+					}
+					for k, v := range cl.wantHeaders {
+						if got := resp.Header.Get(k); got != v {
+							t.Errorf("call %d: %s = %q; want %q", i, k, got, v)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestStrictMiddlewarePartnerInContext(t *testing.T) {
+	ts, impl := server(t, middleware.ServerOptions{Verify: verify})
+	resp := do(t, ts.URL, call{op: "rate", auth: "Bearer good-p2"})
+	resp.Body.Close()
+	if len(impl.partners) != 1 || impl.partners[0] != "p2" {
+		t.Errorf("handler saw partners %q; want [p2]", impl.partners)
+	}
+}
+
+func TestStrictMiddlewareNeedsVerify(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("StrictMiddleware without Verify did not panic")
+		}
+	}()
+	middleware.StrictMiddleware(middleware.ServerOptions{})
+}
+
+// client builds the client side from the generated glue: token fetcher,
+// bearer transport over the rate-limit transport, one limiter.
+func client(t *testing.T, base string, clk *clock.Fake, partnerID string) *api.ClientWithResponses {
+	t.Helper()
+	lim := middleware.NewLimiter(ratelimit.WithClock(clk.Now, clk.Sleep))
+	paced := &http.Client{Transport: middleware.NewRateLimitTransport(nil, lim)}
+	tc, err := api.NewClientWithResponses(base+"/partner", api.WithHTTPClient(paced))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := tokens.NewSource(middleware.TokenFetcher(tc, partnerID, partnerSecret), tokens.WithClock(clk.Now))
+	hc := &http.Client{Transport: middleware.NewBearerTransport(paced.Transport, src)}
+	c, err := api.NewClientWithResponses(base+"/partner", api.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestClientMeetsServer runs both generated sides, bound to the same
+// RateLimit, over loopback on one virtual clock: the client fetches one
+// token, paces 35 calls plus that token request, and never sees a 429.
+func TestClientMeetsServer(t *testing.T) {
+	clk := clock.NewAuto(t0)
+	ts, impl := server(t, middleware.ServerOptions{Verify: verify, KnownPartner: known, Now: clk.Now})
+	c := client(t, ts.URL, clk, "p1")
+	for i := range 35 {
+		resp, err := c.GetGoldRateWithResponse(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != http.StatusOK {
+			t.Fatalf("call %d: status %d; want 200: %s", i, resp.StatusCode(), resp.Body)
+		}
+	}
+	if n := impl.tokens.Load(); n != 1 {
+		t.Errorf("%d token requests; want 1", n)
+	}
+	// 36 requests at 10 per window+margin: the last goes out in the fourth window.
+	if got, want := clk.Now().Sub(t0), 3*(middleware.RateLimit.Window+ratelimit.DefaultMargin); got != want {
+		t.Errorf("36 requests took %v of virtual time; want %v", got, want)
+	}
+}
+
+func TestTokenFetcher(t *testing.T) {
+	clk := clock.NewFake(t0)
+	ts, _ := server(t, middleware.ServerOptions{Verify: verify, KnownPartner: known, Now: clk.Now})
+	tc, _ := api.NewClientWithResponses(ts.URL + "/partner")
+
+	g, err := middleware.TokenFetcher(tc, "p1", partnerSecret)(context.Background())
+	if err != nil || g.Value != "good-p1" || g.ExpiresIn != time.Hour {
+		t.Errorf("TokenFetcher = %v, %v; want good-p1 for 1h", g, err)
+	}
+
+	_, err = middleware.TokenFetcher(tc, "p1", "wrong-"+partnerSecret)(context.Background())
+	var fe *tokens.FetchError
+	if !errors.As(err, &fe) || fe.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong secret: %v; want a *tokens.FetchError with 401", err)
+	}
+	if err != nil && strings.Contains(err.Error(), partnerSecret) {
+		t.Errorf("error %q leaks the secret", err)
+	}
+}
+
+// fixed answers every request with one response.
+type fixed struct {
+	status int
+	body   []byte
+}
+
+func (f fixed) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	return &http.Response{
+		StatusCode: f.status,
+		Header:     http.Header{"Content-Type": {"application/json"}},
+		Body:       io.NopCloser(strings.NewReader(string(f.body))),
+		Request:    r,
+	}, nil
+}
+
+var tokenBodies = []string{
+	`{"success":true,"data":{"accessToken":"eyJ","expiresIn":3600,"createdAt":1688994271}}`,
+	`{"success":true,"data":{"accessToken":"eyJ","expiresIn":1,"createdAt":0,"extra":[1,2]}}`,
+	`{"success":true,"data":{"accessToken":"","expiresIn":3600,"createdAt":0}}`,
+	`{"success":true,"data":{"accessToken":"eyJ","expiresIn":-1,"createdAt":0}}`,
+	`{"success":true,"data":{"accessToken":"eyJ","expiresIn":"3600","createdAt":0}}`,
+	`{"success":true,"data":{"accessToken":"eyJ","expiresIn":1e30,"createdAt":0}}`,
+	`{"success":true,"data":null}`,
+	`{"success":true}`,
+	`null`,
+	`[]`,
+	``,
+	`{"success":true,"data":{"accessToken":"eyJ","expiresIn":9223372036854775807}}`,
+}
+
+// FuzzTokenResponse: whatever a 200 carries, the fetcher returns a usable
+// grant or an error, never panics, and never echoes the secret.
+func FuzzTokenResponse(f *testing.F) {
+	for _, b := range tokenBodies {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tc, err := api.NewClientWithResponses("http://sandbox.invalid/partner", api.WithHTTPClient(&http.Client{Transport: fixed{200, body}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := middleware.TokenFetcher(tc, "p1", partnerSecret)(context.Background())
+		if err != nil {
+			if strings.Contains(err.Error(), partnerSecret) {
+				t.Fatalf("error %q leaks the secret", err)
+			}
+			return
+		}
+		if g.Value == "" || g.ExpiresIn <= 0 {
+			t.Fatalf("TokenFetcher(%q) = %v with no error; want a usable grant", body, g)
+		}
+	})
+}
+
+func TestTokenResponses(t *testing.T) {
+	for i, b := range tokenBodies {
+		tc, _ := api.NewClientWithResponses("http://sandbox.invalid/partner", api.WithHTTPClient(&http.Client{Transport: fixed{200, []byte(b)}}))
+		g, err := middleware.TokenFetcher(tc, "p1", partnerSecret)(context.Background())
+		wantOK := i < 2
+		if (err == nil) != wantOK {
+			t.Errorf("TokenFetcher(%s) = %v, %v; want ok=%v", b, g, err, wantOK)
+		}
+	}
+}
+
+func TestNeedsToken(t *testing.T) {
+	for _, op := range middleware.Operations {
+		path := strings.ReplaceAll(op.Path, "{mobileNumber}", "1234567890")
+		r, _ := http.NewRequest(op.Method, "http://h/partner"+path, nil)
+		if got := middleware.NeedsToken(r); got != op.Bearer {
+			t.Errorf("NeedsToken(%s %s) = %v; want %v", op.Method, path, got, op.Bearer)
+		}
+	}
+	r, _ := http.NewRequest(http.MethodGet, "http://h/partner/not/in/spec", nil)
+	if !middleware.NeedsToken(r) {
+		t.Error("a request outside the spec gets no token; the spec's global security needs one")
+	}
+}
+
+// TestOperationsMatchSpec walks the embedded spec: every operation is in
+// the table with its method, path, name and bearer requirement.
+func TestOperationsMatchSpec(t *testing.T) {
+	doc, err := api.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for path, item := range doc.Paths.Map() {
+		for method, spec := range item.Operations() {
+			n++
+			t.Run(method+" "+path, func(t *testing.T) {
+				op, ok := middleware.OperationByID(spec.OperationID)
+				if !ok {
+					t.Fatalf("operation %s missing from the table", spec.OperationID)
+				}
+				bearer := spec.Security == nil || len(*spec.Security) > 0
+				if op.Method != method || op.Path != path || op.Bearer != bearer {
+					t.Errorf("table has %+v; spec says %s %s bearer=%v", op, method, path, bearer)
+				}
+				if byGo, ok := middleware.OperationByGoName(op.GoName); !ok || byGo != op {
+					t.Errorf("OperationByGoName(%q) = %+v, %v", op.GoName, byGo, ok)
+				}
+			})
+		}
+	}
+	if n != len(middleware.Operations) {
+		t.Errorf("spec has %d operations; table %d", n, len(middleware.Operations))
+	}
+	if fmt.Sprint(middleware.TokenOperation) != "createAccessToken" {
+		t.Errorf("TokenOperation = %q", middleware.TokenOperation)
+	}
+}
