@@ -36,6 +36,9 @@ type Request struct {
 	// can tell tokens apart without holding them.
 	TokenID string
 	Fault   string // the fault served, "" when passed through
+	// Status is the status sent (0 when none was: a reset, a hijack, a
+	// client that gave up first).
+	Status int
 }
 
 // Server is a running fault server. Its methods are safe for concurrent use.
@@ -117,14 +120,53 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else if a, ok := s.always[op]; ok {
 		f, planned = a, true
 	}
+	i := len(s.log)
 	s.log = append(s.log, Request{Op: op, Method: r.Method, Path: r.URL.Path, At: s.now(), TokenID: tokenID(r), Fault: f.Name})
 	s.mu.Unlock()
-	if !planned {
-		s.next.ServeHTTP(w, r)
-		return
+	rec := &statusRecorder{ResponseWriter: w}
+	if planned {
+		f.serve(rec, r, s.next)
+	} else {
+		s.next.ServeHTTP(rec, r)
 	}
-	f.serve(w, r, s.next)
+	s.mu.Lock()
+	s.log[i].Status = rec.status
+	s.mu.Unlock()
 }
+
+// Statuses counts the statuses sent for op ("" for all operations).
+func (s *Server) Statuses(op string) map[int]int {
+	n := map[int]int{}
+	for _, r := range s.Requests() {
+		if op == "" || r.Op == op {
+			n[r.Status]++
+		}
+	}
+	return n
+}
+
+// statusRecorder notes the status a handler sends; Unwrap lets
+// http.ResponseController reach the connection (Hijack, Flush).
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func operation(r *http.Request) string {
 	p := strings.TrimPrefix(r.URL.Path, "/partner")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -113,6 +114,9 @@ func TestPlanAndAlways(t *testing.T) {
 	got = append(got, res.StatusCode)
 	if want := []int{500, 503, 401, 401, 200}; !slices.Equal(got, want) {
 		t.Errorf("statuses = %v; want %v", got, want)
+	}
+	if got, want := s.Statuses(GetGoldRate), map[int]int{500: 1, 503: 1, 401: 2, 200: 1}; !maps.Equal(got, want) {
+		t.Errorf("Statuses(getGoldRate) = %v; want %v", got, want)
 	}
 	if n := s.Count(GetGoldRate); n != 5 {
 		t.Errorf("Count(getGoldRate) = %d; want 5", n)
