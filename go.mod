@@ -9,6 +9,8 @@ require (
 	github.com/spf13/cobra v1.10.2
 )
 
+require github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+
 require (
 	github.com/apapsch/go-jsonmerge/v2 v2.0.0 // indirect
 	github.com/dave/jennifer v1.7.1

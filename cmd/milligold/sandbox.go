@@ -1,17 +1,68 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/milligold/milligold-go/sandbox"
 )
 
 func (a *app) sandboxCmd() *cobra.Command {
-	return &cobra.Command{
+	var addr, configPath string
+	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local milliGOLD sandbox",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("the sandbox is being built (issue 3)")
+		Long: `Run the local milliGOLD sandbox: the Partner API as openapi.yaml describes it,
+with tokens, the rate limit and the API's errors, on loopback.
+
+With no --config it serves the embedded default: the API document's partner,
+user and gold rate, so the document's curl examples work against the printed
+base URL. SIGINT or SIGTERM stops it after in-flight requests finish.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := sandbox.Default()
+			if configPath != "" {
+				var err error
+				if cfg, err = sandbox.LoadConfig(configPath); err != nil {
+					return usageError{err}
+				}
+			}
+			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+			cfg.Logger = logger
+			h, err := sandbox.New(cfg)
+			if err != nil {
+				return usageError{err}
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			a.printSandbox(ln.Addr().String(), cfg)
+			return sandbox.Serve(ctx, ln, h, sandbox.ServeOptions{Logger: logger})
 		},
 	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+	cmd.Flags().StringVar(&configPath, "config", "", "YAML file declaring partners, users, the gold rate and limits (default: the embedded document world)")
+	return cmd
 }
+
+// printSandbox tells the user where the API is and who may call it; only the
+// embedded default's well-known test secret is ever printed.
+func (a *app) printSandbox(addr string, cfg sandbox.Config) {
+	fmt.Fprintf(a.stdout, "milliGOLD sandbox serving http://%s%s\n", addr, sandbox.BasePath)
+	for _, p := range cfg.Partners {
+		if p.ID == sandbox.DefaultPartnerID && p.Secret == sandbox.DefaultPartnerSecret {
+			fmt.Fprintf(a.stdout, "  partner %s (%s), secret %s\n", p.ID, p.Name, p.Secret)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "  partner %s (%s)\n", p.ID, p.Name)
+	}
+}
+

@@ -1,0 +1,88 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Issuer is the iss claim of the sandbox's tokens; tokens without it are refused.
+const Issuer = "milligold-sandbox"
+
+// claims are the document's example token's claims, plus the issuer.
+type claims struct {
+	PartnerID   string `json:"partnerId"`
+	PartnerName string `json:"partnerName"`
+	jwt.RegisteredClaims
+}
+
+// signer issues and verifies HS256 access tokens. It is safe for concurrent use.
+type signer struct {
+	key      []byte
+	lifetime time.Duration
+	now      func() time.Time
+	parser   *jwt.Parser
+}
+
+func newSigner(key string, lifetime time.Duration, now func() time.Time) (*signer, error) {
+	k := []byte(key)
+	if len(k) == 0 {
+		k = make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+	}
+	return &signer{
+		key:      k,
+		lifetime: lifetime,
+		now:      now,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithIssuer(Issuer),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithTimeFunc(now),
+		),
+	}, nil
+}
+
+// issue signs a token for p, issued now.
+func (s *signer) issue(p Partner) (token string, issued time.Time, err error) {
+	issued = s.now().Truncate(time.Second)
+	c := claims{
+		PartnerID:   p.ID,
+		PartnerName: p.Name,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    Issuer,
+			IssuedAt:  jwt.NewNumericDate(issued),
+			ExpiresAt: jwt.NewNumericDate(issued.Add(s.lifetime)),
+		},
+	}
+	token, err = jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
+	return token, issued, err
+}
+
+var errNoPartner = errors.New("token names no partner")
+
+// verify checks the signature, algorithm, issuer and expiry, and returns the
+// partner id the token names.
+func (s *signer) verify(token string) (string, error) {
+	var c claims
+	if _, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil }); err != nil {
+		return "", err
+	}
+	if c.PartnerID == "" {
+		return "", errNoPartner
+	}
+	return c.PartnerID, nil
+}
+
+// secretsEqual compares in constant time, whatever the lengths.
+func secretsEqual(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}

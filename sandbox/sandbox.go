@@ -1,0 +1,337 @@
+// Package sandbox is a local milliGOLD Partner API: the generated strict
+// server with the spec's request validator in front and the spec's token and
+// rate-limit policy enforced by the generated middleware. It serves under
+// BasePath, so a base URL is http://HOST:PORT/partner.
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/google/uuid"
+
+	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/ratelimit"
+)
+
+// BasePath is where the sandbox serves the API, as the real servers do.
+const BasePath = "/partner"
+
+// FaultHeader, when Config.Faults is on, makes an operation answer its
+// documented 500 if set to "500". It is not part of the partner API.
+const FaultHeader = "X-Sandbox-Fault"
+
+// Request limits: the API's requests are tiny, so anything larger is hostile.
+const (
+	maxBodyBytes   = 64 << 10
+	maxHeaderBytes = 16 << 10
+)
+
+// Sandbox is the API as an http.Handler. It is safe for concurrent use.
+type Sandbox struct {
+	now     func() time.Time
+	logger  *slog.Logger
+	faults  bool
+	window  *ratelimit.FixedWindow
+	signer  *signer
+	mux     *http.ServeMux
+	spec    *openapi3.T
+	options *openapi3filter.Options
+	world   world
+}
+
+// world is the configured data, indexed for the handlers.
+type world struct {
+	partners map[string]Partner
+	users    map[string]api.User
+	rate     api.GoldRate
+}
+
+// New validates cfg and builds the sandbox. Without cfg.SigningKey, the key
+// is random, so tokens from another sandbox are refused.
+func New(cfg Config) (*Sandbox, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("sandbox: config: %w", err)
+	}
+	spec, err := api.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: embedded spec: %w", err)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	sig, err := newSigner(cfg.SigningKey, cfg.tokenLifetime(), now)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: signing key: %w", err)
+	}
+	policy := middleware.RateLimit
+	if cfg.RateLimit.Requests > 0 {
+		policy.Requests = cfg.RateLimit.Requests
+	}
+	if cfg.RateLimit.WindowSeconds > 0 {
+		policy.Window = time.Duration(cfg.RateLimit.WindowSeconds) * time.Second
+	}
+	s := &Sandbox{
+		now:     now,
+		logger:  logger,
+		faults:  cfg.Faults,
+		window:  ratelimit.NewFixedWindow(policy, now),
+		signer:  sig,
+		mux:     http.NewServeMux(),
+		spec:    spec,
+		options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		world:   newWorld(cfg),
+	}
+	strict := api.NewStrictHandlerWithOptions(&server{s}, []api.StrictMiddlewareFunc{
+		middleware.StrictMiddleware(middleware.ServerOptions{
+			Verify:                 s.verify,
+			KnownPartner:           func(id string) bool { _, ok := s.world.partners[id]; return ok },
+			Envelope:               s.envelope,
+			Window:                 s.window,
+			HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
+		}),
+	}, api.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc:  s.requestError,
+		ResponseErrorHandlerFunc: s.responseError,
+	})
+	api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
+		BaseURL:          BasePath,
+		BaseRouter:       validatingMux{s},
+		ErrorHandlerFunc: s.requestError,
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, http.StatusNotFound, "The requested resource was not found")
+	})
+	return s, nil
+}
+
+func newWorld(cfg Config) world {
+	w := world{
+		partners: make(map[string]Partner, len(cfg.Partners)),
+		users:    make(map[string]api.User, len(cfg.Users)),
+		rate: api.GoldRate{
+			Rate: cfg.GoldRate.Rate, CgstRate: cfg.GoldRate.CgstRate, SgstRate: cfg.GoldRate.SgstRate,
+			UpdatedAt: cfg.GoldRate.UpdatedAt.UTC(),
+		},
+	}
+	for _, p := range cfg.Partners {
+		w.partners[p.ID] = p
+	}
+	for _, u := range cfg.Users {
+		w.users[u.MobileNumber] = api.User{
+			Id: u.ID, Name: u.Name, Email: u.Email, CountryCode: u.CountryCode,
+			MobileNumber: u.MobileNumber, Gender: u.Gender, Birthday: u.Birthday,
+			UpiId: u.UpiID, Address: u.Address, Pincode: u.Pincode, GoldBalance: u.GoldBalance,
+		}
+	}
+	return w
+}
+
+// verify maps a bearer token to a partner that still exists, and notes the
+// partner for the log line (also when its request is then rate limited).
+func (s *Sandbox) verify(ctx context.Context, token string) (string, error) {
+	id, err := s.signer.verify(token)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := s.world.partners[id]; !ok {
+		return "", errNoPartner
+	}
+	info(ctx).partner = id
+	return id, nil
+}
+
+// Windows reports how many rate-limit windows are live; idle ones are dropped.
+func (s *Sandbox) Windows() int { return s.window.Len() }
+
+// requestInfo collects what the request log line reports.
+type requestInfo struct {
+	partner   string
+	errorCode string
+	fault     bool
+}
+
+type infoKey struct{}
+
+func info(ctx context.Context) *requestInfo {
+	if i, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return i
+	}
+	return &requestInfo{}
+}
+
+// ServeHTTP runs the pipeline: limits, route, validate, authenticate, rate
+// limit, handle, write; then one log line.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ri := &requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}
+	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	if headerSize(r) > maxHeaderBytes {
+		s.writeError(rec, r, http.StatusRequestHeaderFieldsTooLarge, "request headers too large")
+	} else {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
+		}
+		s.mux.ServeHTTP(rec, r)
+	}
+	if s.logger.Enabled(r.Context(), slog.LevelInfo) {
+		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.EscapedPath()),
+			slog.Int("status", rec.status),
+			slog.String("partner", ri.partner),
+			slog.Duration("latency", time.Since(start)),
+			slog.String("errorCode", ri.errorCode),
+		)
+	}
+}
+
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
+// recorder keeps the status for the log line.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// envelope builds an error body with a fresh errorCode, noted for the log line.
+func (s *Sandbox) envelope(ctx context.Context, _ int, message string) api.ErrorResponse {
+	code := uuid.NewString()
+	info(ctx).errorCode = code
+	return api.ErrorResponse{Success: false, Error: message, ErrorCode: code}
+}
+
+// writeError answers in the API's envelope.
+func (s *Sandbox) writeError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	body, _ := json.Marshal(s.envelope(r.Context(), status, message))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// requestError answers what the generated server could not decode.
+func (s *Sandbox) requestError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		s.writeError(w, r, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	s.writeError(w, r, http.StatusBadRequest, "malformed request")
+}
+
+// responseError answers a handler failure; the cause goes to the log only.
+func (s *Sandbox) responseError(w http.ResponseWriter, r *http.Request, err error) {
+	s.logger.ErrorContext(r.Context(), "handler failed", slog.String("error", err.Error()))
+	s.writeError(w, r, http.StatusInternalServerError, "internal error")
+}
+
+// validatingMux registers each generated route behind the spec's request
+// validator, with the route found once at start rather than per request.
+type validatingMux struct{ s *Sandbox }
+
+var pathParam = regexp.MustCompile(`\{(\w+)\}`)
+
+func (m validatingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	method, full, _ := strings.Cut(pattern, " ")
+	path := strings.TrimPrefix(full, BasePath)
+	item := m.s.spec.Paths.Find(path)
+	route := &routers.Route{Spec: m.s.spec, Path: path, PathItem: item, Method: method, Operation: item.GetOperation(method)}
+	var params []string
+	for _, p := range pathParam.FindAllStringSubmatch(path, -1) {
+		params = append(params, p[1])
+	}
+	m.s.mux.HandleFunc(pattern, m.s.validate(route, params, h))
+	m.s.mux.HandleFunc(full, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", method)
+		m.s.writeError(w, r, http.StatusMethodNotAllowed, "method not allowed")
+	})
+}
+
+func (m validatingMux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.s.mux.ServeHTTP(w, r) }
+
+func (s *Sandbox) validate(route *routers.Route, params []string, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		in := &openapi3filter.RequestValidationInput{Request: r, Route: route, Options: s.options}
+		if len(params) > 0 {
+			in.PathParams = make(map[string]string, len(params))
+			for _, p := range params {
+				in.PathParams[p] = r.PathValue(p)
+			}
+		}
+		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				s.writeError(w, r, http.StatusRequestEntityTooLarge, "request body too large")
+				return
+			}
+			s.writeError(w, r, http.StatusBadRequest, validationMessage(err))
+			return
+		}
+		next(w, r)
+	}
+}
+
+// validationMessage says what is wrong without echoing the value, which may
+// be a secret.
+func validationMessage(err error) string {
+	var re *openapi3filter.RequestError
+	if !errors.As(err, &re) {
+		return "invalid request"
+	}
+	var where string
+	switch {
+	case re.Parameter != nil:
+		where = re.Parameter.In + " parameter " + re.Parameter.Name
+	case re.RequestBody != nil:
+		where = "request body"
+	default:
+		return "invalid request"
+	}
+	var se *openapi3.SchemaError
+	if errors.As(re.Err, &se) {
+		field := strings.Join(se.JSONPointer(), ".")
+		if field != "" {
+			where += " field " + field
+		}
+		return where + ": " + se.Reason
+	}
+	if re.Reason != "" {
+		return where + ": " + re.Reason
+	}
+	if strings.Contains(re.Error(), "Content-Type") || strings.Contains(re.Error(), "content type") {
+		return where + ": must be application/x-www-form-urlencoded"
+	}
+	return where + ": malformed"
+}

@@ -1,0 +1,96 @@
+// Package sandboxtest starts a sandbox on loopback for one test:
+//
+//	sb := sandboxtest.New(t)
+//	client, _ := milligold.New(milligold.WithBaseURL(sb.URL),
+//		milligold.WithCredentials(sb.PartnerID, sb.PartnerSecret))
+package sandboxtest
+
+import (
+	"log/slog"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/milligold/milligold-go/sandbox"
+)
+
+// Sandbox is a running sandbox and the credentials of its first partner.
+type Sandbox struct {
+	URL           string // base URL, ending in /partner
+	PartnerID     string
+	PartnerSecret string
+	Handler       *sandbox.Sandbox
+
+	mu   sync.Mutex
+	fake *time.Time // nil unless WithFakeClock
+}
+
+// Option adjusts the sandbox before it starts.
+type Option func(*settings)
+
+type settings struct {
+	cfg  sandbox.Config
+	fake bool
+}
+
+// WithConfig edits the configuration (the embedded default unless replaced).
+func WithConfig(edit func(*sandbox.Config)) Option {
+	return func(s *settings) { edit(&s.cfg) }
+}
+
+// WithFaults enables sandbox.FaultHeader, so a test can provoke the 500s.
+func WithFaults() Option { return func(s *settings) { s.cfg.Faults = true } }
+
+// WithLogger sends the sandbox's request log to l.
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.cfg.Logger = l } }
+
+// WithFakeClock stops the sandbox's clock at a fixed time; Advance moves it,
+// so tests cover token expiry and window resets without sleeping.
+func WithFakeClock() Option { return func(s *settings) { s.fake = true } }
+
+// New starts a sandbox on loopback, closed by t.Cleanup.
+func New(t testing.TB, opts ...Option) *Sandbox {
+	t.Helper()
+	st := settings{cfg: sandbox.Default()}
+	for _, o := range opts {
+		o(&st)
+	}
+	sb := &Sandbox{}
+	if st.fake {
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		sb.fake = &t0
+		st.cfg.Now = sb.Now
+	}
+	h, err := sandbox.New(st.cfg)
+	if err != nil {
+		t.Fatalf("sandboxtest: %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	sb.URL = srv.URL + sandbox.BasePath
+	sb.PartnerID = st.cfg.Partners[0].ID
+	sb.PartnerSecret = st.cfg.Partners[0].Secret
+	sb.Handler = h
+	return sb
+}
+
+// Now is the sandbox's clock: the fake one under WithFakeClock, else time.Now.
+func (sb *Sandbox) Now() time.Time {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.fake == nil {
+		return time.Now()
+	}
+	return *sb.fake
+}
+
+// Advance moves the fake clock; it fails the program if WithFakeClock was not used.
+func (sb *Sandbox) Advance(d time.Duration) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.fake == nil {
+		panic("sandboxtest: Advance needs WithFakeClock")
+	}
+	*sb.fake = sb.fake.Add(d)
+}

@@ -1,0 +1,60 @@
+package sandbox
+
+import (
+	"context"
+
+	"github.com/milligold/milligold-go/gen/api"
+)
+
+// server implements the generated strict server over the sandbox's world.
+type server struct{ s *Sandbox }
+
+var _ api.StrictServerInterface = (*server)(nil)
+
+// dummyPartner keeps the secret comparison's cost the same for unknown ids.
+var dummyPartner = Partner{Secret: "\x00unknown-partner"}
+
+func (h *server) CreateAccessToken(ctx context.Context, req api.CreateAccessTokenRequestObject) (api.CreateAccessTokenResponseObject, error) {
+	s := h.s
+	if req.Body == nil || req.Body.PartnerId == "" || req.Body.PartnerSecret == "" {
+		return api.CreateAccessToken400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(s.envelope(ctx, 400, "partnerId and partnerSecret are required"))}, nil
+	}
+	p, known := s.world.partners[req.Body.PartnerId]
+	if !known {
+		p = dummyPartner
+	}
+	if !secretsEqual(req.Body.PartnerSecret, p.Secret) || !known {
+		return api.CreateAccessToken401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse(s.envelope(ctx, 401, "invalid partner credentials"))}, nil
+	}
+	info(ctx).partner = p.ID
+	if info(ctx).fault {
+		return api.CreateAccessToken500JSONResponse{InternalServerErrorJSONResponse: api.InternalServerErrorJSONResponse(s.envelope(ctx, 500, "injected fault"))}, nil
+	}
+	token, issued, err := s.signer.issue(p)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateAccessToken200JSONResponse{Success: true, Data: api.AccessToken{
+		AccessToken: token,
+		ExpiresIn:   int64(s.signer.lifetime.Seconds()),
+		CreatedAt:   issued.Unix(),
+	}}, nil
+}
+
+func (h *server) GetGoldRate(ctx context.Context, _ api.GetGoldRateRequestObject) (api.GetGoldRateResponseObject, error) {
+	if info(ctx).fault {
+		return api.GetGoldRate500JSONResponse{InternalServerErrorJSONResponse: api.InternalServerErrorJSONResponse(h.s.envelope(ctx, 500, "injected fault"))}, nil
+	}
+	return api.GetGoldRate200JSONResponse{Success: true, Data: h.s.world.rate}, nil
+}
+
+func (h *server) GetUserInfo(ctx context.Context, req api.GetUserInfoRequestObject) (api.GetUserInfoResponseObject, error) {
+	if info(ctx).fault {
+		return api.GetUserInfo500JSONResponse{InternalServerErrorJSONResponse: api.InternalServerErrorJSONResponse(h.s.envelope(ctx, 500, "injected fault"))}, nil
+	}
+	u, ok := h.s.world.users[req.MobileNumber]
+	if !ok {
+		return api.GetUserInfo404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(h.s.envelope(ctx, 404, "The requested resource was not found"))}, nil
+	}
+	return api.GetUserInfo200JSONResponse{Success: true, Data: u}, nil
+}
