@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 // mutated runs h, lets mutate change what h answered, and sends that on.
@@ -119,13 +118,13 @@ var breakages = []struct {
 	},
 }
 
-func TestBrokenAPIFailsANamedCase(t *testing.T) {
+// TestBrokenSandboxFailsANamedCase: the sandbox's handler, broken on
+// purpose, makes the named case fail with the violation.
+func TestBrokenSandboxFailsANamedCase(t *testing.T) {
 	for _, b := range breakages {
 		t.Run(b.name, func(t *testing.T) {
-			f := newFakeAPI(time.Unix(1_700_000_000, 0))
-			base := under(t, mutated(f, b.mutate))
-			rep := Run(context.Background(), Target{BaseURL: base, PartnerID: "p1", PartnerSecret: secret},
-				Options{RateLimit: true, Faults: true, Now: f.Now, Sleep: f.Sleep})
+			target, opts := onSandbox(t, func(h http.Handler) http.Handler { return mutated(h, b.mutate) })
+			rep := Run(context.Background(), target, opts)
 			if rep.Passed() {
 				t.Fatal("the suite passed against a broken API")
 			}
@@ -146,19 +145,19 @@ func TestBrokenAPIFailsANamedCase(t *testing.T) {
 // TestExtraResponseFieldsTolerated: a response that gains fields, as the
 // document allows, fails no case.
 func TestExtraResponseFieldsTolerated(t *testing.T) {
-	f := newFakeAPI(time.Unix(1_700_000_000, 0))
-	base := under(t, mutated(f, func(_ *http.Request, status int, _ http.Header, body []byte) (int, []byte) {
-		var env map[string]any
-		if json.Unmarshal(body, &env) != nil {
-			t.Errorf("the API answered %d with a body that is not JSON", status)
-			return status, body
-		}
-		env["requestId"] = "r1"
-		body, _ = json.Marshal(env)
-		return status, editData(body, func(d map[string]any) { d["newField"] = []int{1, 2} })
-	}))
-	rep := Run(context.Background(), Target{BaseURL: base, PartnerID: "p1", PartnerSecret: secret},
-		Options{RateLimit: true, Faults: true, Now: f.Now, Sleep: f.Sleep})
+	target, opts := onSandbox(t, func(h http.Handler) http.Handler {
+		return mutated(h, func(_ *http.Request, status int, _ http.Header, body []byte) (int, []byte) {
+			var env map[string]any
+			if json.Unmarshal(body, &env) != nil {
+				t.Errorf("the API answered %d with a body that is not JSON", status)
+				return status, body
+			}
+			env["requestId"] = "r1"
+			body, _ = json.Marshal(env)
+			return status, editData(body, func(d map[string]any) { d["newField"] = []int{1, 2} })
+		})
+	})
+	rep := Run(context.Background(), target, opts)
 	for _, c := range rep.Cases {
 		if c.Result != Pass {
 			t.Errorf("%s: %s: %s", c.Name, c.Result, c.Detail())

@@ -203,21 +203,3 @@ func TestReportOutput(t *testing.T) {
 		t.Errorf("decoded report = %+v; want the original", back)
 	}
 }
-
-func TestRunAgainstFake(t *testing.T) {
-	f := newFakeAPI(time.Unix(1_700_000_000, 0))
-	base := under(t, f)
-	rep := Run(context.Background(), Target{BaseURL: base, PartnerID: "p1", PartnerSecret: secret},
-		Options{RateLimit: true, Faults: true, Now: f.Now, Sleep: f.Sleep})
-	var table bytes.Buffer
-	rep.WriteTable(&table)
-	t.Logf("\n%s", table.String())
-	for _, c := range rep.Cases {
-		if c.Result != Pass {
-			t.Errorf("%s: %s: %s", c.Name, c.Result, c.Detail())
-		}
-	}
-	if len(rep.NotExercised) != 0 {
-		t.Errorf("not exercised: %v", rep.NotExercised)
-	}
-}
