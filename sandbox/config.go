@@ -1,8 +1,8 @@
 package sandbox
 
 import (
-	_ "embed"
 	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
