@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Bench is one line of `go test -bench -benchmem` output.
+type Bench struct {
+	Name     string // without the "Benchmark" prefix and the -GOMAXPROCS suffix
+	NsPerOp  float64
+	BPerOp   float64
+	Allocs   float64
+	HasAlloc bool // -benchmem columns were present
+	Metrics  map[string]float64
+}
+
+// ParseGoBench reads the benchmark lines of `go test -bench` output and
+// ignores everything else (package headers, PASS, ok lines). A benchmark run
+// more than once (-count) keeps its last line.
+func ParseGoBench(out string) (map[string]Bench, error) {
+	res := make(map[string]Bench)
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		if _, err := strconv.ParseInt(f[1], 10, 64); err != nil {
+			continue // a log line that happens to start with "Benchmark"
+		}
+		b := Bench{Name: benchName(f[0]), Metrics: make(map[string]float64)}
+		if (len(f)-2)%2 != 0 {
+			return nil, fmt.Errorf("gobench: %q: values and units do not pair up", sc.Text())
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("gobench: %q: %q is not a number", sc.Text(), f[i])
+			}
+			switch unit := f[i+1]; unit {
+			case "ns/op":
+				b.NsPerOp = v
+			case "B/op":
+				b.BPerOp, b.HasAlloc = v, true
+			case "allocs/op":
+				b.Allocs, b.HasAlloc = v, true
+			default:
+				b.Metrics[unit] = v
+			}
+		}
+		res[b.Name] = b
+	}
+	return res, sc.Err()
+}
+
+// benchName strips "Benchmark" and the "-N" GOMAXPROCS suffix.
+func benchName(s string) string {
+	s = strings.TrimPrefix(s, "Benchmark")
+	if i := strings.LastIndexByte(s, '-'); i > 0 {
+		if _, err := strconv.Atoi(s[i+1:]); err == nil {
+			s = s[:i]
+		}
+	}
+	return s
+}

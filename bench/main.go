@@ -1,0 +1,239 @@
+// Command bench measures milligold-go side by side with its peers and prints
+// one Markdown table: the sandbox under wrk against a Prism mock and a bare
+// net/http handler, the client limiter's quota simulation against
+// golang.org/x/time/rate and no limiter, and the client's overhead against a
+// hand-written call (from `go test -bench` output passed in with -gobench).
+// bench/run.sh (make bench) installs the tools and runs it.
+//
+// It lives in bench/, not cmd/, because it is a maintainer's tool run from
+// the repository, not something a user installs.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	"github.com/milligold/milligold-go/bench/quota"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+type options struct {
+	spec, wrk, prism, prismVersion string
+	threads, conns, rounds         int
+	duration, warmup               time.Duration
+	gobench                        string
+	cpuprofile, memprofile         string
+	only                           string
+	skipQuota                      bool
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.spec, "spec", "openapi.yaml", "the spec Prism mocks")
+	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
+	fs.StringVar(&o.prism, "prism", "", "prism binary; empty skips the Prism row")
+	fs.StringVar(&o.prismVersion, "prism-version", "", "Prism's version, for the table")
+	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
+	fs.IntVar(&o.conns, "conns", 64, "wrk connections")
+	fs.IntVar(&o.rounds, "rounds", 2, "alternating measured rounds of sandbox and bare handler; each keeps its best")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "each measured wrk run (whole seconds); Prism gets rounds times this")
+	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "the unmeasured wrk run before each measured one (whole seconds)")
+	fs.StringVar(&o.gobench, "gobench", "", "file with `go test -bench -benchmem` output to fold into the table")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the sandbox's measured run to this file")
+	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile after the sandbox's measured run to this file")
+	fs.StringVar(&o.only, "only", "", `"sandbox" loads only the sandbox (for profiling); "quota" runs only the simulation`)
+	fs.BoolVar(&o.skipQuota, "skip-quota", false, "leave out the quota simulation")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 || o.duration < time.Second || o.warmup < 0 || o.threads < 1 || o.conns < o.threads || o.rounds < 1 ||
+		(o.only != "" && o.only != "sandbox" && o.only != "quota") {
+		fmt.Fprintln(stderr, "bench: bad arguments: want -duration >= 1s, -rounds >= 1, -conns >= -threads >= 1, -only sandbox|quota, no positional arguments")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := measure(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	rep.write(stdout)
+	return 0
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "bench: "+format+"\n", args...)
+}
+
+// measure runs every comparison o asks for.
+func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
+	rep := &report{machine: machine(), load: o, prismVersion: o.prismVersion}
+	if o.only != "quota" {
+		if err := measureServers(ctx, o, rep, log); err != nil {
+			return nil, err
+		}
+	}
+	if o.only != "sandbox" && !o.skipQuota {
+		for _, c := range []quota.Client{quota.Ours, quota.TokenBucket(0.5, 10), quota.TokenBucket(0.5, 1), quota.Unlimited} {
+			logf(log, "quota simulation: %s", c.Name)
+			r, err := quota.Run(quota.Document, c)
+			if err != nil {
+				return nil, err
+			}
+			rep.quota = append(rep.quota, r)
+		}
+	}
+	if o.gobench != "" {
+		out, err := os.ReadFile(o.gobench)
+		if err != nil {
+			return nil, err
+		}
+		if rep.bench, err = ParseGoBench(string(out)); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// measureServers loads the sandbox and the bare handler writing the bytes the
+// sandbox answered with in alternating rounds (each keeps its best round, so
+// a burst of load from elsewhere on the machine hurts neither alone), then
+// Prism once for all the rounds' time.
+func measureServers(ctx context.Context, o options, rep *report, log io.Writer) error {
+	sb, err := startSandbox(ctx)
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	defer sb.Stop()
+	status, body, err := get(ctx, sb.URL, sb.Header)
+	if err != nil || status != 200 {
+		return fmt.Errorf("sandbox: GET %s = %d, %v; want 200", sb.URL, status, err)
+	}
+	rep.body = len(body)
+	targets := []*Target{&sb}
+	if o.only != "sandbox" {
+		base, stopBare, err := serve(bareHandler("application/json", body))
+		if err != nil {
+			return err
+		}
+		defer stopBare()
+		targets = append(targets, &Target{Name: "bare net/http", URL: base + "/partner/gold/rate", Header: sb.Header})
+	}
+	for _, t := range targets {
+		if err := warm(ctx, o, *t, log); err != nil {
+			return err
+		}
+	}
+	best := make([]Load, len(targets))
+	for round := range o.rounds {
+		for i, t := range targets {
+			cpu, mem := "", ""
+			if i == 0 && round == 0 {
+				cpu, mem = o.cpuprofile, o.memprofile
+			}
+			l, err := load(ctx, o, *t, o.duration, log, cpu, mem)
+			if err != nil {
+				return err
+			}
+			if l.Non2xx > 0 {
+				return fmt.Errorf("%s answered %d of %d requests with a non-2xx status: the rate limit tripped or the token was refused", t.Name, l.Non2xx, l.Requests)
+			}
+			if l.RPS > best[i].RPS {
+				best[i] = l
+			}
+		}
+	}
+	rep.sandbox = best[0]
+	if len(best) > 1 {
+		rep.bare = best[1]
+	}
+	if o.only == "sandbox" {
+		return nil
+	}
+
+	if o.prism == "" {
+		logf(log, "no -prism: leaving Prism out")
+		return nil
+	}
+	logf(log, "starting Prism mock of %s", o.spec)
+	pr, err := startPrism(ctx, o.prism, o.spec, "/gold/rate", sb.Header, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer pr.Stop()
+	if err := warm(ctx, o, pr, log); err != nil {
+		return err
+	}
+	l, err := load(ctx, o, pr, time.Duration(o.rounds)*o.duration, log, "", "")
+	if err != nil {
+		return err
+	}
+	rep.prism = &l
+	return nil
+}
+
+// warm loads t for o.warmup, unmeasured.
+func warm(ctx context.Context, o options, t Target, log io.Writer) error {
+	if o.warmup < time.Second {
+		return nil
+	}
+	logf(log, "warming up %s (%v)", t.Name, o.warmup)
+	if _, out, err := runWrk(ctx, o.wrk, t, o.threads, o.conns, o.warmup); err != nil {
+		return fmt.Errorf("%w\n%s", err, out)
+	}
+	return nil
+}
+
+// load measures t for d, optionally profiling this process (the sandbox
+// runs in it) meanwhile.
+func load(ctx context.Context, o options, t Target, d time.Duration, log io.Writer, cpuprofile, memprofile string) (Load, error) {
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return Load{}, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return Load{}, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	logf(log, "loading %s: wrk -t%d -c%d -d%v --latency %s", t.Name, o.threads, o.conns, d, t.URL)
+	l, out, err := runWrk(ctx, o.wrk, t, o.threads, o.conns, d)
+	if err != nil {
+		return Load{}, fmt.Errorf("%w\n%s", err, out)
+	}
+	if l.Requests == 0 {
+		return Load{}, fmt.Errorf("wrk against %s completed no request:\n%s", t.Name, out)
+	}
+	if l.Errors > 0 {
+		logf(log, "%s: %d socket errors during the run", t.Name, l.Errors)
+	}
+	if memprofile != "" {
+		if err := writeHeapProfile(memprofile); err != nil {
+			return Load{}, err
+		}
+	}
+	return l, nil
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	return errors.Join(err, f.Close())
+}

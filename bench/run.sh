@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# bench/run.sh (make bench): measures milligold-go side by side with its peers
+# and prints one Markdown table on stdout (progress goes to stderr).
+#
+#  1. go test -bench: the client's GoldRate against a hand-written call, tokens
+#     per expiry period under 64 concurrent callers, each sandbox handler path.
+#  2. go run ./bench: wrk against the sandbox, a bare net/http handler and a
+#     Prism mock of openapi.yaml; the client-limiter quota simulation; the table.
+#
+# Installs what is missing: wrk from Debian's packages, Prism from npm (pinned,
+# into .tools/npm, shared with conformance/ci.sh). Reporting only: a missed
+# target is marked in the table; the script fails only when a step breaks.
+#
+# Knobs (environment): BENCH_DURATION (5s a round), BENCH_ROUNDS (2), BENCH_WARMUP (3s), BENCH_THREADS (2),
+# BENCH_CONNS (64), BENCH_OUT (also write the table to this file),
+# BENCH_PROFILE (a directory: CPU and allocation profiles of the sandbox's run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PRISM_VERSION=5.16.0
+NPM_PREFIX=.tools/npm
+PRISM=$NPM_PREFIX/node_modules/.bin/prism
+
+log() { echo "== bench/run.sh: $*" >&2; }
+die() { echo "bench/run.sh: $*" >&2; exit 1; }
+
+command -v go >/dev/null || die "go not found"
+
+if ! command -v wrk >/dev/null; then
+	log "installing wrk (Debian package)"
+	[ "$(id -u)" = 0 ] || die "wrk is missing and installing it needs root: apt-get install -y wrk"
+	{ apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }; } >&2 ||
+		die "apt-get install wrk failed"
+fi
+
+prism_version() { [ -x "$PRISM" ] && "$PRISM" --version 2>/dev/null | tail -n1 || true; }
+if [ "$(prism_version)" != "$PRISM_VERSION" ]; then
+	command -v npm >/dev/null || die "npm not found (needed to install @stoplight/prism-cli)"
+	log "installing @stoplight/prism-cli@$PRISM_VERSION into $NPM_PREFIX"
+	mkdir -p "$NPM_PREFIX"
+	npm install --prefix "$NPM_PREFIX" --no-audit --no-fund --loglevel=error \
+		"@stoplight/prism-cli@$PRISM_VERSION" >&2 || die "npm install @stoplight/prism-cli@$PRISM_VERSION failed"
+	[ "$(prism_version)" = "$PRISM_VERSION" ] || die "prism --version is '$(prism_version)'; want $PRISM_VERSION"
+fi
+
+work=$(mktemp -d)
+pid=
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# runbg runs a command in the background so the trap can stop it, and waits.
+runbg() {
+	"$@" &
+	pid=$!
+	local rc=0
+	wait "$pid" || rc=$?
+	pid=
+	return "$rc"
+}
+
+log "building ./bench"
+go build -o "$work/bench" ./bench || die "go build ./bench failed"
+
+log "go test -bench (client, sandbox handlers)"
+pkgs=(.)
+[ -d sandbox ] && pkgs+=(./sandbox)
+runbg go test -run '^$' -bench '^(BenchmarkGoldRate|BenchmarkTokenPerPeriod64|BenchmarkHandler)$' \
+	-benchmem -benchtime=1s -timeout 5m "${pkgs[@]}" >"$work/gobench.txt" ||
+	{ cat "$work/gobench.txt" >&2; die "go test -bench failed"; }
+
+args=(-wrk "$(command -v wrk)" -prism "$PRISM" -prism-version "$PRISM_VERSION" -gobench "$work/gobench.txt"
+	-duration "${BENCH_DURATION:-5s}" -rounds "${BENCH_ROUNDS:-2}" -warmup "${BENCH_WARMUP:-3s}"
+	-threads "${BENCH_THREADS:-2}" -conns "${BENCH_CONNS:-64}")
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	mkdir -p "$BENCH_PROFILE"
+	args+=(-cpuprofile "$BENCH_PROFILE/sandbox.cpu.pprof" -memprofile "$BENCH_PROFILE/sandbox.allocs.pprof")
+	log "profiles go to $BENCH_PROFILE (read with: go tool pprof -top FILE)"
+fi
+log "measuring (about two minutes)"
+runbg timeout --kill-after=10s 300s "$work/bench" "${args[@]}" >"$work/table.md" || die "bench failed (see above)"
+
+cat "$work/table.md"
+if [ -n "${BENCH_OUT:-}" ]; then
+	cp "$work/table.md" "$BENCH_OUT"
+fi

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/milligold/milligold-go/sandbox"
+)
+
+// startSandbox serves the sandbox with everything on (request validation,
+// JWT check, rate-limit accounting), as `milligold sandbox` does, on a fresh
+// loopback port, and gets a token for the default partner. Only the limit is
+// raised, to more than wrk can send in its one-second window, so it never trips.
+func startSandbox(ctx context.Context) (Target, error) {
+	cfg := sandbox.Default()
+	cfg.RateLimit.Requests = 1 << 20
+	cfg.RateLimit.WindowSeconds = 1
+	h, err := sandbox.New(cfg)
+	if err != nil {
+		return Target{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Target{}, err
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sandbox.Serve(sctx, ln, h, sandbox.ServeOptions{}) }()
+	stop := func() { cancel(); <-done }
+
+	base := "http://" + ln.Addr().String() + sandbox.BasePath
+	token, err := fetchToken(ctx, base, sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret)
+	if err != nil {
+		stop()
+		return Target{}, err
+	}
+	return Target{Name: "sandbox", URL: base + "/gold/rate", Header: "Authorization: Bearer " + token, Stop: stop}, nil
+}
+
+// fetchToken asks base's createAccessToken for a token. Errors never carry
+// the secret or the token.
+func fetchToken(ctx context.Context, base, id, secret string) (string, error) {
+	form := url.Values{"partnerId": {id}, "partnerSecret": {secret}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/auth/token", strings.NewReader(form))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("token request: %w", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			AccessToken string `json:"accessToken"`
+		} `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("token request: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Data.AccessToken == "" {
+		return "", fmt.Errorf("token request: no accessToken in the answer (%v)", err)
+	}
+	return body.Data.AccessToken, nil
+}

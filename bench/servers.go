@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Target is a server under load: wrk sends GET URL with Header.
+type Target struct {
+	Name   string
+	URL    string
+	Header string // "Name: value", or ""
+	Stop   func()
+}
+
+// serve runs h on a fresh loopback port until the returned stop is called.
+func serve(h http.Handler) (base string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}
+
+// bareHandler is the ceiling: net/http writing body with its content type and
+// nothing else (no routing, no auth, no encoding).
+func bareHandler(contentType string, body []byte) http.Handler {
+	length := strconv.Itoa(len(body))
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h["Content-Type"] = []string{contentType}
+		h["Content-Length"] = []string{length}
+		w.Write(body)
+	})
+}
+
+// startPrism runs `prism mock spec` on a free loopback port and waits until it
+// answers GET path with 200 (Prism serves the spec's paths without the
+// servers' base path). The process group is killed by Stop.
+func startPrism(ctx context.Context, prism, spec, path, header string, logTo io.Writer) (Target, error) {
+	port, err := freePort()
+	if err != nil {
+		return Target{}, err
+	}
+	cmd := exec.Command(prism, "mock", "-h", "127.0.0.1", "-p", strconv.Itoa(port), spec)
+	cmd.Stdout, cmd.Stderr = logTo, logTo
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return Target{}, fmt.Errorf("prism: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}
+	t := Target{Name: "Prism mock", URL: fmt.Sprintf("http://127.0.0.1:%d%s", port, path), Header: header, Stop: stop}
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	for {
+		if status, _, err := get(ctx, t.URL, header); err == nil {
+			if status == http.StatusOK {
+				return t, nil
+			}
+			stop()
+			return Target{}, fmt.Errorf("prism: GET %s = %d; want 200", t.URL, status)
+		}
+		select {
+		case err := <-exited:
+			return Target{}, fmt.Errorf("prism exited before serving: %v", err)
+		case <-ctx.Done():
+			stop()
+			return Target{}, fmt.Errorf("prism: not serving %s after 90s", t.URL)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// get sends GET url with header ("Name: value") and returns the status and body.
+func get(ctx context.Context, url, header string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	if header != "" {
+		name, value, ok := cutHeader(header)
+		if !ok {
+			return 0, nil, fmt.Errorf("header %q: want \"Name: value\"", name)
+		}
+		req.Header.Set(name, value)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
+}
+
+func cutHeader(h string) (name, value string, ok bool) {
+	name, value, ok = strings.Cut(h, ": ")
+	return name, value, ok && name != ""
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// runWrk loads t for d and parses the report. wrk gets a hard deadline of
+// d plus a minute, so a wedged server cannot hang the run.
+func runWrk(ctx context.Context, wrk string, t Target, threads, conns int, d time.Duration) (Load, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, d+time.Minute)
+	defer cancel()
+	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
+		"-d", strconv.Itoa(int(d.Seconds())) + "s", "--timeout", "10s", "--latency"}
+	if t.Header != "" {
+		args = append(args, "-H", t.Header)
+	}
+	args = append(args, t.URL)
+	cmd := exec.CommandContext(ctx, wrk, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) || ctx.Err() != nil {
+			return Load{}, string(out), fmt.Errorf("wrk against %s: %v: %s", t.Name, err, firstLine(string(out)))
+		}
+		return Load{}, string(out), fmt.Errorf("wrk: %w", err)
+	}
+	l, err := ParseWrk(string(out))
+	return l, string(out), err
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const wrkPrism = `Running 10s test @ http://127.0.0.1:4999/gold/rate
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    38.65ms   10.53ms   1.36s    84.35%
+    Req/Sec   830.07    100.21     1.01k    70.00%
+  Latency Distribution
+     50%   36.35ms
+     75%   40.86ms
+     90%   48.23ms
+     99%    1.20s
+  16554 requests in 10.02s, 5.71MB read
+  Socket errors: connect 0, read 2, write 0, timeout 5
+  Non-2xx or 3xx responses: 12
+Requests/sec:   1652.38
+Transfer/sec:    583.66KB
+`
+
+const wrkBare = `Running 10s test @ http://127.0.0.1:40000/partner/gold/rate
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.52ms    1.91ms  40.12ms   88.01%
+    Req/Sec    22.80k     1.92k   27.11k    71.50%
+  Latency Distribution
+     50%  812.00us
+     75%    1.75ms
+     90%    3.71ms
+     99%    9.02ms
+  453711 requests in 10.00s, 95.59MB read
+Requests/sec:  45362.17
+Transfer/sec:      9.56MB
+`
+
+func TestParseWrk(t *testing.T) {
+	tests := []struct {
+		name string
+		out  string
+		want Load
+		err  string // substring; "" means no error
+	}{
+		{"prism with errors and non-2xx", wrkPrism, Load{RPS: 1652.38, P50: 36350 * time.Microsecond, P99: 1200 * time.Millisecond, Requests: 16554, Non2xx: 12, Errors: 7}, ""},
+		{"bare, microseconds", wrkBare, Load{RPS: 45362.17, P50: 812 * time.Microsecond, P99: 9020 * time.Microsecond, Requests: 453711}, ""},
+		{"no latency distribution", strings.Replace(wrkBare, "99%", "98%", 1), Load{}, "--latency"},
+		{"connection refused", "unable to connect to 127.0.0.1:1 Connection refused\n", Load{}, "unable to connect"},
+		{"garbled rate", strings.Replace(wrkBare, "45362.17", "fast", 1), Load{}, "not a rate"},
+		{"unknown unit", strings.Replace(wrkBare, "9.02ms", "9.02parsecs", 1), Load{}, "9.02parsecs"},
+		{"empty", "", Load{}, "lacks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseWrk(tt.out)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("ParseWrk() error = %v; want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("ParseWrk() = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseWrkDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"812.00us", 812 * time.Microsecond, true},
+		{"36.35ms", 36350 * time.Microsecond, true},
+		{"1.20s", 1200 * time.Millisecond, true},
+		{"2.00m", 2 * time.Minute, true},
+		{"1.00h", time.Hour, true},
+		{"12", 0, false},
+		{"-1ms", 0, false},
+		{"ms", 0, false},
+		{"1e9h", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseWrkDuration(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseWrkDuration(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzParseWrk(f *testing.F) {
+	for _, s := range []string{wrkPrism, wrkBare, "", "Requests/sec: 1\n50% 1us\n99% 1us\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		l, err := ParseWrk(out)
+		if err == nil && (l.RPS < 0 || l.P50 < 0 || l.P99 < 0) {
+			t.Errorf("ParseWrk(%q) = %+v; want no negative figure", out, l)
+		}
+	})
+}
+
+const goBenchOut = `goos: linux
+goarch: amd64
+pkg: github.com/milligold/milligold-go
+cpu: AMD EPYC 7B13
+BenchmarkGoldRate/client-2         	   43966	     55345 ns/op	    9931 B/op	     104 allocs/op
+BenchmarkGoldRate/handwritten-2    	   39926	     53314 ns/op	    7813 B/op	      85 allocs/op
+BenchmarkTokenPerPeriod64-2   	     541	   2207944 ns/op	         1.000 tokens/period	  676781 B/op	    7079 allocs/op
+Benchmark logged something
+PASS
+ok  	github.com/milligold/milligold-go	4.590s
+`
+
+func TestParseGoBench(t *testing.T) {
+	got, err := ParseGoBench(goBenchOut)
+	if err != nil {
+		t.Fatalf("ParseGoBench: %v", err)
+	}
+	if len(got) != 3 {
+		t.Errorf("ParseGoBench: %d benchmarks; want 3: %v", len(got), got)
+	}
+	c := got["GoldRate/client"]
+	if c.NsPerOp != 55345 || c.BPerOp != 9931 || c.Allocs != 104 || !c.HasAlloc {
+		t.Errorf(`ParseGoBench()["GoldRate/client"] = %+v; want 55345 ns/op, 9931 B/op, 104 allocs/op`, c)
+	}
+	if m := got["TokenPerPeriod64"].Metrics["tokens/period"]; m != 1 {
+		t.Errorf(`ParseGoBench()["TokenPerPeriod64"] tokens/period = %v; want 1`, m)
+	}
+	if _, err := ParseGoBench("BenchmarkX-2 10 5 ns/op 7\n"); err == nil {
+		t.Error("ParseGoBench(unpaired columns) = nil error; want one")
+	}
+	if _, err := ParseGoBench("BenchmarkX-2 10 fast ns/op\n"); err == nil {
+		t.Error("ParseGoBench(non-numeric value) = nil error; want one")
+	}
+}
+
+func TestBenchName(t *testing.T) {
+	for in, want := range map[string]string{
+		"BenchmarkGoldRate/client-2": "GoldRate/client",
+		"BenchmarkHandler/token-16":  "Handler/token",
+		"BenchmarkPlain":             "Plain",
+		"BenchmarkSub/a-b":           "Sub/a-b",
+	} {
+		if got := benchName(in); got != want {
+			t.Errorf("benchName(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
