@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,7 +113,7 @@ func New(cfg Config) (*Sandbox, error) {
 	})
 	api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
 		BaseURL:          BasePath,
-		BaseRouter:       validatingMux{s},
+		BaseRouter:       validatingMux{s: s, paths: map[string]bool{}},
 		ErrorHandlerFunc: s.requestError,
 	})
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -258,8 +259,12 @@ func (s *Sandbox) responseError(w http.ResponseWriter, r *http.Request, err erro
 }
 
 // validatingMux registers each generated route behind the spec's request
-// validator, with the route found once at start rather than per request.
-type validatingMux struct{ s *Sandbox }
+// validator, with the route found once at start rather than per request, and
+// answers other methods on a known path with 405.
+type validatingMux struct {
+	s     *Sandbox
+	paths map[string]bool // paths whose 405 handler is registered
+}
 
 var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
@@ -273,8 +278,17 @@ func (m validatingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *h
 		params = append(params, p[1])
 	}
 	m.s.mux.HandleFunc(pattern, m.s.validate(route, params, h))
+	if m.paths[full] {
+		return
+	}
+	m.paths[full] = true
+	var allow []string
+	for method := range item.Operations() {
+		allow = append(allow, method)
+	}
+	slices.Sort(allow)
 	m.s.mux.HandleFunc(full, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", method)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		m.s.writeError(w, r, http.StatusMethodNotAllowed, "method not allowed")
 	})
 }
