@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: sandbox test generate check-generate vet fmt-check ci
+.PHONY: sandbox test generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci
 
 ## sandbox: run the local milliGOLD sandbox on its embedded default (127.0.0.1:8080)
 sandbox:
@@ -33,5 +33,25 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+## vulncheck: govulncheck ./... against a pinned vulnerability database fetched through the module proxy
+vulncheck:
+	bash .ci/vulncheck.sh
+
+## fuzz: every fuzz target for a bounded time (FUZZTIME per target, FUZZ_BUDGET in total)
+fuzz:
+	bash .ci/fuzz.sh
+
+## secrets: fail if a secret or token appears anywhere in the test suite's output
+secrets:
+	bash .ci/secrets.sh
+
+## contract: Spectral lint of openapi.yaml, then the conformance suite through a Prism validating proxy in front of the sandbox
+contract:
+	bash conformance/ci.sh
+
+## bench: sandbox vs Prism vs bare net/http (wrk), client quota simulation and overhead; prints a Markdown table
+bench:
+	bash bench/run.sh
+
 ## ci: what .ci/run runs
-ci: test check-generate vet fmt-check
+ci: test check-generate vet fmt-check vulncheck secrets fuzz contract
