@@ -204,9 +204,6 @@ func (m *model) readToken(doc *openapi3.T, fail failFunc) error {
 	}
 	m.ops[i].issuesToken = true
 	op := m.ops[i]
-	if op.bearer {
-		return fail(extToken+".operationId", "operation %q needs a bearer token itself; give it `security: []`", t.operationID)
-	}
 	t.tokenGoName = op.goName
 	spec := doc.Paths.Value(op.path).GetOperation(op.method)
 	place := fmt.Sprintf("paths.%s.%s", op.path, strings.ToLower(op.method))
@@ -288,6 +285,9 @@ func findField(s *openapi3.Schema, name, typ string, fail failFunc, place string
 
 func (m *model) readOperations(doc *openapi3.T, fail failFunc) error {
 	m.bearerDef = needsBearer(doc, doc.Security)
+	// Peek at the token operation: it must not need the token it issues.
+	tokenExt, _ := doc.Extensions[extToken].(map[string]any)
+	tokenOp, _ := tokenExt["operationId"].(string)
 	for _, path := range slices.Sorted(mapsKeys(doc.Paths.Map())) {
 		item := doc.Paths.Value(path)
 		for _, method := range slices.Sorted(mapsKeys(item.Operations())) {
@@ -305,6 +305,9 @@ func (m *model) readOperations(doc *openapi3.T, fail failFunc) error {
 			}
 			if spec.Security != nil {
 				op.bearer = needsBearer(doc, *spec.Security)
+			}
+			if op.bearer && op.id == tokenOp {
+				return fail(extToken+".operationId", "operation %q needs a bearer token itself; give it `security: []`", op.id)
 			}
 			if op.bearer {
 				r, err := m.errResponse(spec, http.StatusUnauthorized, nil, fail, place)
