@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/milligold/milligold-go/internal/clock"
 )
 
 // Limiter paces a client's requests. Implementations are safe for concurrent
@@ -72,7 +74,7 @@ func NewSlidingLog(p Policy, opts ...Option) *SlidingLog {
 		window: p.Window,
 		margin: DefaultMargin,
 		now:    time.Now,
-		sleep:  sleep,
+		sleep:  clock.Sleep,
 		limit:  p.Requests,
 	}
 	for _, o := range opts {
@@ -144,15 +146,4 @@ func (l *SlidingLog) Limit() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.limit
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

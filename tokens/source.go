@@ -76,7 +76,9 @@ func (s *Source) Renew(ctx context.Context, stale Token) (Token, error) {
 }
 
 func (s *Source) renew(ctx context.Context, stale Token) (Token, error) {
-	for {
+	// At most one more flight: a server may well answer the same token
+	// twice (a JWT issued within the same second), and that must not loop.
+	for again := true; ; again = false {
 		ch := s.group.DoChan("token", func() (any, error) { return s.refresh(ctx, stale) })
 		select {
 		case <-ctx.Done():
@@ -84,12 +86,12 @@ func (s *Source) renew(ctx context.Context, stale Token) (Token, error) {
 		case r := <-ch:
 			t, _ := r.Val.(Token)
 			switch {
-			case r.Err != nil && isContextErr(r.Err) && ctx.Err() == nil:
+			case again && r.Err != nil && isContextErr(r.Err) && ctx.Err() == nil:
 				// The flight we joined belonged to a caller who gave up; fly our own.
 				continue
 			case r.Err != nil:
 				return Token{}, r.Err
-			case stale.Value != "" && t.Value == stale.Value:
+			case again && stale.Value != "" && t.Value == stale.Value:
 				// We joined a flight that reused the token we want replaced.
 				continue
 			}

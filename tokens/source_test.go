@@ -117,6 +117,24 @@ func TestRenew(t *testing.T) {
 	}
 }
 
+// TestRenewSameToken: a server that answers the token it just issued again
+// (a JWT made within the same second) does not make Renew loop.
+func TestRenewSameToken(t *testing.T) {
+	var n atomic.Int64
+	s := NewSource(func(context.Context) (Grant, error) {
+		n.Add(1)
+		return Grant{Value: "same", ExpiresIn: time.Hour}, nil
+	}, WithClock(clock.NewFake(t0).Now))
+	first, _ := s.Get(context.Background())
+	got, err := s.Renew(context.Background(), first)
+	if err != nil || got.Value != "same" {
+		t.Errorf("Renew = %v, %v; want the server's answer", got, err)
+	}
+	if n.Load() > 3 {
+		t.Errorf("Renew made %d token requests; want at most 3", n.Load())
+	}
+}
+
 func TestGetCancelled(t *testing.T) {
 	f := &counter{lifetime: time.Hour, release: make(chan struct{})}
 	s := NewSource(f.fetch, WithClock(clock.NewFake(t0).Now))
