@@ -93,10 +93,14 @@ func (s *session) window() time.Duration {
 	return time.Duration(s.pol.rateLimit.WindowSeconds) * time.Second
 }
 
+// maxWait is the longest a window can take to reset: the window, the reset
+// header's rounding up to a second, and the margin.
+func (s *session) maxWait() time.Duration { return s.window() + 2*resetMargin }
+
 // waitPast sleeps until just after reset.
 func (s *session) waitPast(ctx context.Context, reset time.Time) error {
 	wait := reset.Sub(s.opts.Now()) + resetMargin
-	if wait > s.window()+resetMargin {
+	if wait > s.maxWait() {
 		return fmt.Errorf("the window resets in %s; want at most %s", wait.Round(time.Second), s.window())
 	}
 	if wait <= 0 {

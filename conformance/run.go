@@ -45,7 +45,7 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 	p := &pacer{
 		client:      &http.Client{Transport: tr, Timeout: requestTimeout},
 		resetHeader: s.pol.rateLimit.Headers.Reset,
-		maxWait:     s.window() + resetMargin,
+		maxWait:     s.maxWait(),
 		now:         opts.Now,
 		sleep:       opts.Sleep,
 	}
@@ -59,9 +59,9 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 		res := CaseResult{Name: c.name(), Pair: c.pair}
 		switch {
 		case c.needs == needFaults && !opts.Faults:
-			res.Result, res.Error = Skip, "needs a sandbox with fault injection (Options.Faults)"
+			res.Result, res.Error = Skip, "off: needs a sandbox with fault injection (Options.Faults, --include-faults)"
 		case c.needs == needRateLimit && !opts.RateLimit:
-			res.Result, res.Error = Skip, "spends the partner's quota (Options.RateLimit)"
+			res.Result, res.Error = Skip, "off: spends the partner's quota (Options.RateLimit, --include-rate-limit)"
 		case ctx.Err() != nil:
 			res.Result, res.Error = Fail, ctx.Err().Error()
 		default:
