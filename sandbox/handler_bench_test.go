@@ -1,0 +1,121 @@
+package sandbox_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/milligold/milligold-go/sandbox"
+)
+
+// discard is a reusable http.ResponseWriter, so the benchmarks count the
+// handler's allocations, not a recorder's.
+type discard struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) WriteHeader(code int)        { d.status = code }
+func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
+func (d *discard) reset()                      { clear(d.h); d.status, d.n = 0, 0 }
+
+// benchSandbox is the default sandbox with the given limit per window, on a
+// clock stopped at t0 (windows never reset, tokens never expire), and a
+// token for the default partner (which spends one request of the window).
+func benchSandbox(b *testing.B, limit int) (h http.Handler, bearer string) {
+	b.Helper()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := sandbox.Default()
+	cfg.RateLimit.Requests = limit
+	cfg.Now = func() time.Time { return t0 }
+	sb, err := sandbox.New(cfg)
+	if err != nil {
+		b.Fatalf("sandbox.New: %v", err)
+	}
+	w := &discard{h: make(http.Header)}
+	rec := &capture{discard: w}
+	sb.ServeHTTP(rec, tokenRequest())
+	var body struct {
+		Data struct {
+			AccessToken string `json:"accessToken"`
+		} `json:"data"`
+	}
+	if w.status != http.StatusOK && w.status != 0 || json.Unmarshal(rec.body, &body) != nil || body.Data.AccessToken == "" {
+		b.Fatalf("token request: status %d; want 200 with an accessToken", w.status)
+	}
+	return sb, "Bearer " + body.Data.AccessToken
+}
+
+// capture keeps the body too (for the one token request).
+type capture struct {
+	*discard
+	body []byte
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	c.body = append(c.body, p...)
+	return c.discard.Write(p)
+}
+
+func tokenRequest() *http.Request {
+	form := url.Values{"partnerId": {sandbox.DefaultPartnerID}, "partnerSecret": {sandbox.DefaultPartnerSecret}}.Encode()
+	r, _ := http.NewRequest(http.MethodPost, "http://sandbox.test/partner/auth/token", strings.NewReader(form))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
+// BenchmarkHandler times each handler path through the whole pipeline
+// (route, validate, authenticate, rate limit, handle, encode) with
+// allocations, so a regression shows in review. make bench prints them.
+func BenchmarkHandler(b *testing.B) {
+	const roomy = 1 << 20 // the most ratelimit allows; never reached here
+	open, bearer := benchSandbox(b, roomy)
+	full, fullBearer := benchSandbox(b, 1) // its token request used the one request
+	form := url.Values{"partnerId": {sandbox.DefaultPartnerID}, "partnerSecret": {sandbox.DefaultPartnerSecret}}.Encode()
+	get := func(path, auth string) *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, "http://sandbox.test/partner"+path, nil)
+		r.Header.Set("Authorization", auth)
+		return r
+	}
+	tests := []struct {
+		name string
+		h    http.Handler
+		req  *http.Request
+		body string // replayed each iteration
+		want int
+	}{
+		{"token", open, tokenRequest(), form, http.StatusOK},
+		{"goldRate", open, get("/gold/rate", bearer), "", http.StatusOK},
+		{"user", open, get("/user/info/1234567890", bearer), "", http.StatusOK},
+		{"notFound", open, get("/user/info/9999999999", bearer), "", http.StatusNotFound},
+		{"rateLimited", full, get("/gold/rate", fullBearer), "", http.StatusTooManyRequests},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			w := &discard{h: make(http.Header)}
+			body := strings.NewReader(tt.body)
+			serve := func() {
+				w.reset()
+				if tt.body != "" {
+					body.Reset(tt.body)
+					tt.req.Body = io.NopCloser(body)
+				}
+				tt.h.ServeHTTP(w, tt.req)
+			}
+			serve()
+			if status := max(w.status, http.StatusOK); status != tt.want || w.n == 0 {
+				b.Fatalf("%s %s = %d with %d bytes; want %d with a body", tt.req.Method, tt.req.URL.Path, status, w.n, tt.want)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				serve()
+			}
+		})
+	}
+}
