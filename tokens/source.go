@@ -76,50 +76,57 @@ func (s *Source) Renew(ctx context.Context, stale Token) (Token, error) {
 }
 
 func (s *Source) renew(ctx context.Context, stale Token) (Token, error) {
-	// At most one more flight: a server may well answer the same token
-	// twice (a JWT issued within the same second), and that must not loop.
+	// At most one more flight, so nothing here can loop.
 	for again := true; ; again = false {
 		ch := s.group.DoChan("token", func() (any, error) { return s.refresh(ctx, stale) })
 		select {
 		case <-ctx.Done():
 			return Token{}, ctx.Err()
 		case r := <-ch:
-			t, _ := r.Val.(Token)
+			f, _ := r.Val.(flight)
 			switch {
 			case again && r.Err != nil && isContextErr(r.Err) && ctx.Err() == nil:
 				// The flight we joined belonged to a caller who gave up; fly our own.
 				continue
 			case r.Err != nil:
 				return Token{}, r.Err
-			case again && stale.Value != "" && t.Value == stale.Value:
-				// We joined a flight that reused the token we want replaced.
+			case again && !f.fetched && stale.Value != "" && f.token.Value == stale.Value:
+				// We joined a flight that reused, without fetching, the token
+				// we want replaced. (A fetched token equal to stale is the
+				// server's answer, e.g. a JWT issued twice in one second.)
 				continue
 			}
-			return t, nil
+			return f.token, nil
 		}
 	}
 }
 
+// flight is the result of one refresh.
+type flight struct {
+	token   Token
+	fetched bool // false when an earlier flight's token was reused
+}
+
 // refresh runs inside the single flight.
-func (s *Source) refresh(ctx context.Context, stale Token) (Token, error) {
+func (s *Source) refresh(ctx context.Context, stale Token) (flight, error) {
 	if t, ok, err := s.store.Load(ctx); err != nil {
-		return Token{}, err
+		return flight{}, err
 	} else if ok && t.Valid(s.now()) && t.Value != stale.Value {
-		return t, nil // renewed by an earlier flight
+		return flight{token: t}, nil // renewed by an earlier flight
 	}
 	sent := s.now()
 	g, err := s.fetch(ctx)
 	if err != nil {
-		return Token{}, err
+		return flight{}, err
 	}
 	if _, err := NewGrant(g.Value, int64(g.ExpiresIn/time.Second)); err != nil {
-		return Token{}, err
+		return flight{}, err
 	}
 	t := tokenAt(g, sent)
 	if err := s.store.Save(ctx, t); err != nil {
-		return Token{}, err
+		return flight{}, err
 	}
-	return t, nil
+	return flight{token: t, fetched: true}, nil
 }
 
 func isContextErr(err error) bool {
