@@ -4,8 +4,9 @@
 #  1. Spectral (OpenAPI ruleset, .spectral.yaml) lints openapi.yaml; any
 #     error fails the run.
 #  2. Stoplight Prism, as a validating proxy in front of the sandbox, watches
-#     `milligold conformance` run through it; any violation Prism reports
-#     fails the run.
+#     `milligold conformance` run through it, every case included (the 500s
+#     by fault injection; the rate limit on the real 20 s window, so this
+#     step takes about a minute); any violation Prism reports fails the run.
 #
 # Prism runs without --errors on purpose: with it, Prism answers requests it
 # finds invalid itself (422, or 401 problem+json) instead of forwarding them,
@@ -16,6 +17,10 @@
 # violations its negative cases make on purpose), and this script fails on
 # any response violation in Prism's log as well.
 #
+# CONFORMANCE_UPSTREAM=URL puts Prism in front of another API instead of a
+# local sandbox (credentials from MILLIGOLD_PARTNER_ID and
+# MILLIGOLD_PARTNER_SECRET; no fault cases).
+#
 # Needs go, node and npm. The npm tools are pinned and installed into
 # .tools/npm (gitignored) when missing.
 set -euo pipefail
@@ -25,10 +30,9 @@ PRISM_VERSION=5.16.0
 SPECTRAL_VERSION=6.16.3
 NPM_PREFIX=.tools/npm
 BIN=$NPM_PREFIX/node_modules/.bin
-PARTNER_ID=${PARTNER_ID:-test-partner}
-PARTNER_SECRET=${PARTNER_SECRET:-test-secret}
 
 log() { echo "== conformance/ci.sh: $*"; }
+fail() { echo "conformance/ci.sh: $*" >&2; exit 1; }
 
 # version prints a tool's version, or nothing when it is missing.
 version() { [ -x "$BIN/$1" ] && "$BIN/$1" --version 2>/dev/null | tail -n1 || true; }
@@ -67,19 +71,17 @@ free_port() {
 			return
 		fi
 	done
-	echo "conformance/ci.sh: no free port" >&2
-	return 1
+	fail "no free port"
 }
 
-# wait_for waits until grep finds $2 in file $1, or fails after $3 seconds,
-# or as soon as process $4 has exited.
-wait_for() {
-	local deadline=$((SECONDS + $3))
-	until grep -q "$2" "$1" 2>/dev/null; do
-		if ! kill -0 "$4" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-			echo "conformance/ci.sh: gave up waiting for '$2' in $1:" >&2
-			cat "$1" >&2
-			return 1
+# wait_until CHECK SECONDS PID LOG: runs CHECK until it succeeds; fails with
+# LOG when process PID exits first or SECONDS pass.
+wait_until() {
+	local deadline=$((SECONDS + $2))
+	until eval "$1"; do
+		if ! kill -0 "$3" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+			cat "$4" >&2
+			fail "gave up waiting for: $1"
 		fi
 		sleep 0.2
 	done
@@ -88,34 +90,32 @@ wait_for() {
 log "building milligold"
 go build -o "$work/milligold" ./cmd/milligold
 
-sandbox_port=$(free_port)
-cat >"$work/sandbox.yaml" <<EOF
-faults: true
-EOF
-log "sandbox on 127.0.0.1:$sandbox_port (fault injection on)"
-"$work/milligold" sandbox --addr "127.0.0.1:$sandbox_port" --config "$work/sandbox.yaml" >"$work/sandbox.log" 2>&1 &
-pids+=($!)
-deadline=$((SECONDS + 30))
-until (exec 3<>"/dev/tcp/127.0.0.1/$sandbox_port") 2>/dev/null; do
-	if ! kill -0 "${pids[0]}" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-		echo "conformance/ci.sh: the sandbox did not start:" >&2
-		cat "$work/sandbox.log" >&2
-		exit 1
-	fi
-	sleep 0.2
-done
+upstream=${CONFORMANCE_UPSTREAM:-}
+suite_flags=(--include-rate-limit)
+if [ -z "$upstream" ]; then
+	port=$(free_port)
+	# The embedded default world, with fault injection for the 500 cases.
+	{ cat sandbox/default.yaml; echo "faults: true"; } >"$work/sandbox.yaml"
+	log "sandbox on 127.0.0.1:$port (fault injection on)"
+	"$work/milligold" sandbox --addr "127.0.0.1:$port" --config "$work/sandbox.yaml" >"$work/sandbox.log" 2>&1 &
+	pids+=($!)
+	wait_until "(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null" 30 "${pids[-1]}" "$work/sandbox.log"
+	upstream="http://127.0.0.1:$port/partner"
+	suite_flags+=(--include-faults)
+	# The embedded default's partner; its secret is a well-known test value
+	# that opens only a local sandbox.
+	export MILLIGOLD_PARTNER_ID=cljmwgeu10000g5fvztn2mrvn MILLIGOLD_PARTNER_SECRET=sandbox-secret
+fi
 
 prism_port=$(free_port)
-log "prism proxy on 127.0.0.1:$prism_port -> http://127.0.0.1:$sandbox_port/partner"
-"$BIN/prism" proxy openapi.yaml "http://127.0.0.1:$sandbox_port/partner" \
-	--host 127.0.0.1 --port "$prism_port" >"$work/prism.log" 2>&1 &
+log "prism proxy on 127.0.0.1:$prism_port -> $upstream"
+"$BIN/prism" proxy openapi.yaml "$upstream" --host 127.0.0.1 --port "$prism_port" >"$work/prism.log" 2>&1 &
 pids+=($!)
-wait_for "$work/prism.log" "Prism is listening" 60 "${pids[1]}"
+wait_until "grep -q 'Prism is listening' '$work/prism.log'" 60 "${pids[-1]}" "$work/prism.log"
 
-log "milligold conformance through prism"
+log "milligold conformance ${suite_flags[*]} through prism"
 status=0
-MILLIGOLD_PARTNER_ID=$PARTNER_ID MILLIGOLD_PARTNER_SECRET=$PARTNER_SECRET \
-	"$work/milligold" conformance --base-url "http://127.0.0.1:$prism_port" --include-faults || status=$?
+"$work/milligold" conformance --base-url "http://127.0.0.1:$prism_port" "${suite_flags[@]}" || status=$?
 
 forwarded=$(grep -c "Forwarding" "$work/prism.log" || true)
 response_violations=$(grep "Violation: response" "$work/prism.log" || true)

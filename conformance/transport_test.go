@@ -353,3 +353,23 @@ func TestTransportConcurrent(t *testing.T) {
 		t.Errorf("%d violations; want %d", got, workers*each)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	tests := []struct {
+		secrets []string
+		msg     string
+		want    string
+	}{
+		{[]string{secret}, "saw " + secret + " twice: " + secret, "saw [redacted] twice: [redacted]"},
+		{[]string{"Bearer " + token, token}, "Authorization: Bearer " + token, "Authorization: [redacted]"},
+		{[]string{token, "Bearer " + token}, "Authorization: Bearer " + token, "Authorization: [redacted]"},
+		{[]string{"s", ""}, "response header missing", "response header missing"},
+		{nil, "nothing to hide", "nothing to hide"},
+	}
+	for _, tt := range tests {
+		c := checked{secrets: tt.secrets}
+		if got := c.redact(tt.msg); got != tt.want {
+			t.Errorf("redact(%q) with %d secrets = %q; want %q", tt.msg, len(tt.secrets), got, tt.want)
+		}
+	}
+}

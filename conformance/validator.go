@@ -190,9 +190,17 @@ func (c *checked) violations(side string, status int, err error) []Violation {
 	return out
 }
 
+// minSecret is the shortest value redact replaces: a shorter one matches
+// ordinary words ("s" would garble every message), and messages carry no
+// values to begin with.
+const minSecret = 6
+
+// redact replaces the request's secrets in msg, longest first.
 func (c *checked) redact(msg string) string {
-	for _, s := range c.secrets {
-		if s != "" {
+	secrets := slices.Clone(c.secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, s := range secrets {
+		if len(s) >= minSecret {
 			msg = strings.ReplaceAll(msg, s, "[redacted]")
 		}
 	}
