@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -266,6 +267,13 @@ func Status(code int, h http.Header) Fault {
 // Delay holds the request for d (or until the client gives up), then passes it through.
 func Delay(d time.Duration) Fault {
 	return Fault{Name: "delay " + d.String(), serve: func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		// Read the body first: net/http notices a client hanging up (and
+		// cancels r.Context()) only once the body has been consumed.
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
