@@ -6,6 +6,10 @@ import "github.com/spf13/cobra"
 func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
 		a.sandboxCmd(),
+		a.tokenCmd(),
+		a.rateCmd(),
+		a.userCmd(),
 		a.conformanceCmd(),
+		a.versionCmd(),
 	}
 }

@@ -56,10 +56,30 @@ func (a *app) run(args []string) int {
 
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "milligold",
-		Short:         "Talk to the milliGOLD Partner API, or run its local sandbox",
+		Use:   "milligold",
+		Short: "Talk to the milliGOLD Partner API, or run its local sandbox",
+		Long: `milligold talks to the milliGOLD Partner API, or runs its local sandbox.
+
+With nothing configured it talks to the local sandbox (start it with
+'milligold sandbox') as the sandbox's default partner. Point it elsewhere with
+--base-url or ` + envBaseURL + ` (a URL, or local, sandbox or production) and
+give the partner with --partner-id or ` + envPartnerID + `; the secret comes
+from ` + envPartnerSecret + ` or --partner-secret-file, never from a plain flag.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Any argument that is not a subcommand lands here: a usage error
+		// (exit 2), not cobra's plain error (exit 1).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q; run 'milligold help' for the list", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg = fmt.Sprintf("unknown command %q; did you mean %q?", args[0], s[0])
+			}
+			return usageError{errors.New(msg)}
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)

@@ -1,0 +1,292 @@
+package milligold
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/ratelimit"
+	"github.com/milligold/milligold-go/tokens"
+)
+
+// Operation IDs, as openapi.yaml spells them; errors and log records name them.
+const (
+	opCreateAccessToken = "createAccessToken"
+	opGetGoldRate       = "getGoldRate"
+	opGetUserInfo       = "getUserInfo"
+)
+
+// maxBody bounds a success body; the API's answers are a few hundred bytes.
+const maxBody = 1 << 20
+
+// Client calls the milliGOLD Partner API. It fetches an access token when it
+// needs one and renews it before it expires (one token request in flight at
+// a time), paces requests to stay inside the rate limit, waits out a 429 up
+// to the retry limit, and turns every failure into an error to branch on.
+// A Client is safe for concurrent use; create one per partner and share it.
+type Client struct {
+	api       *api.ClientWithResponses
+	source    *tokens.Source
+	baseURL   string
+	partnerID string
+	secret    string
+	logger    *slog.Logger
+	now       func() time.Time
+}
+
+// New returns a Client for the options. WithCredentials is required; every
+// other option has a default. A bad option fails here, not at the first call.
+func New(opts ...Option) (*Client, error) {
+	cfg := config{maxRetries: DefaultMaxRetries, now: time.Now, userAgent: "milligold-go"}
+	cfg.baseURL, _ = parseBaseURL(SandboxURL)
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("milligold: New: nil option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("milligold: New: %w", err)
+		}
+	}
+	if cfg.partnerID == "" {
+		return nil, errors.New("milligold: New: no credentials; pass WithCredentials(partnerID, partnerSecret)")
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.limiter == nil {
+		cfg.limiter = middleware.NewLimiter()
+	}
+	if cfg.store == nil {
+		cfg.store = tokens.NewMemoryStore()
+	}
+
+	c := &Client{
+		baseURL:   cfg.baseURL.String(),
+		partnerID: cfg.partnerID,
+		secret:    cfg.secret,
+		logger:    cfg.logger,
+		now:       cfg.now,
+	}
+
+	// The stack, outermost first: bearer token, rate limit, logging, the
+	// caller's transport. The token request goes through the same stack; it
+	// needs no bearer, so fetching a token never recurses.
+	hc := http.Client{}
+	var base http.RoundTripper
+	if cfg.httpClient != nil {
+		hc = *cfg.httpClient
+		base = cfg.httpClient.Transport
+	}
+	limited := middleware.NewRateLimitTransport(&logTransport{base: base, logger: cfg.logger}, cfg.limiter)
+	limited.Retries = cfg.maxRetries
+	if cfg.maxRetries == 0 {
+		limited.Retries = -1 // the Transport reads 0 as its default
+	}
+	limited.Retry = retryable
+	limited.Now = cfg.now
+
+	// Two generated clients share the stack's lower layers: raw answers to
+	// the token request go to tokens, the rest through the bearer layer.
+	rawHC := hc
+	rawHC.Transport = limited
+	ua := api.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+		req.Header.Set("User-Agent", cfg.userAgent)
+		return nil
+	})
+	tokenAPI, err := api.NewClientWithResponses(c.baseURL, api.WithHTTPClient(&rawHC), ua)
+	if err != nil {
+		return nil, fmt.Errorf("milligold: New: %w", err)
+	}
+	c.source = tokens.NewSource(
+		middleware.TokenFetcher(tokenAPI, cfg.partnerID, cfg.secret),
+		tokens.WithStore(cfg.store),
+		tokens.WithClock(cfg.now),
+	)
+	hc.Transport = middleware.NewBearerTransport(limited, c.source)
+	c.api, err = api.NewClientWithResponses(c.baseURL, api.WithHTTPClient(&hc), ua)
+	if err != nil {
+		return nil, fmt.Errorf("milligold: New: %w", err)
+	}
+	return c, nil
+}
+
+// retryable says which requests the rate-limit layer may send again after
+// a 429: reads, and the token request, which creates nothing lasting.
+func retryable(req *http.Request) bool {
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return true
+	}
+	return req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/auth/token")
+}
+
+// Token returns the access token the Client uses, requesting a new one when
+// it has none that is still valid. Most callers never need it: the other
+// methods fetch tokens themselves.
+//
+// Operation: createAccessToken (POST /auth/token).
+func (c *Client) Token(ctx context.Context) (Token, error) {
+	t, err := c.source.Get(ctx)
+	if err != nil {
+		return Token{}, c.fail(opCreateAccessToken, err)
+	}
+	return Token{AccessToken: t.Value, ExpiresAt: t.Expiry}, nil
+}
+
+// GoldRate returns the current gold rate.
+//
+// Operation: getGoldRate (GET /gold/rate).
+func (c *Client) GoldRate(ctx context.Context) (GoldRate, error) {
+	resp, err := c.api.GetGoldRate(ctx)
+	if err != nil {
+		return GoldRate{}, c.fail(opGetGoldRate, err)
+	}
+	if err := c.check(opGetGoldRate, resp); err != nil {
+		return GoldRate{}, err
+	}
+	parsed, err := api.ParseGetGoldRateResponse(bounded(resp))
+	if err != nil {
+		return GoldRate{}, c.fail(opGetGoldRate, fmt.Errorf("decode response: %w", err))
+	}
+	if parsed.JSON200 == nil {
+		return GoldRate{}, c.notJSON(opGetGoldRate, resp)
+	}
+	return goldRateFrom(parsed.JSON200.Data), nil
+}
+
+// UserInfo returns the user with the given mobile number (ten digits, no
+// country code). When there is none, the error matches ErrNotFound.
+//
+// Operation: getUserInfo (GET /user/info/{mobileNumber}).
+func (c *Client) UserInfo(ctx context.Context, mobileNumber string) (User, error) {
+	if mobileNumber == "" {
+		return User{}, fmt.Errorf("milligold: %s: empty mobile number", opGetUserInfo)
+	}
+	resp, err := c.api.GetUserInfo(ctx, mobileNumber)
+	if err != nil {
+		return User{}, c.fail(opGetUserInfo, err)
+	}
+	if err := c.check(opGetUserInfo, resp); err != nil {
+		return User{}, err
+	}
+	parsed, err := api.ParseGetUserInfoResponse(bounded(resp))
+	if err != nil {
+		return User{}, c.fail(opGetUserInfo, fmt.Errorf("decode response: %w", err))
+	}
+	if parsed.JSON200 == nil {
+		return User{}, c.notJSON(opGetUserInfo, resp)
+	}
+	return userFrom(parsed.JSON200.Data), nil
+}
+
+// check is checkResponse with the Client's redaction and clock.
+func (c *Client) check(op string, resp *http.Response) error {
+	return checkResponse(op, resp, c.redact, c.now())
+}
+
+func (c *Client) notJSON(op string, resp *http.Response) error {
+	return c.fail(op, fmt.Errorf("%s answer with content type %q, not JSON", statusLine(resp.StatusCode), resp.Header.Get("Content-Type")))
+}
+
+// fail wraps an error from below: a token request the API refused becomes
+// the same *APIError or *RateLimitError a direct call would give; anything
+// else keeps its chain for errors.Is and gets a redacted message.
+func (c *Client) fail(op string, err error) error {
+	var fe *tokens.FetchError
+	if errors.As(err, &fe) {
+		resp := &http.Response{StatusCode: fe.StatusCode, Header: fe.Header, Body: io.NopCloser(strings.NewReader(string(fe.Body)))}
+		if resp.Header == nil {
+			resp.Header = http.Header{}
+		}
+		return c.check(opCreateAccessToken, resp)
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return err
+	}
+	return &callError{msg: c.redact(fmt.Sprintf("milligold: %s: %v", op, err)), err: err}
+}
+
+// callError is a transport or decoding failure; its message is redacted
+// once, and Unwrap keeps context.Canceled, net errors and the like matchable.
+type callError struct {
+	msg string
+	err error
+}
+
+func (e *callError) Error() string { return e.msg }
+func (e *callError) Unwrap() error { return e.err }
+
+// Things that look like credentials in text the Client did not write: JWTs,
+// bearer headers and form-encoded secrets.
+var secretish = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|(?i:bearer)\s+[^\s"',;]+|(?i:partnerSecret)=[^&\s"]*`)
+
+// redact removes the partner secret and anything token-shaped from s.
+func (c *Client) redact(s string) string {
+	if c.secret != "" {
+		s = strings.ReplaceAll(s, c.secret, redacted)
+	}
+	return secretish.ReplaceAllString(s, redacted)
+}
+
+// String shows where the Client points and for which partner, never the
+// secret or a token.
+func (c *Client) String() string {
+	return fmt.Sprintf("milligold.Client{BaseURL: %q, PartnerID: %q, PartnerSecret: %s}", c.baseURL, c.partnerID, redacted)
+}
+
+// Format makes every verb print String, so %+v and %#v cannot reach the
+// fields.
+func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// LogValue keeps the secret out of slog output.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("baseURL", c.baseURL), slog.String("partnerID", c.partnerID))
+}
+
+// bounded caps what the generated parser reads of a success body.
+func bounded(resp *http.Response) *http.Response {
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(resp.Body, maxBody), resp.Body}
+	return resp
+}
+
+// logTransport logs every attempt that reaches the network, so retries
+// after a 429 show up too. It never logs headers or bodies.
+type logTransport struct {
+	base   http.RoundTripper
+	logger *slog.Logger
+}
+
+func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	start := time.Now()
+	resp, err := base.RoundTrip(req)
+	attrs := []slog.Attr{
+		slog.String("method", req.Method),
+		slog.String("path", req.URL.Path),
+		slog.Duration("elapsed", time.Since(start)),
+	}
+	ctx := req.Context()
+	switch {
+	case err != nil:
+		t.logger.LogAttrs(ctx, slog.LevelDebug, "milligold request failed", append(attrs, slog.String("error", err.Error()))...)
+	case resp.StatusCode == http.StatusTooManyRequests:
+		t.logger.LogAttrs(ctx, slog.LevelInfo, "milligold rate limited", append(attrs, slog.String("reset", resp.Header.Get(ratelimit.HeaderReset)))...)
+	default:
+		t.logger.LogAttrs(ctx, slog.LevelDebug, "milligold request", append(attrs, slog.Int("status", resp.StatusCode))...)
+	}
+	return resp, err
+}

@@ -1,0 +1,299 @@
+package milligold
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/milligold/milligold-go/internal/leak"
+	"github.com/milligold/milligold-go/tokens"
+)
+
+// newTestClient builds a Client for the fake API with the test credentials.
+func newTestClient(t *testing.T, baseURL string, opts ...Option) *Client {
+	t.Helper()
+	c, err := New(append([]Option{WithBaseURL(baseURL), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0)}, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func ptr(s string) *string { return &s }
+
+func TestClientDocumentExamples(t *testing.T) {
+	f, base := newFakeAPI(t)
+	c := newTestClient(t, base, WithUserAgent("partner-app/1.0"))
+	ctx := context.Background()
+
+	rate, err := c.GoldRate(ctx)
+	if err != nil {
+		t.Fatalf("GoldRate: %v", err)
+	}
+	wantRate := GoldRate{Rate: 1111, CGSTRate: 0.015, SGSTRate: 0.015, UpdatedAt: time.Date(2023, 1, 5, 9, 17, 3, 459e6, time.UTC)}
+	if !rate.UpdatedAt.Equal(wantRate.UpdatedAt) || rate.Rate != wantRate.Rate || rate.CGSTRate != wantRate.CGSTRate || rate.SGSTRate != wantRate.SGSTRate {
+		t.Errorf("GoldRate() = %+v; want %+v", rate, wantRate)
+	}
+
+	user, err := c.UserInfo(ctx, "1234567890")
+	if err != nil {
+		t.Fatalf("UserInfo: %v", err)
+	}
+	wantUser := User{ID: "cljwvd2x20001mm0gg0a9z5px", Name: "Test User", Email: "test@example.com", CountryCode: "91",
+		MobileNumber: "1234567890", Gender: GenderMale, UPIID: "milligold.911234567890@icici"}
+	if fmt.Sprint(user) != fmt.Sprint(wantUser) || user.Birthday != nil || user.Address != nil || user.Pincode != nil {
+		t.Errorf("UserInfo() = %+v; want %+v", user, wantUser)
+	}
+
+	if n := f.tokenRequests(); n != 1 {
+		t.Errorf("token requests = %d; want 1 for both calls", n)
+	}
+	for _, r := range f.seen() {
+		if ua := r.Header.Get("User-Agent"); ua != "partner-app/1.0" {
+			t.Errorf("%s %s: User-Agent = %q; want partner-app/1.0", r.Method, r.URL.Path, ua)
+		}
+		if !strings.HasPrefix(r.URL.Path, "/partner/") {
+			t.Errorf("request to %s; want it under /partner", r.URL.Path)
+		}
+	}
+}
+
+// TestForwardCompatibility: the API may add fields and enum values and send
+// nulls or leave optional fields out; none of that breaks decoding.
+func TestForwardCompatibility(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want User
+	}{
+		{"unknown fields", `{"success":true,"data":{"id":"u1","name":"A","email":"a@x","countryCode":"91","mobileNumber":"1234567890","gender":"MALE","upiId":"u@icici","goldBalance":1.5,"kycStatus":"VERIFIED","wallet":{"inr":10}},"meta":{"v":2}}`,
+			User{ID: "u1", Name: "A", Email: "a@x", CountryCode: "91", MobileNumber: "1234567890", Gender: GenderMale, UPIID: "u@icici", GoldBalance: 1.5}},
+		{"new gender kept", `{"success":true,"data":{"id":"u2","gender":"NON_BINARY","goldBalance":0}}`,
+			User{ID: "u2", Gender: "NON_BINARY"}},
+		{"nullable fields present", `{"success":true,"data":{"id":"u3","gender":"FEMALE","birthday":"1990-01-01","address":"1 MG Road","pincode":"560001","goldBalance":0.0001}}`,
+			User{ID: "u3", Gender: "FEMALE", Birthday: ptr("1990-01-01"), Address: ptr("1 MG Road"), Pincode: ptr("560001"), GoldBalance: 0.0001}},
+		{"optional fields absent", `{"success":true,"data":{"id":"u4","gender":"MALE","goldBalance":2}}`,
+			User{ID: "u4", Gender: GenderMale, GoldBalance: 2}},
+		{"content type with charset", `{"success":true,"data":{"id":"u5","gender":"MALE"}}`, User{ID: "u5", Gender: GenderMale}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, base := newFakeAPI(t)
+			f.set("/user/info/1234567890", answer{200, map[string]string{"Content-Type": "application/json; charset=utf-8"}, tt.body})
+			got, err := newTestClient(t, base).UserInfo(context.Background(), "1234567890")
+			if err != nil {
+				t.Fatalf("UserInfo: %v", err)
+			}
+			if show(got) != show(tt.want) {
+				t.Errorf("UserInfo() = %s; want %s", show(got), show(tt.want))
+			}
+		})
+	}
+}
+
+// show prints a User with its pointers followed.
+func show(u User) string {
+	b, a, p := deref(u.Birthday), deref(u.Address), deref(u.Pincode)
+	u.Birthday, u.Address, u.Pincode = nil, nil, nil
+	return fmt.Sprintf("%+v birthday=%s address=%s pincode=%s", u, b, a, p)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+func TestClientErrors(t *testing.T) {
+	reset := time.Now().Add(9 * time.Second).Unix()
+	tests := []struct {
+		name      string
+		token     []answer // the token endpoint's answers; nil means the fake's own
+		rate      []answer
+		wantIs    error
+		wantOp    string
+		wantCode  int // 0: not an APIError
+		wantInErr string
+	}{
+		{name: "wrong credentials", token: []answer{{401, nil, `{"success":false,"error":"Invalid partner credentials","errorCode":"c1"}`}},
+			wantIs: ErrUnauthorized, wantOp: "createAccessToken", wantCode: 401, wantInErr: "createAccessToken: 401 Unauthorized: Invalid partner credentials"},
+		{name: "token rate limited", token: []answer{{429, map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": itoa(reset)}, `{"success":false,"error":"Too many","errorCode":"r"}`}},
+			wantIs: ErrRateLimited, wantOp: "createAccessToken", wantCode: 429, wantInErr: "rate limited; retry after"},
+		{name: "rate limited", rate: []answer{{429, map[string]string{"X-Rate-Limit-Reset": itoa(reset)}, `{"success":false,"error":"Too many","errorCode":"r"}`}},
+			wantIs: ErrRateLimited, wantOp: "getGoldRate", wantCode: 429, wantInErr: "getGoldRate: rate limited; retry after"},
+		{name: "500", rate: []answer{{500, nil, `{"success":false,"error":"Internal error","errorCode":"boom"}`}},
+			wantOp: "getGoldRate", wantCode: 500, wantInErr: "500 Internal Server Error: Internal error (errorCode boom)"},
+		{name: "new status 451", rate: []answer{{451, nil, `{"success":false,"error":"Unavailable here","errorCode":"l"}`}},
+			wantOp: "getGoldRate", wantCode: 451, wantInErr: "451 Unavailable For Legal Reasons"},
+		{name: "502 from a proxy", rate: []answer{{502, map[string]string{"Content-Type": "text/html"}, `<html>Bad Gateway</html>`}},
+			wantOp: "getGoldRate", wantCode: 502, wantInErr: `502 Bad Gateway: "<html>Bad Gateway</html>"`},
+		{name: "200 not JSON", rate: []answer{{200, map[string]string{"Content-Type": "text/plain"}, `1111`}},
+			wantInErr: `getGoldRate: 200 OK answer with content type "text/plain", not JSON`},
+		{name: "200 cut JSON", rate: []answer{json200(`{"success":true,"data":{"rate":11`)},
+			wantInErr: "getGoldRate: decode response"},
+		{name: "token answer without token", token: []answer{json200(`{"success":true,"data":{"expiresIn":3600}}`)},
+			wantIs: tokens.ErrBadGrant, wantInErr: "empty access token"},
+		{name: "401 twice", rate: []answer{{401, nil, `{"success":false,"error":"Token expired","errorCode":"x"}`}},
+			wantIs: ErrUnauthorized, wantOp: "getGoldRate", wantCode: 401, wantInErr: "getGoldRate: 401 Unauthorized: Token expired"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, base := newFakeAPI(t)
+			if tt.token != nil {
+				f.set("/auth/token", tt.token...)
+			}
+			if tt.rate != nil {
+				f.set("/gold/rate", tt.rate...)
+			}
+			_, err := newTestClient(t, base).GoldRate(context.Background())
+			if err == nil {
+				t.Fatal("GoldRate() = nil error; want one")
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("errors.Is(%q, %v) = false; want true", err, tt.wantIs)
+			}
+			var apiErr *APIError
+			if got := errors.As(err, &apiErr); got != (tt.wantCode != 0) {
+				t.Fatalf("errors.As(%q, *APIError) = %t; want %t", err, got, tt.wantCode != 0)
+			}
+			if apiErr != nil && (apiErr.StatusCode != tt.wantCode || apiErr.Operation != tt.wantOp) {
+				t.Errorf("APIError status, operation = %d, %q; want %d, %q", apiErr.StatusCode, apiErr.Operation, tt.wantCode, tt.wantOp)
+			}
+			if !strings.Contains(err.Error(), tt.wantInErr) {
+				t.Errorf("GoldRate() error = %q; want it to contain %q", err, tt.wantInErr)
+			}
+			leak.Check(t, "the error", leak.Formats(err), testSecret, fakeToken)
+		})
+	}
+}
+
+func TestUserInfoNotFound(t *testing.T) {
+	_, base := newFakeAPI(t)
+	_, err := newTestClient(t, base).UserInfo(context.Background(), "9999999999")
+	var apiErr *APIError
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &apiErr) {
+		t.Fatalf("UserInfo(9999999999) = %v; want ErrNotFound and an *APIError", err)
+	}
+	if apiErr.ErrorCode != "3d1c75d0-37ee-4530-b281-4ab9c597f2bb" || apiErr.Message != "The requested resource was not found" {
+		t.Errorf("APIError = %+v; want the document's errorCode and message", apiErr)
+	}
+}
+
+// TestRetriesAfter429: with retries on, a 429 whose reset has passed is
+// retried and the call succeeds; the retry goes to the same path.
+func TestRetriesAfter429(t *testing.T) {
+	f, base := newFakeAPI(t)
+	f.set("/gold/rate", answer{429, map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Reset": itoa(time.Now().Add(-time.Second).Unix())}, `{"success":false,"error":"Too many","errorCode":"r"}`}, json200(docRate))
+	c := newTestClient(t, base, WithMaxRetries(1))
+	if _, err := c.GoldRate(context.Background()); err != nil {
+		t.Fatalf("GoldRate after one 429: %v", err)
+	}
+	var rateCalls int
+	for _, r := range f.seen() {
+		if r.URL.Path == "/partner/gold/rate" {
+			rateCalls++
+		}
+	}
+	if rateCalls != 2 {
+		t.Errorf("gold rate requests = %d; want 2 (the 429 and its retry)", rateCalls)
+	}
+}
+
+func TestNetworkError(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	_, err = newTestClient(t, "http://"+addr+"/partner").GoldRate(context.Background())
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		t.Fatalf("GoldRate() against a closed port = %v; want a *net.OpError inside", err)
+	}
+	if !strings.HasPrefix(err.Error(), "milligold: getGoldRate: ") {
+		t.Errorf("error = %q; want it to start with the operation", err)
+	}
+}
+
+func TestContextCanceled(t *testing.T) {
+	_, base := newFakeAPI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := newTestClient(t, base).UserInfo(ctx, "1234567890")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("UserInfo(canceled ctx) = %v; want context.Canceled", err)
+	}
+}
+
+// TestConcurrentCallsShareOneToken: many goroutines, one token request.
+func TestConcurrentCallsShareOneToken(t *testing.T) {
+	f, base := newFakeAPI(t)
+	c := newTestClient(t, base)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := c.GoldRate(context.Background())
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("GoldRate: %v", err)
+		}
+	}
+	if n := f.tokenRequests(); n != 1 {
+		t.Errorf("token requests = %d; want 1 for 8 concurrent calls", n)
+	}
+}
+
+func TestTokenIsCached(t *testing.T) {
+	f, base := newFakeAPI(t)
+	c := newTestClient(t, base)
+	t1, err := c.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := c.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t1.AccessToken != fakeToken || t2.AccessToken != fakeToken {
+		t.Error("Token() did not return the API's access token")
+	}
+	if n := f.tokenRequests(); n != 1 {
+		t.Errorf("token requests = %d; want 1", n)
+	}
+	if in := t1.ExpiresIn(time.Now()); in <= 59*time.Minute || in > time.Hour {
+		t.Errorf("ExpiresIn = %v; want just under the API's 1h", in)
+	}
+}
+
+func TestLoggerRecordsEveryAttempt(t *testing.T) {
+	f, base := newFakeAPI(t)
+	f.set("/gold/rate", answer{429, map[string]string{"X-Rate-Limit-Reset": "0"}, `{}`}, json200(docRate))
+	log := leak.NewLog()
+	c := newTestClient(t, base, WithLogger(log.Logger()), WithMaxRetries(1))
+	if _, err := c.GoldRate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := log.String()
+	for _, want := range []string{"path=/partner/auth/token", "milligold rate limited", "status=200"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	leak.Check(t, "the log", out, testSecret, fakeToken)
+}
+
+var _ = slog.LevelDebug

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	milligold "github.com/milligold/milligold-go"
+)
+
+// Base URL names --base-url and MILLIGOLD_BASE_URL accept besides a URL.
+var baseURLNames = map[string]string{
+	"local":      "http://127.0.0.1:8080/partner",
+	"sandbox":    milligold.SandboxURL,
+	"production": milligold.ProductionURL,
+}
+
+// The local sandbox's embedded default partner, used when nothing else is
+// configured and the base URL is on this machine. The secret is public: it
+// only opens the local sandbox.
+const (
+	defaultPartnerID     = "cljmwgeu10000g5fvztn2mrvn"
+	defaultPartnerSecret = "sandbox-secret"
+)
+
+// clientFlags are the flags of every command that calls the API.
+type clientFlags struct {
+	baseURL    string
+	partnerID  string
+	secretFile string
+	output     string
+	timeout    time.Duration
+	maxRetries int
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.baseURL, "base-url", "", "the API: a URL with its base path, or local, sandbox or production (default $"+envBaseURL+", else local)")
+	fs.StringVar(&f.partnerID, "partner-id", "", "the partner ID (default $"+envPartnerID+")")
+	fs.StringVar(&f.secretFile, "partner-secret-file", "", "read the partner secret from this file (default $"+envPartnerSecret+")")
+	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long")
+	fs.IntVar(&f.maxRetries, "max-retries", 0, "retry a rate-limited call this many times, waiting for the window to reset")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("base-url", cobra.FixedCompletions([]string{"local", "sandbox", "production"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// session is a configured client and what error messages need to know.
+type session struct {
+	client  *milligold.Client
+	baseURL string
+	output  string
+	timeout time.Duration
+}
+
+// newSession checks the flags and the environment and builds the client;
+// every problem here is a usage error.
+func (a *app) newSession(f *clientFlags) (*session, error) {
+	if f.output != "table" && f.output != "json" {
+		return nil, usagef("-o %q: want table or json", f.output)
+	}
+	if f.timeout <= 0 {
+		return nil, usagef("--timeout %s: want a positive duration", f.timeout)
+	}
+	if f.maxRetries < 0 {
+		return nil, usagef("--max-retries %d: want 0 or more", f.maxRetries)
+	}
+	base, err := a.resolveBaseURL(f.baseURL)
+	if err != nil {
+		return nil, err
+	}
+	id, secret, err := a.credentials(f, base)
+	if err != nil {
+		return nil, err
+	}
+	c, err := milligold.New(
+		milligold.WithBaseURL(base),
+		milligold.WithCredentials(id, secret),
+		milligold.WithMaxRetries(f.maxRetries),
+		milligold.WithUserAgent("milligold-cli/"+version()),
+	)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return &session{client: c, baseURL: base, output: f.output, timeout: f.timeout}, nil
+}
+
+func (a *app) resolveBaseURL(flag string) (string, error) {
+	raw, from := flag, "--base-url"
+	if raw == "" {
+		raw, from = a.getenv(envBaseURL), envBaseURL
+	}
+	if raw == "" {
+		raw = "local"
+	}
+	if u, ok := baseURLNames[raw]; ok {
+		return u, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", usagef("%s %q: want an http(s) URL such as http://127.0.0.1:8080/partner, or local, sandbox or production", from, raw)
+	}
+	return raw, nil
+}
+
+// credentials reads the partner ID and secret. With neither configured and
+// a base URL on this machine, they are the local sandbox's defaults.
+func (a *app) credentials(f *clientFlags, base string) (id, secret string, err error) {
+	id = f.partnerID
+	if id == "" {
+		id = a.getenv(envPartnerID)
+	}
+	switch {
+	case f.secretFile != "":
+		b, err := os.ReadFile(f.secretFile)
+		if err != nil {
+			// The path error names the file, never its content.
+			return "", "", usagef("--partner-secret-file: %v", err)
+		}
+		secret = strings.TrimRight(string(b), "\r\n")
+		if strings.TrimSpace(secret) == "" {
+			return "", "", usagef("--partner-secret-file %s: the file is empty", f.secretFile)
+		}
+	default:
+		secret = a.getenv(envPartnerSecret)
+	}
+	switch {
+	case id == "" && secret == "" && isLoopback(base):
+		return defaultPartnerID, defaultPartnerSecret, nil
+	case id == "" && secret == "":
+		return "", "", usagef("no credentials for %s: pass --partner-id (or set %s) and set %s (or pass --partner-secret-file)", base, envPartnerID, envPartnerSecret)
+	case id == "":
+		return "", "", usagef("no partner ID: pass --partner-id or set %s", envPartnerID)
+	case secret == "":
+		return "", "", usagef("no partner secret: set %s or pass --partner-secret-file", envPartnerSecret)
+	}
+	return id, secret, nil
+}
+
+func isLoopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// call runs fn with the session's timeout.
+func (s *session) call(ctx context.Context, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := fn(ctx); err != nil {
+		return s.explain(err)
+	}
+	return nil
+}
+
+// explain turns a client error into one line that says what happened and
+// what to do. The client's errors are already redacted.
+func (s *session) explain(err error) error {
+	var rl *milligold.RateLimitError
+	var apiErr *milligold.APIError
+	switch {
+	case errors.As(err, &rl):
+		if rl.RetryAfter > 0 {
+			return fmt.Errorf("rate limited; retry after %s", rl.RetryAfter)
+		}
+		return errors.New("rate limited; retry in a few seconds")
+	case errors.As(err, &apiErr):
+		return explainAPI(apiErr)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("no answer from %s within %s; try again, or raise --timeout", s.baseURL, s.timeout)
+	case errors.Is(err, syscall.ECONNREFUSED) && isLoopback(s.baseURL):
+		return fmt.Errorf("cannot reach %s: connection refused; start the sandbox with 'milligold sandbox', or pass --base-url", s.baseURL)
+	}
+	var netErr net.Error
+	var dnsErr *net.DNSError
+	if errors.As(err, &netErr) || errors.As(err, &dnsErr) || errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("cannot reach %s: %s; check --base-url and the network", s.baseURL, rootCause(err))
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "milligold: "))
+}
+
+func explainAPI(e *milligold.APIError) error {
+	detail := ""
+	if e.Message != "" {
+		detail = ": " + e.Message
+	}
+	ref := ""
+	if e.ErrorCode != "" {
+		ref = " (errorCode " + e.ErrorCode + ")"
+	}
+	status := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	switch {
+	case e.StatusCode == http.StatusUnauthorized && e.Operation == "createAccessToken":
+		return fmt.Errorf("the API refused the partner credentials (%s)%s; check --partner-id/%s and %s or --partner-secret-file", status, ref, envPartnerID, envPartnerSecret)
+	case e.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("the API refused a fresh access token (%s)%s; check that --base-url points at one API", status, ref)
+	case e.StatusCode == http.StatusNotFound && e.Operation == "getUserInfo":
+		return fmt.Errorf("user not found (%s)%s%s; check the mobile number", status, detail, ref)
+	case e.StatusCode >= 500:
+		return fmt.Errorf("the API failed (%s)%s%s; try again later, and quote the errorCode if it persists", status, detail, ref)
+	case e.StatusCode >= 400:
+		return fmt.Errorf("the API rejected the request (%s)%s%s", status, detail, ref)
+	}
+	return fmt.Errorf("unexpected answer from the API (%s)%s%s", status, detail, ref)
+}
+
+// rootCause is the innermost error's text: "connection refused" rather than
+// the whole Get "…": dial tcp … chain.
+func rootCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}

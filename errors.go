@@ -1,0 +1,194 @@
+package milligold
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/ratelimit"
+)
+
+// Names of the rate-limit headers the API sends with a 429.
+const (
+	HeaderRateLimitLimit     = ratelimit.HeaderLimit
+	HeaderRateLimitRemaining = ratelimit.HeaderRemaining
+	HeaderRateLimitReset     = ratelimit.HeaderReset
+)
+
+// Sentinels for the statuses callers branch on; match them with errors.Is.
+// The API document asks clients to branch on the HTTP status, never on the
+// wording of a message, so these follow the status alone.
+var (
+	ErrUnauthorized = errors.New("milligold: unauthorized")
+	ErrNotFound     = errors.New("milligold: not found")
+	ErrRateLimited  = errors.New("milligold: rate limited")
+)
+
+// maxErrorBody bounds how much of an error response is read and kept.
+const maxErrorBody = 4 << 10
+
+// snippetLen bounds the body snippet an APIError carries.
+const snippetLen = 512
+
+// APIError is a non-2xx answer from the API. Message and ErrorCode come from
+// the API's error envelope when the body has one; Body is a bounded snippet of
+// the raw body with secrets and tokens redacted. Values are immutable and safe
+// to share.
+type APIError struct {
+	Operation  string // operationId, e.g. "getUserInfo"
+	StatusCode int
+	ErrorCode  string // opaque; the API's correlation id
+	Message    string // the API's words; they may change
+	Body       string // at most snippetLen bytes of the body, redacted
+}
+
+// Error reads like "milligold: getUserInfo: 404 Not Found: The requested
+// resource was not found (errorCode 3d1c…)".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("milligold: ")
+	if e.Operation != "" {
+		b.WriteString(e.Operation + ": ")
+	}
+	b.WriteString(statusLine(e.StatusCode))
+	switch {
+	case e.Message != "":
+		b.WriteString(": " + e.Message)
+	case e.Body != "":
+		b.WriteString(": " + strconv.Quote(e.Body))
+	}
+	if e.ErrorCode != "" {
+		b.WriteString(" (errorCode " + e.ErrorCode + ")")
+	}
+	return b.String()
+}
+
+// Is matches the sentinel that belongs to the status.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	}
+	return false
+}
+
+// RateLimitError is a 429 answer. Limit, Remaining and Reset come from the
+// rate-limit headers (zero when absent or malformed: the API promises them but
+// the client does not depend on them); RetryAfter is how long to wait from the
+// moment the error was made, never negative. errors.As also finds its APIError.
+type RateLimitError struct {
+	APIError
+	Limit      int
+	Remaining  int
+	Reset      time.Time
+	RetryAfter time.Duration
+}
+
+// Error reads like "milligold: getGoldRate: rate limited; retry after 12s".
+func (e *RateLimitError) Error() string {
+	var b strings.Builder
+	b.WriteString("milligold: ")
+	if e.Operation != "" {
+		b.WriteString(e.Operation + ": ")
+	}
+	b.WriteString("rate limited")
+	if e.RetryAfter > 0 {
+		b.WriteString("; retry after " + e.RetryAfter.String())
+	}
+	if e.Limit > 0 {
+		fmt.Fprintf(&b, " (limit %d)", e.Limit)
+	}
+	if e.ErrorCode != "" {
+		b.WriteString(" (errorCode " + e.ErrorCode + ")")
+	}
+	return b.String()
+}
+
+// Unwrap exposes the APIError, so errors.As(err, &apiErr) finds it.
+func (e *RateLimitError) Unwrap() error { return &e.APIError }
+
+// Is matches ErrRateLimited.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+func statusLine(code int) string {
+	if text := http.StatusText(code); text != "" {
+		return strconv.Itoa(code) + " " + text
+	}
+	return "HTTP " + strconv.Itoa(code)
+}
+
+// envelope is the API's error body; every field is optional here so that a
+// body without it (a proxy's HTML page, say) still yields an APIError.
+type envelope struct {
+	Error     string `json:"error"`
+	ErrorCode string `json:"errorCode"`
+}
+
+// checkResponse turns a non-2xx response into *APIError or *RateLimitError
+// and returns nil for 2xx. It reads at most maxErrorBody bytes of an error
+// body and closes it; a 2xx body is left for the caller. redact scrubs
+// secrets from everything the error keeps; now dates RetryAfter.
+func checkResponse(op string, resp *http.Response, redact func(string) string, now time.Time) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+
+	e := APIError{Operation: op, StatusCode: resp.StatusCode}
+	var env envelope
+	if json.Unmarshal(body, &env) == nil {
+		// Redact before cutting: a cut secret would no longer match.
+		e.Message = truncate(oneLine(redact(env.Error)), snippetLen)
+		e.ErrorCode = truncate(oneLine(redact(env.ErrorCode)), snippetLen)
+	}
+	e.Body = truncate(redact(string(body)), snippetLen)
+
+	if resp.StatusCode != http.StatusTooManyRequests {
+		return &e
+	}
+	rl := &RateLimitError{APIError: e}
+	rl.Limit, _ = headerInt(resp.Header, HeaderRateLimitLimit)
+	rl.Remaining, _ = headerInt(resp.Header, HeaderRateLimitRemaining)
+	// Without a usable reset header, wait a whole window: that is always enough.
+	wait := ratelimit.ParseReset(resp.Header.Get(HeaderRateLimitReset), now, middleware.RateLimit.Window)
+	// The header has whole seconds: round up, so nobody retries early.
+	rl.RetryAfter = (wait + time.Second - 1).Truncate(time.Second)
+	rl.Reset = now.Add(wait)
+	return rl
+}
+
+// headerInt parses a non-negative integer header; ok is false when it is
+// absent or malformed.
+func headerInt(h http.Header, name string) (int, bool) {
+	v, err := strconv.Atoi(strings.TrimSpace(h.Get(name)))
+	if err != nil || v < 0 {
+		return 0, false
+	}
+	return v, true
+}
+
+// oneLine folds whitespace so a message cannot forge extra log lines.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,182 @@
+package milligold
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/milligold/milligold-go/ratelimit"
+	"github.com/milligold/milligold-go/tokens"
+)
+
+// Base URLs from the API document. Each already ends in the /partner base
+// path the operations' paths follow.
+const (
+	SandboxURL    = "https://api-sandbox.milligold.in/partner"
+	ProductionURL = "https://api.milligold.in/partner"
+)
+
+// DefaultMaxRetries is how many times a call is retried after a 429 when
+// WithMaxRetries is not given.
+const DefaultMaxRetries = 2
+
+// Option configures a Client in New. Options that get a bad value make New
+// fail; printing an Option shows no secret.
+type Option func(*config) error
+
+// config is what the options build; New turns it into a Client.
+type config struct {
+	baseURL    *url.URL
+	partnerID  string
+	secret     string
+	httpClient *http.Client
+	logger     *slog.Logger
+	limiter    ratelimit.Limiter
+	store      tokens.Store
+	maxRetries int
+	now        func() time.Time
+	userAgent  string
+}
+
+// WithBaseURL sets the API's base URL, including its base path, such as
+// SandboxURL (the default), ProductionURL or a local sandbox's
+// "http://127.0.0.1:8080/partner". It must be an absolute http or https URL
+// without credentials, query or fragment.
+func WithBaseURL(rawURL string) Option {
+	return func(c *config) error {
+		u, err := parseBaseURL(rawURL)
+		if err != nil {
+			return err
+		}
+		c.baseURL = u
+		return nil
+	}
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("base URL %q: %w", raw, errors.Unwrap(err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("base URL %q: want an http or https URL such as %s", raw, SandboxURL)
+	case u.Host == "":
+		return nil, fmt.Errorf("base URL %q: no host", raw)
+	case u.User != nil:
+		// Credentials in a URL end up in every error message that quotes it.
+		return nil, errors.New("base URL: must not carry credentials; use WithCredentials")
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("base URL %q: must not have a query or fragment", raw)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// WithCredentials sets the partner ID and secret that access tokens are
+// requested with. Both are required.
+func WithCredentials(partnerID, partnerSecret string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(partnerID) == "" {
+			return errors.New("credentials: empty partner ID")
+		}
+		if partnerSecret == "" {
+			return errors.New("credentials: empty partner secret")
+		}
+		c.partnerID, c.secret = partnerID, partnerSecret
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client whose transport, timeout, redirect
+// policy and cookie jar the Client uses; the Client adds its token and
+// rate-limit layers on top of a copy and leaves hc untouched.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("nil HTTP client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithLogger sets where the Client logs each call (at debug level) and each
+// 429 it waits out (at info level). The default discards. Log records never
+// carry the secret or a token.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithLimiter sets the limiter that paces requests, for instance one shared
+// by several Clients of the same partner. The default keeps within the
+// spec's rate limit (10 requests per 20 s) and adopts the limit the API
+// announces.
+func WithLimiter(l ratelimit.Limiter) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("nil limiter")
+		}
+		c.limiter = l
+		return nil
+	}
+}
+
+// WithTokenStore sets where the current access token is kept, for instance
+// a store shared by several Clients. The default keeps it in memory.
+func WithTokenStore(s tokens.Store) Option {
+	return func(c *config) error {
+		if s == nil {
+			return errors.New("nil token store")
+		}
+		c.store = s
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times a call is retried after a 429, waiting
+// for the window to reset each time (DefaultMaxRetries when not given).
+// 0 turns retries off; a negative n is an error.
+func WithMaxRetries(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("max retries %d: want 0 or more", n)
+		}
+		c.maxRetries = n
+		return nil
+	}
+}
+
+// WithClock sets the clock for token expiry and rate-limit resets (tests use
+// a fake one). The limiter keeps real time; pass your own with WithLimiter
+// to fake that too.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("nil clock")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header of every request.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(ua) == "" || strings.ContainsAny(ua, "\r\n") {
+			return fmt.Errorf("user agent %q: want one non-empty line", ua)
+		}
+		c.userAgent = ua
+		return nil
+	}
+}
