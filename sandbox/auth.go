@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 )
 
 // Issuer is the iss claim of the sandbox's tokens; tokens without it are refused.
@@ -58,6 +59,7 @@ func (s *signer) issue(p Partner) (token string, issued time.Time, err error) {
 		PartnerName: p.Name,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    Issuer,
+			ID:        uuid.NewString(), // two tokens issued in one second still differ
 			IssuedAt:  jwt.NewNumericDate(issued),
 			ExpiresAt: jwt.NewNumericDate(issued.Add(s.lifetime)),
 		},
