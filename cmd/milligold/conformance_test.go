@@ -2,8 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/milligold/milligold-go/conformance"
+	"github.com/milligold/milligold-go/sandbox"
+	"github.com/milligold/milligold-go/sandbox/sandboxtest"
 )
 
 // runConformance runs the milligold command with env as its environment.
@@ -54,5 +61,76 @@ func TestConformanceBadBaseURL(t *testing.T) {
 	code, stdout, stderr := runConformance(map[string]string{envPartnerID: "p1", envPartnerSecret: "s"}, "--base-url", "127.0.0.1:8080/partner")
 	if code != exitError || !strings.Contains(stderr, "is not an http(s) URL") {
 		t.Errorf("exit code %d, stdout %q, stderr %q; want %d and the reason", code, stdout, stderr, exitError)
+	}
+}
+
+func TestConformanceAgainstSandbox(t *testing.T) {
+	sb := sandboxtest.New(t, sandboxtest.WithFaults())
+	env := map[string]string{envPartnerID: sb.PartnerID, envPartnerSecret: sb.PartnerSecret}
+
+	code, stdout, stderr := runConformance(env, "--base-url", sb.URL, "--include-faults")
+	if code != exitOK {
+		t.Fatalf("exit code = %d; want 0\nstdout:\n%s\nstderr: %s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"CASE ", "RESULT", "FIRST VIOLATION",
+		"GET /user/info/{mobileNumber}: 404    ",
+		"GET /gold/rate: 500 (injected fault)  ",
+		"16 passed, 0 failed, 4 skipped; not exercised: GET /gold/rate: 429, GET /user/info/{mobileNumber}: 429, POST /auth/token: 429\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	// A fresh sandbox: the first run spent most of its partner's window.
+	sb = sandboxtest.New(t)
+	env = map[string]string{envPartnerID: sb.PartnerID, envPartnerSecret: sb.PartnerSecret}
+	code, stdout, stderr = runConformance(env, "--base-url", sb.URL, "-o", "json")
+	if code != exitOK {
+		t.Fatalf("-o json: exit code = %d; want 0 (stderr %q)", code, stderr)
+	}
+	var rep conformance.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("-o json output does not decode: %v\n%s", err, stdout)
+	}
+	if !rep.Passed() || rep.Count(conformance.Pass) != 13 || rep.BaseURL != sb.URL {
+		t.Errorf("-o json: passed %v, %d passes, base %q; want true, 13, %q", rep.Passed(), rep.Count(conformance.Pass), rep.BaseURL, sb.URL)
+	}
+	if strings.Contains(stdout+stderr, sb.PartnerSecret) {
+		t.Error("the output carries the partner secret")
+	}
+}
+
+// TestConformanceAgainstBrokenSandbox: a 404 without errorCode makes the
+// command exit 1 and name the case and the violation.
+func TestConformanceAgainstBrokenSandbox(t *testing.T) {
+	sb := sandboxtest.New(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		sb.Handler.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		body := rec.Body.Bytes()
+		if rec.Code == http.StatusNotFound {
+			body = []byte(`{"success":false,"error":"not found"}`)
+		}
+		w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	env := map[string]string{envPartnerID: sb.PartnerID, envPartnerSecret: sb.PartnerSecret}
+	code, stdout, stderr := runConformance(env, "--base-url", srv.URL+sandbox.BasePath)
+	if code != exitError {
+		t.Errorf("exit code = %d; want %d", code, exitError)
+	}
+	want := `GET /user/info/{mobileNumber}: 404                     fail    response GET /user/info/{mobileNumber} 404: response body doesn't match schema #/components/schemas/ErrorResponse: /errorCode: property "errorCode" is missing`
+	if !strings.Contains(stdout, want) {
+		t.Errorf("table lacks %q:\n%s", want, stdout)
+	}
+	if !strings.Contains(stderr, "conformance: 1 of 20 cases failed") {
+		t.Errorf("stderr = %q; want the count of failed cases", stderr)
 	}
 }
