@@ -55,6 +55,27 @@ func limitHeaders(drop string) http.Header {
 	return h
 }
 
+// violationsOf sends one request through a Transport to handler and returns
+// what the Transport recorded.
+func violationsOf(t *testing.T, handler http.Handler, request func(base string) *http.Request, invalid bool) []Violation {
+	t.Helper()
+	base := under(t, handler)
+	tr, err := NewTransport(base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := request(base)
+	if invalid {
+		req = req.WithContext(ExpectInvalidRequest(req.Context()))
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("RoundTrip: %v", err)
+	}
+	resp.Body.Close()
+	return tr.Violations()
+}
+
 func TestTransportValidates(t *testing.T) {
 	rateReq := func(base string) *http.Request {
 		req, _ := http.NewRequest(http.MethodGet, base+"/gold/rate", nil)
@@ -157,21 +178,7 @@ func TestTransportValidates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := under(t, tt.handler)
-			tr, err := NewTransport(base, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req := tt.request(base)
-			if tt.invalid {
-				req = req.WithContext(ExpectInvalidRequest(req.Context()))
-			}
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				t.Fatalf("RoundTrip: %v", err)
-			}
-			resp.Body.Close()
-			got := tr.Violations()
+			got := violationsOf(t, tt.handler, tt.request, tt.invalid)
 			if len(got) != len(tt.want) {
 				t.Fatalf("violations = %q; want %d matching %q", got, len(tt.want), tt.want)
 			}
@@ -214,17 +221,7 @@ func TestTransportKeepsSecrets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := under(t, tt.handler)
-			tr, err := NewTransport(base, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := tr.RoundTrip(tt.request(base))
-			if err != nil {
-				t.Fatalf("RoundTrip: %v", err)
-			}
-			resp.Body.Close()
-			vs := tr.Violations()
+			vs := violationsOf(t, tt.handler, tt.request, false)
 			if len(vs) == 0 {
 				t.Fatal("no violations; the case must produce at least one")
 			}

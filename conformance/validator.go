@@ -210,35 +210,30 @@ func (c *checked) redact(msg string) string {
 // messages flattens what openapi3filter returns into one message per
 // problem, each keeping its context ("response body doesn't match schema").
 func messages(err error) []string {
-	var out []string
 	switch e := err.(type) {
 	case nil:
 		return nil
 	case openapi3.MultiError:
-		for _, sub := range e {
-			out = append(out, messages(sub)...)
-		}
-		return out
+		return each(e, func(sub error) error { return sub })
 	case *openapi3filter.RequestError:
 		if multi, ok := e.Err.(openapi3.MultiError); ok {
-			for _, sub := range multi {
-				one := *e
-				one.Err = sub
-				out = append(out, messages(&one)...)
-			}
-			return out
+			return each(multi, func(sub error) error { one := *e; one.Err = sub; return &one })
 		}
 	case *openapi3filter.ResponseError:
 		if multi, ok := e.Err.(openapi3.MultiError); ok {
-			for _, sub := range multi {
-				one := *e
-				one.Err = sub
-				out = append(out, messages(&one)...)
-			}
-			return out
+			return each(multi, func(sub error) error { one := *e; one.Err = sub; return &one })
 		}
 	}
 	return []string{strings.Join(strings.Fields(err.Error()), " ")}
+}
+
+// each returns the messages of every problem in multi, wrapped in its context.
+func each(multi openapi3.MultiError, wrap func(error) error) []string {
+	var out []string
+	for _, sub := range multi {
+		out = append(out, messages(wrap(sub))...)
+	}
+	return out
 }
 
 // schemaMessage names the failing location and the reason; kin-openapi's
