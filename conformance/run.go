@@ -17,7 +17,9 @@ const requestTimeout = 30 * time.Second
 // and reports every case. A case fails when its answer is wrong or when its
 // traffic violates openapi.yaml; optional cases that opts leaves off are
 // skipped and their pairs reported as not exercised. Run never returns
-// early on a failed case; it stops when ctx is done.
+// early on a failed case; it stops when ctx is done. Calls are independent
+// (each has its own client and state), so Run is safe for concurrent use,
+// though concurrent runs share the target's rate limit.
 func Run(ctx context.Context, target Target, opts Options) Report {
 	rep := Report{BaseURL: target.BaseURL}
 	if target.MobileNumber == "" {
