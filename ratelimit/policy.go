@@ -76,7 +76,11 @@ func ResetUnix(t time.Time) int64 {
 // Limit reads the limit header of a response; ok is false when it is absent,
 // garbled or out of range.
 func (p Policy) Limit(h http.Header) (n int, ok bool) {
-	n, err := strconv.Atoi(h.Get(p.limitHeader()))
+	v := h.Get(p.limitHeader())
+	if v == "" { // the usual case (the header comes with 429s only); Atoi("") would allocate an error
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > maxRequests {
 		return 0, false
 	}
