@@ -57,8 +57,9 @@ func (r *report) write(w io.Writer) {
 	}
 	if len(r.quota) > 0 {
 		c := quota.Document
-		fmt.Fprintf(w, "Quota: fake-clock simulation of %v, server allowing %d per %v from the first request, one-way latency %v-%v, %d callers always waiting to send.\n",
-			c.Duration, c.Requests, c.Window, c.MinLatency, c.MaxLatency, c.Callers)
+		fmt.Fprintf(w, "Quota: fake-clock simulation of %v, server allowing %d per %v from the first request, one-way latency %v-%v, %d callers always waiting to send; "+
+			"quota is requests served as a share of %d per %v back to back.\n",
+			c.Duration, c.Requests, c.Window, c.MinLatency, c.MaxLatency, c.Callers, c.Requests, c.Window)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| measurement | ours | peer | ratio | target | met |")
@@ -147,7 +148,8 @@ func ns(v float64) string {
 }
 
 func quotaCell(q quota.Result) string {
-	return fmt.Sprintf("%.1f%% of quota, %s 429s", 100*q.Quota, thousands(int64(q.Refused)))
+	return fmt.Sprintf("%.1f%% of quota (%.2f of %d per window opened), %s 429s",
+		100*q.Quota, q.PerWindow*float64(quota.Document.Requests), quota.Document.Requests, thousands(int64(q.Refused)))
 }
 
 // machine describes where the run happened: CPU model, cores, Go version.
