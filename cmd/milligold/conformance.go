@@ -12,9 +12,9 @@ import (
 	"github.com/milligold/milligold-go/conformance"
 )
 
-// Environment variables the conformance command reads its target from; the
-// secret is read from the environment only, so it stays out of shell
-// history and process listings.
+// Environment variables every command that calls the API reads its target
+// from; the secret comes from the environment or a file, never a plain flag,
+// so it stays out of shell history and process listings.
 const (
 	envBaseURL       = "MILLIGOLD_BASE_URL"
 	envPartnerID     = "MILLIGOLD_PARTNER_ID"
@@ -23,11 +23,11 @@ const (
 
 func (a *app) conformanceCmd() *cobra.Command {
 	var (
-		target    conformance.Target
-		opts      conformance.Options
-		output    string
-		timeout   time.Duration
-		baseURLIn string
+		f       clientFlags // the target as every command names it
+		target  conformance.Target
+		opts    conformance.Options
+		output  string
+		timeout time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "conformance",
@@ -37,10 +37,12 @@ response is validated against openapi.yaml, and each named case checks one
 documented answer. Prints a table of case, result and first violation (or
 JSON with -o json); exits 1 when a case fails.
 
-The target's credentials come from --partner-id (or ` + envPartnerID + `) and
-` + envPartnerSecret + `. The rate-limit cases spend the partner's quota and
-wait out two windows: enable them with --include-rate-limit. The 500 cases
-need a sandbox started with fault injection: --include-faults.`,
+The target and its credentials are given as for the other commands:
+--base-url, --partner-id, ` + envPartnerSecret + ` or --partner-secret-file, and
+the local sandbox's partner when nothing is set. The rate-limit cases spend
+the partner's quota and wait out two windows: enable them with
+--include-rate-limit. The 500 cases need a sandbox started with fault
+injection: --include-faults.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("conformance takes no arguments (%q); pass the URL with --base-url", args[0])
@@ -54,20 +56,15 @@ need a sandbox started with fault injection: --include-faults.`,
 			if timeout <= 0 {
 				return usagef("--timeout %s: want a positive duration", timeout)
 			}
-			target.BaseURL = baseURLIn
-			if target.BaseURL == "" {
-				target.BaseURL = a.getenv(envBaseURL)
+			base, err := a.resolveBaseURL(f.baseURL)
+			if err != nil {
+				return err
 			}
-			if target.BaseURL == "" {
-				return usagef("no base URL: pass --base-url or set %s", envBaseURL)
+			id, secret, err := a.credentials(&f, base)
+			if err != nil {
+				return err
 			}
-			if target.PartnerID == "" {
-				target.PartnerID = a.getenv(envPartnerID)
-			}
-			target.PartnerSecret = a.getenv(envPartnerSecret)
-			if target.PartnerID == "" || target.PartnerSecret == "" {
-				return usagef("no credentials: pass --partner-id (or set %s) and set %s", envPartnerID, envPartnerSecret)
-			}
+			target.BaseURL, target.PartnerID, target.PartnerSecret = base, id, secret
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -90,14 +87,15 @@ need a sandbox started with fault injection: --include-faults.`,
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&baseURLIn, "base-url", "", "the API's base URL, with its base path, e.g. http://127.0.0.1:8080/partner (default $"+envBaseURL+")")
-	f.StringVar(&target.PartnerID, "partner-id", "", "the partner ID (default $"+envPartnerID+")")
-	f.StringVar(&target.MobileNumber, "mobile-number", conformance.DefaultMobileNumber, "a user the API knows")
-	f.StringVar(&target.UnknownMobileNumber, "unknown-mobile-number", conformance.DefaultUnknownMobileNumber, "a well-formed number no user has")
-	f.BoolVar(&opts.RateLimit, "include-rate-limit", false, "run the rate-limit cases (spends the quota, waits out two windows)")
-	f.BoolVar(&opts.Faults, "include-faults", false, "run the 500 cases (needs a sandbox with fault injection)")
-	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
-	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
+	fs := cmd.Flags()
+	fs.StringVar(&f.baseURL, "base-url", "", "the API: a URL with its base path, or local, sandbox or production (default $"+envBaseURL+", else local)")
+	fs.StringVar(&f.partnerID, "partner-id", "", "the partner ID (default $"+envPartnerID+")")
+	fs.StringVar(&f.secretFile, "partner-secret-file", "", "read the partner secret from this file (default $"+envPartnerSecret+")")
+	fs.StringVar(&target.MobileNumber, "mobile-number", conformance.DefaultMobileNumber, "a user the API knows")
+	fs.StringVar(&target.UnknownMobileNumber, "unknown-mobile-number", conformance.DefaultUnknownMobileNumber, "a well-formed number no user has")
+	fs.BoolVar(&opts.RateLimit, "include-rate-limit", false, "run the rate-limit cases (spends the quota, waits out two windows)")
+	fs.BoolVar(&opts.Faults, "include-faults", false, "run the 500 cases (needs a sandbox with fault injection)")
+	fs.StringVarP(&output, "output", "o", "table", "output format: table or json")
+	fs.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }
