@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"slices"
 	"sync"
-	"testing"
 )
 
 // maxBody bounds how much of a response the Transport reads.
@@ -59,10 +58,19 @@ func NewTransport(baseURL string, base http.RoundTripper) (*Transport, error) {
 	return &Transport{base: base, v: v, seen: map[Pair]bool{}}, nil
 }
 
+// TB is the part of testing.TB that NewTestTransport uses (so this package
+// does not link the testing package into binaries).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
+
 // NewTestTransport returns a Transport (as NewTransport) that fails t at its
 // end with every violation it recorded. Wrap a client's transport with it in
 // any test to check that client's traffic against the spec.
-func NewTestTransport(t testing.TB, baseURL string, base http.RoundTripper) *Transport {
+func NewTestTransport(t TB, baseURL string, base http.RoundTripper) *Transport {
 	t.Helper()
 	tr, err := NewTransport(baseURL, base)
 	if err != nil {

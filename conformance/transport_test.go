@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -368,5 +369,41 @@ func TestRedact(t *testing.T) {
 		if got := c.redact(tt.msg); got != tt.want {
 			t.Errorf("redact(%q) with %d secrets = %q; want %q", tt.msg, len(tt.secrets), got, tt.want)
 		}
+	}
+}
+
+// recordingTB is a TB that keeps what NewTestTransport reports.
+type recordingTB struct {
+	testing.TB
+	errors   []string
+	cleanups []func()
+}
+
+func (r *recordingTB) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+func (r *recordingTB) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+
+// TestNewTestTransportReports: a violation fails the test at its end, named.
+func TestNewTestTransportReports(t *testing.T) {
+	base := under(t, canned(200, nil, strings.Replace(goodRate, `1111`, `"1111"`, 1)))
+	rec := &recordingTB{TB: t}
+	hc := &http.Client{Transport: NewTestTransport(rec, base, nil)}
+	req, _ := http.NewRequest(http.MethodGet, base+"/gold/rate", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(rec.errors) != 0 {
+		t.Fatalf("reported before the end: %q", rec.errors)
+	}
+	for _, f := range rec.cleanups {
+		f()
+	}
+	want := "openapi.yaml violation: response GET /gold/rate 200: response body doesn't match schema #/components/schemas/GoldRateResponse: /data/rate: value must be a number"
+	if len(rec.errors) != 1 || rec.errors[0] != want {
+		t.Errorf("reported %q; want [%q]", rec.errors, want)
 	}
 }
