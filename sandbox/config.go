@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -127,7 +128,7 @@ func LoadConfig(path string) (Config, error) {
 func ParseConfig(name string, data []byte) (Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, yamlError(name, err)
+		return Config{}, yamlError(name, data, nil, err)
 	}
 	if len(root.Content) == 0 {
 		return Config{}, fmt.Errorf("%s:1: empty config; want at least partners", name)
@@ -136,7 +137,7 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, yamlError(name, err)
+		return Config{}, yamlError(name, data, &root, err)
 	}
 	if err := c.validate(); err != nil {
 		var fe *fieldError
@@ -148,18 +149,159 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	return c, nil
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+var (
+	yamlLine     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownField = regexp.MustCompile(`^field (\S+) not found in type`)
+	duplicateKey = regexp.MustCompile(`^mapping key "(.*)" already defined`)
+	unknownAlias = regexp.MustCompile(`unknown anchor '(.*)' referenced`)
+	badTime      = regexp.MustCompile(`^parsing time "([^"]*)"`)
+)
 
-// yamlError rewrites yaml.v3's "yaml: line N: msg" as "file:N: msg".
-func yamlError(name string, err error) error {
+// yamlError rewrites yaml.v3's "yaml: line N: msg" as "file:N: path: msg",
+// with the line always present and 1-based.
+func yamlError(name string, data []byte, root *yaml.Node, err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		err = errors.New(te.Errors[0])
 	}
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		return fmt.Errorf("%s:%s: %s", name, m[1], m[2])
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	m := yamlLine.FindStringSubmatch(msg)
+	if t := badTime.FindStringSubmatch(msg); m == nil && t != nil && root != nil {
+		if path, line, ok := scalarAt(root, t[1], ""); ok {
+			return fmt.Errorf("%s:%d: %s: %q is not an RFC 3339 time", name, line, path, t[1])
+		}
 	}
-	return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	if m == nil {
+		return fmt.Errorf("%s:%d: %s", name, linelessErrorLine(data, msg), msg)
+	}
+	line, _ := strconv.Atoi(m[1])
+	msg = m[2]
+	if parserProblem(msg) {
+		// yaml.v3 reports parser errors at the 0-based line of the construct.
+		line++
+	}
+	// Some of its scanner errors point past the end of an unterminated last line.
+	line = min(line, lineBreaks(data)+1)
+	if root == nil {
+		return fmt.Errorf("%s:%d: %s", name, line, msg)
+	}
+	key := ""
+	if k := unknownField.FindStringSubmatch(msg); k != nil {
+		key, msg = k[1], "unknown key"
+	} else if k := duplicateKey.FindStringSubmatch(msg); k != nil {
+		key, msg = k[1], "duplicate key"
+	}
+	if path, ok := pathAt(root, line, key, ""); ok {
+		return fmt.Errorf("%s:%d: %s: %s", name, line, path, msg)
+	}
+	return fmt.Errorf("%s:%d: %s", name, line, msg)
+}
+
+// parserProblem reports whether msg is one of yaml.v3's parser (not
+// scanner) errors, whose line it reports 0-based.
+func parserProblem(msg string) bool {
+	return strings.HasPrefix(msg, "did not find expected") ||
+		strings.HasPrefix(msg, "found duplicate %") ||
+		msg == "found incompatible YAML document" ||
+		msg == "found undefined tag handle"
+}
+
+// scalarAt finds the path and line of the first mapping value equal to value.
+func scalarAt(n *yaml.Node, value, prefix string) (string, int, bool) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if p, l, ok := scalarAt(c, value, prefix); ok {
+				return p, l, true
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if prefix != "" {
+				p = prefix + "." + k.Value
+			}
+			if v.Kind == yaml.ScalarNode && v.Value == value {
+				return p, k.Line, true
+			}
+			if r, l, ok := scalarAt(v, value, p); ok {
+				return r, l, true
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if r, l, ok := scalarAt(c, value, fmt.Sprintf("%s[%d]", prefix, i)); ok {
+				return r, l, true
+			}
+		}
+	}
+	return "", 0, false
+}
+
+// linelessErrorLine finds the line of the errors yaml.v3 reports without
+// one: bad bytes, unknown aliases, and syntax errors on line 1.
+func linelessErrorLine(data []byte, msg string) int {
+	at := -1
+	if a := unknownAlias.FindStringSubmatch(msg); a != nil {
+		at = bytes.Index(data, []byte("*"+a[1]))
+	} else {
+		for i, r := range string(data) {
+			if r == utf8.RuneError || (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
+				at = i
+				break
+			}
+		}
+	}
+	if at < 0 {
+		return 1
+	}
+	return 1 + lineBreaks(data[:at])
+}
+
+// lineBreaks counts line breaks as YAML does: CR LF, CR, LF, NEL, LS and PS.
+func lineBreaks(b []byte) int {
+	s := strings.ReplaceAll(string(b), "\r\n", "\n")
+	return strings.Count(s, "\n") + strings.Count(s, "\r") +
+		strings.Count(s, "\u0085") + strings.Count(s, "\u2028") + strings.Count(s, "\u2029")
+}
+
+// pathAt finds the path (users[1].mobileNumber) of the first key at line,
+// or of the first sequence item there; key, when set, must match.
+func pathAt(n *yaml.Node, line int, key, prefix string) (string, bool) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if p, ok := pathAt(c, line, key, prefix); ok {
+				return p, true
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if prefix != "" {
+				p = prefix + "." + k.Value
+			}
+			if k.Line == line && (key == "" || k.Value == key) {
+				return p, true
+			}
+			if r, ok := pathAt(v, line, key, p); ok {
+				return r, true
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", prefix, i)
+			if r, ok := pathAt(c, line, key, p); ok {
+				return r, true
+			}
+			if c.Line == line && key == "" && prefix != "" {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 // fieldError is a validation problem at a path such as users[1].mobileNumber.
@@ -249,37 +391,39 @@ func (c Config) tokenLifetime() time.Duration {
 }
 
 // lineOf finds the line of a path like users[1].mobileNumber in a YAML
-// mapping, falling back to the deepest node found.
+// mapping: the line of its key, or of the deepest key or item found.
 func lineOf(n *yaml.Node, path string) int {
+	line := n.Line
 	for _, part := range strings.Split(path, ".") {
 		name, index := part, -1
 		if i := strings.IndexByte(part, '['); i >= 0 {
 			name = part[:i]
 			index, _ = strconv.Atoi(strings.TrimSuffix(part[i+1:], "]"))
 		}
-		next := mappingValue(n, name)
-		if next == nil {
-			return n.Line
+		key, value := mappingEntry(n, name)
+		if key == nil {
+			return line
 		}
-		n = next
+		n, line = value, key.Line
 		if index >= 0 {
 			if n.Kind != yaml.SequenceNode || index >= len(n.Content) {
-				return n.Line
+				return line
 			}
 			n = n.Content[index]
+			line = n.Line
 		}
 	}
-	return n.Line
+	return line
 }
 
-func mappingValue(n *yaml.Node, key string) *yaml.Node {
+func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i+1]
+			return n.Content[i], n.Content[i+1]
 		}
 	}
-	return nil
+	return nil, nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -186,6 +187,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	if headerSize(r) > maxHeaderBytes {
 		s.writeError(rec, r, http.StatusRequestHeaderFieldsTooLarge, "request headers too large")
+	} else if !strings.HasPrefix(r.URL.Path, "/") {
+		// "*" or an absolute-form target ServeMux would answer with a bare 400.
+		s.writeError(rec, r, http.StatusBadRequest, "malformed request target")
+	} else if !canonical(r.URL.Path) {
+		// ServeMux would answer a redirect in HTML; an API path has one spelling.
+		s.writeError(rec, r, http.StatusNotFound, "The requested resource was not found")
 	} else {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
@@ -202,6 +209,15 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("errorCode", ri.errorCode),
 		)
 	}
+}
+
+// canonical reports whether p has no empty, "." or ".." segments.
+func canonical(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 func headerSize(r *http.Request) int {
