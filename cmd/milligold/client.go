@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/sandbox"
 )
 
 // Base URL names --base-url and MILLIGOLD_BASE_URL accept besides a URL.
@@ -23,14 +24,6 @@ var baseURLNames = map[string]string{
 	"sandbox":    milligold.SandboxURL,
 	"production": milligold.ProductionURL,
 }
-
-// The local sandbox's embedded default partner, used when nothing else is
-// configured and the base URL is on this machine. The secret is public: it
-// only opens the local sandbox.
-const (
-	defaultPartnerID     = "cljmwgeu10000g5fvztn2mrvn"
-	defaultPartnerSecret = "sandbox-secret"
-)
 
 // clientFlags are the flags of every command that calls the API.
 type clientFlags struct {
@@ -135,7 +128,9 @@ func (a *app) credentials(f *clientFlags, base string) (id, secret string, err e
 	}
 	switch {
 	case id == "" && secret == "" && isLoopback(base):
-		return defaultPartnerID, defaultPartnerSecret, nil
+		// The sandbox's embedded partner: its secret is public and opens
+		// nothing but a local sandbox.
+		return sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret, nil
 	case id == "" && secret == "":
 		return "", "", usagef("no credentials for %s: pass --partner-id (or set %s) and set %s (or pass --partner-secret-file)", base, envPartnerID, envPartnerSecret)
 	case id == "":

@@ -79,7 +79,8 @@ from ` + envPartnerSecret + ` or --partner-secret-file, never from a plain flag.
 			}
 			return usageError{errors.New(msg)}
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE:                       func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		SuggestionsMinimumDistance: 2,
 	}
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/milligold/milligold-go/internal/leak"
+	"github.com/milligold/milligold-go/sandbox"
+	"github.com/milligold/milligold-go/sandbox/sandboxtest"
+)
+
+// runApp runs the milligold command with env as its whole environment.
+func runApp(env map[string]string, args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }}
+	code = a.run(args)
+	return code, out.String(), errOut.String()
+}
+
+// closedURL is a loopback base URL nothing listens on.
+func closedURL(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "http://" + l.Addr().String() + "/partner"
+}
+
+func TestAPICommands(t *testing.T) {
+	// One roomy sandbox for the many cases; each run spends two requests.
+	sb := sandboxtest.New(t, sandboxtest.WithConfig(func(c *sandbox.Config) { c.RateLimit.Requests = 1000 }))
+	limited := sandboxtest.New(t, sandboxtest.WithConfig(func(c *sandbox.Config) { c.RateLimit.Requests = 1 }))
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secretFile, []byte(sandbox.DefaultPartnerSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const wrongSecret = "not-the-Sandbox-secret"
+	base := map[string]string{envBaseURL: sb.URL}
+	withCreds := func(secret string) map[string]string {
+		return map[string]string{envBaseURL: sb.URL, envPartnerID: sandbox.DefaultPartnerID, envPartnerSecret: secret}
+	}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantCode int
+		wantOut  []string // substrings of stdout
+		wantErr  string   // substring of stderr
+	}{
+		{name: "rate, nothing configured but the URL", env: base, args: []string{"rate"}, wantOut: []string{
+			"Rate           1111.00 per gram\n", "CGST           1.5%\n", "SGST           1.5%\n", "Rate with GST  1144.33 per gram\n", "Updated at     2023-01-05T09:17:03Z\n"}},
+		{name: "rate json", env: base, args: []string{"rate", "-o", "json"}, wantOut: []string{`"rate": 1111,`, `"cgstRate": 0.015,`, `"rateWithGst": 1144.33`, `"updatedAt": "2023-01-05T09:17:03.459Z"`}},
+		{name: "rate via --base-url", args: []string{"rate", "--base-url", sb.URL}, wantOut: []string{"1144.33"}},
+		{name: "user", env: base, args: []string{"user", "1234567890"}, wantOut: []string{
+			"ID             cljwvd2x20001mm0gg0a9z5px\n", "Name           Test User\n", "Mobile number  1234567890\n", "Gender         MALE\n", "Birthday       -\n", "UPI ID         milligold.911234567890@icici\n", "Gold balance   0\n"}},
+		{name: "user json keeps nulls", env: base, args: []string{"user", "1234567890", "-o", "json"}, wantOut: []string{`"birthday": null`, `"gender": "MALE"`, `"goldBalance": 0`}},
+		{name: "user not found", env: base, args: []string{"user", "9999999999"}, wantCode: exitError, wantErr: "milligold: user not found (404 Not Found): The requested resource was not found (errorCode "},
+		{name: "token", env: base, args: []string{"token"}, wantOut: []string{"Access token  eyJ", "Expires in    1h0m0s\n"}},
+		{name: "token json", env: base, args: []string{"token", "-o", "json"}, wantOut: []string{`"accessToken": "eyJ`, `"expiresIn": 3600`}},
+		{name: "credentials from env", env: withCreds(sandbox.DefaultPartnerSecret), args: []string{"rate"}, wantOut: []string{"1144.33"}},
+		{name: "secret from file", env: map[string]string{envPartnerID: sandbox.DefaultPartnerID}, args: []string{"rate", "--base-url", sb.URL, "--partner-secret-file", secretFile}, wantOut: []string{"1144.33"}},
+		{name: "wrong secret", env: withCreds(wrongSecret), args: []string{"rate"}, wantCode: exitError,
+			wantErr: "the API refused the partner credentials (401 Unauthorized)"},
+		{name: "rate limited", env: map[string]string{envBaseURL: limited.URL}, args: []string{"rate"}, wantCode: exitError, wantErr: "milligold: rate limited; retry after 2"},
+		{name: "sandbox down", env: map[string]string{envBaseURL: closedURL(t)}, args: []string{"rate"}, wantCode: exitError,
+			wantErr: "connection refused; start the sandbox with 'milligold sandbox', or pass --base-url"},
+		{name: "production needs credentials", args: []string{"rate", "--base-url", "production"}, wantCode: exitUsage,
+			wantErr: "no credentials for https://api.milligold.in/partner: pass --partner-id (or set MILLIGOLD_PARTNER_ID) and set MILLIGOLD_PARTNER_SECRET (or pass --partner-secret-file)"},
+		{name: "partner ID without secret", env: map[string]string{envBaseURL: sb.URL, envPartnerID: "p"}, args: []string{"rate"}, wantCode: exitUsage, wantErr: "no partner secret: set MILLIGOLD_PARTNER_SECRET or pass --partner-secret-file"},
+		{name: "secret without partner ID", env: map[string]string{envBaseURL: sb.URL, envPartnerSecret: wrongSecret}, args: []string{"rate"}, wantCode: exitUsage, wantErr: "no partner ID"},
+		{name: "missing secret file", env: base, args: []string{"rate", "--partner-secret-file", filepath.Join(dir, "nope")}, wantCode: exitUsage, wantErr: "--partner-secret-file: open "},
+		{name: "bad base URL", args: []string{"rate", "--base-url", "staging"}, wantCode: exitUsage, wantErr: `--base-url "staging": want an http(s) URL`},
+		{name: "bad base URL from env", env: map[string]string{envBaseURL: "ftp://x/partner"}, args: []string{"rate"}, wantCode: exitUsage, wantErr: `MILLIGOLD_BASE_URL "ftp://x/partner"`},
+		{name: "bad output", env: base, args: []string{"rate", "-o", "yaml"}, wantCode: exitUsage, wantErr: `-o "yaml": want table or json`},
+		{name: "bad timeout", env: base, args: []string{"user", "1234567890", "--timeout", "0s"}, wantCode: exitUsage, wantErr: "--timeout 0s: want a positive duration"},
+		{name: "negative retries", env: base, args: []string{"rate", "--max-retries", "-1"}, wantCode: exitUsage, wantErr: "--max-retries -1"},
+		{name: "user without number", env: base, args: []string{"user"}, wantCode: exitUsage, wantErr: "user takes one mobile number"},
+		{name: "user bad number", env: base, args: []string{"user", "+91123"}, wantCode: exitUsage, wantErr: `mobile number "+91123": want ten digits`},
+		{name: "rate with an argument", env: base, args: []string{"rate", "now"}, wantCode: exitUsage, wantErr: `rate takes no arguments; got "now"`},
+		{name: "unknown flag", env: base, args: []string{"rate", "--partner-secret", "x"}, wantCode: exitUsage, wantErr: "unknown flag: --partner-secret"},
+		{name: "unknown command", args: []string{"rates"}, wantCode: exitUsage, wantErr: `unknown command "rates"; did you mean "rate"?`},
+		{name: "unknown command, no suggestion", args: []string{"xyzzy"}, wantCode: exitUsage, wantErr: `unknown command "xyzzy"; run 'milligold help' for the list`},
+		{name: "version", args: []string{"version"}, wantOut: []string{"Version", "Go  "}},
+		{name: "version json", args: []string{"version", "-o", "json"}, wantOut: []string{`"version": `, `"go": "go`}},
+		{name: "help", args: []string{"help"}, wantOut: []string{"token", "rate", "user", "sandbox", "conformance", "version", "completion"}},
+		{name: "help user", args: []string{"help", "user"}, wantOut: []string{"milligold user MOBILE", "--partner-secret-file"}},
+		{name: "no arguments shows help", args: nil, wantOut: []string{"Available Commands:"}},
+		{name: "bash completion", args: []string{"completion", "bash"}, wantOut: []string{"bash completion"}},
+		{name: "flag value completion", args: []string{"__complete", "rate", "--base-url", ""}, wantOut: []string{"local\n", "sandbox\n", "production\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runApp(tt.env, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("milligold %s: exit %d; want %d (stderr %q)", strings.Join(tt.args, " "), code, tt.wantCode, stderr)
+			}
+			for _, want := range tt.wantOut {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout)
+				}
+			}
+			if tt.wantErr != "" && !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stderr = %q; want it to contain %q", stderr, tt.wantErr)
+			}
+			if tt.wantCode != exitOK && strings.Count(stderr, "\n") != 1 {
+				t.Errorf("stderr has %d lines; want one:\n%s", strings.Count(stderr, "\n"), stderr)
+			}
+			// Secrets: never on stderr; on stdout only the token the
+			// token command was asked for.
+			leak.Check(t, "stderr", stderr, sandbox.DefaultPartnerSecret, wrongSecret)
+			if tt.args == nil || tt.args[0] != "token" {
+				leak.Check(t, "stdout", stdout, sandbox.DefaultPartnerSecret, wrongSecret)
+			}
+		})
+	}
+}
+
+// TestRateJSONIsTheRate: -o json is for scripts, so it must decode.
+func TestRateJSONIsTheRate(t *testing.T) {
+	sb := sandboxtest.New(t)
+	code, stdout, stderr := runApp(map[string]string{envBaseURL: sb.URL}, "rate", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got struct {
+		Rate, CgstRate, SgstRate, RateWithGst float64
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if got.Rate != 1111 || got.RateWithGst != 1111*1.03 {
+		t.Errorf("rate, rateWithGst = %v, %v; want 1111, %v", got.Rate, got.RateWithGst, 1111*1.03)
+	}
+}
+
+// TestRun drives main's run with the process's environment cleared: the
+// documented no-setup path, pointed at a test sandbox.
+func TestRun(t *testing.T) {
+	for _, k := range []string{envBaseURL, envPartnerID, envPartnerSecret} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	sb := sandboxtest.New(t)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"user", "1234567890", "--base-url", sb.URL}, strings.NewReader(""), &out, &errOut); code != exitOK {
+		t.Fatalf("run(user) = %d; want 0 (stderr %q)", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "Test User") {
+		t.Errorf("stdout = %q; want the document's user", out.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"user", "9999999999", "--base-url", sb.URL}, strings.NewReader(""), &out, &errOut); code != exitError {
+		t.Errorf("run(user 9999999999) = %d; want %d", code, exitError)
+	}
+	if !strings.Contains(errOut.String(), "user not found") {
+		t.Errorf("stderr = %q; want a not-found message", errOut.String())
+	}
+}
+
+// TestTerminalSafeTable: values from the API cannot drive the terminal.
+func TestTerminalSafeTable(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeTable(&b, []row{{"Name", "Eve\x1b[2J\nforged line\t"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); strings.ContainsAny(got[:len(got)-1], "\x1b\n\t") {
+		t.Errorf("writeTable printed control characters: %q", got)
+	}
+}

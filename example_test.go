@@ -1,0 +1,113 @@
+package milligold_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http/httptest"
+	"time"
+
+	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/sandbox"
+)
+
+// The examples run against a local sandbox started in-process; against the
+// real API, pass milligold.SandboxURL or milligold.ProductionURL and your
+// own credentials instead.
+
+func Example() {
+	api, err := sandbox.New(sandbox.Default())
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+
+	client, err := milligold.New(
+		milligold.WithBaseURL(srv.URL+sandbox.BasePath),
+		milligold.WithCredentials(sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The client fetches an access token by itself on the first call.
+	rate, err := client.GoldRate(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%.2f per gram, %.2f with %.1f%% GST\n", rate.Rate, rate.PriceWithGST(), rate.GSTRate()*100)
+	// Output: 1111.00 per gram, 1144.33 with 3.0% GST
+}
+
+func ExampleClient_UserInfo() {
+	api, err := sandbox.New(sandbox.Default())
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	client, err := milligold.New(
+		milligold.WithBaseURL(srv.URL+sandbox.BasePath),
+		milligold.WithCredentials(sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	for _, mobile := range []string{"1234567890", "9999999999"} {
+		user, err := client.UserInfo(context.Background(), mobile)
+		switch {
+		case errors.Is(err, milligold.ErrNotFound):
+			fmt.Println(mobile, "is not a milliGOLD user")
+		case err != nil:
+			log.Fatal(err)
+		default:
+			fmt.Println(mobile, "is", user.Name, user.Gender, "birthday known:", user.Birthday != nil)
+		}
+	}
+	// Output:
+	// 1234567890 is Test User MALE birthday known: false
+	// 9999999999 is not a milliGOLD user
+}
+
+func ExampleRateLimitError() {
+	// A sandbox that allows two requests per window, fewer than the spec's
+	// ten the client paces itself to, so a 429 comes back.
+	cfg := sandbox.Default()
+	cfg.RateLimit.Requests = 2
+	api, err := sandbox.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	client, err := milligold.New(
+		milligold.WithBaseURL(srv.URL+sandbox.BasePath),
+		milligold.WithCredentials(sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret),
+		milligold.WithMaxRetries(0), // return the 429 instead of waiting it out
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The token request and the first call use up the window.
+	for err == nil {
+		_, err = client.GoldRate(context.Background())
+	}
+	var rl *milligold.RateLimitError
+	if errors.As(err, &rl) {
+		fmt.Println("rate limited: limit", rl.Limit, "remaining", rl.Remaining, "wait under a window:", rl.RetryAfter <= 21*time.Second)
+	}
+	// Output: rate limited: limit 2 remaining 0 wait under a window: true
+}
+
+func ExampleToken() {
+	tok := milligold.Token{AccessToken: "eyJhbGciOiJIUzI1NiJ9.e30.c2ln", ExpiresAt: time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)}
+	// Printing a token, by mistake or in a log, never shows its value.
+	fmt.Println(tok)
+	fmt.Printf("%+v\n", tok)
+	// Output:
+	// milligold.Token{AccessToken: [REDACTED], ExpiresAt: 2026-01-01T01:00:00Z}
+	// milligold.Token{AccessToken: [REDACTED], ExpiresAt: 2026-01-01T01:00:00Z}
+}

@@ -1,0 +1,136 @@
+package milligold
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/milligold/milligold-go/internal/leak"
+)
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	creds := WithCredentials("p1", testSecret)
+	tests := []struct {
+		name    string
+		opts    []Option
+		wantErr string
+	}{
+		{"no credentials", nil, "no credentials; pass WithCredentials(partnerID, partnerSecret)"},
+		{"empty partner ID", []Option{WithCredentials(" ", testSecret)}, "credentials: empty partner ID"},
+		{"empty secret", []Option{WithCredentials("p1", "")}, "credentials: empty partner secret"},
+		{"relative URL", []Option{creds, WithBaseURL("api.milligold.in/partner")}, `base URL "api.milligold.in/partner": want an http or https URL`},
+		{"other scheme", []Option{creds, WithBaseURL("ftp://api.milligold.in/partner")}, "want an http or https URL"},
+		{"no host", []Option{creds, WithBaseURL("https:///partner")}, "no host"},
+		{"unparsable", []Option{creds, WithBaseURL("http://[::1")}, `base URL "http://[::1"`},
+		{"credentials in URL", []Option{creds, WithBaseURL("https://p1:" + testSecret + "@api.milligold.in/partner")}, "base URL: must not carry credentials; use WithCredentials"},
+		{"query", []Option{creds, WithBaseURL("https://api.milligold.in/partner?x=1")}, "must not have a query or fragment"},
+		{"nil HTTP client", []Option{creds, WithHTTPClient(nil)}, "nil HTTP client"},
+		{"nil logger", []Option{creds, WithLogger(nil)}, "nil logger"},
+		{"nil limiter", []Option{creds, WithLimiter(nil)}, "nil limiter"},
+		{"nil token store", []Option{creds, WithTokenStore(nil)}, "nil token store"},
+		{"negative retries", []Option{creds, WithMaxRetries(-1)}, "max retries -1: want 0 or more"},
+		{"nil clock", []Option{creds, WithClock(nil)}, "nil clock"},
+		{"empty user agent", []Option{creds, WithUserAgent("")}, `user agent "": want one non-empty line`},
+		{"user agent with newline", []Option{creds, WithUserAgent("a\r\nX-Evil: 1")}, "want one non-empty line"},
+		{"nil option", []Option{creds, nil}, "nil option"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(tt.opts...)
+			if err == nil {
+				t.Fatalf("New(%s) = %v, nil; want an error", tt.name, c)
+			}
+			if !strings.HasPrefix(err.Error(), "milligold: New: ") || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("New(%s) error = %q; want milligold: New: …%s…", tt.name, err, tt.wantErr)
+			}
+			leak.Check(t, "the error", err.Error(), testSecret)
+		})
+	}
+}
+
+func TestNewAcceptsGoodOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  Option
+		want string // in String()
+	}{
+		{"default is the sandbox", nil, `BaseURL: "https://api-sandbox.milligold.in/partner"`},
+		{"production", WithBaseURL(ProductionURL), `BaseURL: "https://api.milligold.in/partner"`},
+		{"trailing slash dropped", WithBaseURL("http://127.0.0.1:8080/partner/"), `BaseURL: "http://127.0.0.1:8080/partner"`},
+		{"http client", WithHTTPClient(&http.Client{Timeout: time.Second}), "PartnerID"},
+		{"logger", WithLogger(slog.Default()), "PartnerID"},
+		{"retries off", WithMaxRetries(0), "PartnerID"},
+		{"clock", WithClock(time.Now), "PartnerID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := []Option{WithCredentials("p1", testSecret)}
+			if tt.opt != nil {
+				opts = append(opts, tt.opt)
+			}
+			c, err := New(opts...)
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			if s := c.String(); !strings.Contains(s, tt.want) {
+				t.Errorf("String() = %q; want it to contain %q", s, tt.want)
+			}
+		})
+	}
+}
+
+// TestWithHTTPClientLeavesCallerClient: the Client wraps a copy.
+func TestWithHTTPClientLeavesCallerClient(t *testing.T) {
+	hc := &http.Client{Timeout: 5 * time.Second}
+	if _, err := New(WithCredentials("p1", testSecret), WithHTTPClient(hc)); err != nil {
+		t.Fatal(err)
+	}
+	if hc.Transport != nil {
+		t.Errorf("caller's client Transport = %T; want it left nil", hc.Transport)
+	}
+}
+
+func TestGoldRatePriceWithGST(t *testing.T) {
+	tests := []struct {
+		name    string
+		rate    GoldRate
+		wantGST float64
+		want    float64
+	}{
+		{"document", GoldRate{Rate: 1111, CGSTRate: 0.015, SGSTRate: 0.015}, 0.03, 1144.33},
+		{"no GST", GoldRate{Rate: 6000}, 0, 6000},
+		{"fractional rate", GoldRate{Rate: 7234.56, CGSTRate: 0.015, SGSTRate: 0.015}, 0.03, 7451.5968},
+		{"only CGST", GoldRate{Rate: 100, CGSTRate: 0.025}, 0.025, 102.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.rate.GSTRate(); !near(got, tt.wantGST) {
+				t.Errorf("%+v.GSTRate() = %v; want %v", tt.rate, got, tt.wantGST)
+			}
+			if got := tt.rate.PriceWithGST(); !near(got, tt.want) {
+				t.Errorf("%+v.PriceWithGST() = %v; want %v", tt.rate, got, tt.want)
+			}
+		})
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+func TestTokenRedacts(t *testing.T) {
+	tok := Token{AccessToken: fakeToken, ExpiresAt: t0.Add(time.Hour)}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("token", "t", tok)
+	out := leak.Formats(tok) + leak.Formats(&tok) + leak.Formats([]Token{tok}) + b.String()
+	leak.Check(t, "formatted token", out, fakeToken)
+	if !strings.Contains(out, "2026-11-25T07:00:00Z") {
+		t.Errorf("formatted token lacks its expiry:\n%s", out)
+	}
+	if got := tok.ExpiresIn(t0); got != time.Hour {
+		t.Errorf("ExpiresIn(t0) = %v; want 1h", got)
+	}
+	if got := tok.ExpiresIn(t0.Add(2 * time.Hour)); got != 0 {
+		t.Errorf("ExpiresIn(after expiry) = %v; want 0", got)
+	}
+}
