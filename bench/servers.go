@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -123,6 +124,42 @@ func cutHeader(h string) (name, value string, ok bool) {
 	return name, value, ok && name != ""
 }
 
+// headerScript writes a wrk Lua script that adds header ("Name: value") to
+// every request, readable by this user only, and returns its path.
+func headerScript(header string) (string, error) {
+	name, value, ok := cutHeader(header)
+	if !ok {
+		return "", fmt.Errorf("header: want \"Name: value\"")
+	}
+	f, err := os.CreateTemp("", "bench-wrk-*.lua") // mode 0600
+	if err != nil {
+		return "", err
+	}
+	_, err = fmt.Fprintf(f, "wrk.headers[%s] = %s\n", luaString(name), luaString(value))
+	if err = errors.Join(err, f.Close()); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// luaString quotes s as a Lua string literal (decimal escapes for anything
+// but plain printable ASCII).
+func luaString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "\\%03d", c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
 // freePort returns a loopback port that was free a moment ago.
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -141,7 +178,14 @@ func runWrk(ctx context.Context, wrk string, t Target, threads, conns int, d tim
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
 		"-d", strconv.Itoa(int(d.Seconds())) + "s", "--timeout", "10s", "--latency"}
 	if t.Header != "" {
-		args = append(args, "-H", t.Header)
+		// The header carries a token: hand it over in a private script
+		// file, not on the command line, where ps would show it.
+		script, err := headerScript(t.Header)
+		if err != nil {
+			return Load{}, "", err
+		}
+		defer os.Remove(script)
+		args = append(args, "-s", script)
 	}
 	args = append(args, t.URL)
 	cmd := exec.CommandContext(ctx, wrk, args...)

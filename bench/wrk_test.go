@@ -153,3 +153,17 @@ func TestBenchName(t *testing.T) {
 		}
 	}
 }
+
+func TestLuaString(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Bearer abc.def-_", `"Bearer abc.def-_"`},
+		{`a"b\c`, `"a\034b\092c"`},
+		{"new\nline", `"new\010line"`},
+		{"", `""`},
+	}
+	for _, tt := range tests {
+		if got := luaString(tt.in); got != tt.want {
+			t.Errorf("luaString(%q) = %s; want %s", tt.in, got, tt.want)
+		}
+	}
+}
