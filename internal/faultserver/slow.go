@@ -20,7 +20,8 @@ const (
 	// SlowBody sends complete headers announcing a body, then trickles the
 	// body one byte at a time.
 	SlowBody
-	// NoRead keeps sending complete requests and never reads a response.
+	// NoRead keeps sending complete requests, a thousand at a time, and
+	// never reads a response.
 	NoRead
 )
 
@@ -57,6 +58,9 @@ func StartSlowClients(addr, path string, n int, mode SlowMode, every time.Durati
 		if err != nil {
 			s.Close()
 			return nil, err
+		}
+		if tc, ok := conn.(*net.TCPConn); ok && mode == NoRead {
+			_ = tc.SetReadBuffer(4 << 10) // a small window: the server blocks sooner
 		}
 		s.conns = append(s.conns, conn)
 		s.wg.Go(func() { s.run(conn, path, mode, every) })
@@ -108,15 +112,17 @@ func (s *SlowClients) run(conn net.Conn, path string, mode SlowMode, every time.
 		}
 		trickle = strings.Repeat("a", 1<<20)
 	case NoRead:
-		// Pipelined requests, one per step; the responses pile up unread.
-		trickle = strings.Repeat("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", 1<<14)
+		// Pipelined requests; the responses pile up unread.
+		trickle = strings.Repeat("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", 1<<18)
 	}
 
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	step := 1
 	if mode == NoRead {
-		step = len("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+		// Many requests per step, so the unread answers fill the socket
+		// buffers within a second or two and the server has to block.
+		step = 1024 * len("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
 	}
 	for i := 0; i < len(trickle); i += step {
 		if _, err := io.WriteString(conn, trickle[i:min(i+step, len(trickle))]); err != nil {
