@@ -64,6 +64,8 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 			res.Result, res.Error = Skip, "off: needs a sandbox with fault injection (Options.Faults, --include-faults)"
 		case c.needs == needRateLimit && !opts.RateLimit:
 			res.Result, res.Error = Skip, "off: spends the partner's quota (Options.RateLimit, --include-rate-limit)"
+		case c.needs == needExpiry && !opts.Expiry:
+			res.Result, res.Error = Skip, "off: waits out a token's lifetime (Options.Expiry, for a fake clock)"
 		case ctx.Err() != nil:
 			res.Result, res.Error = Fail, ctx.Err().Error()
 		default:

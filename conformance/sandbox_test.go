@@ -30,7 +30,7 @@ func onSandbox(t *testing.T, wrap func(http.Handler) http.Handler) (Target, Opti
 		return ctx.Err()
 	}
 	return Target{BaseURL: base, PartnerID: sb.PartnerID, PartnerSecret: sb.PartnerSecret},
-		Options{Faults: true, RateLimit: true, Now: sb.Now, Sleep: sleep}
+		Options{Faults: true, RateLimit: true, Expiry: true, Now: sb.Now, Sleep: sleep}
 }
 
 // TestSuiteAgainstSandbox: the whole suite, the optional cases included,
@@ -66,7 +66,7 @@ func TestSuiteAgainstSandbox(t *testing.T) {
 // nothing else.
 func TestDefaultRunSkipsOnlyTheOptional(t *testing.T) {
 	target, opts := onSandbox(t, nil)
-	opts.Faults, opts.RateLimit = false, false
+	opts.Faults, opts.RateLimit, opts.Expiry = false, false, false
 	rep := Run(context.Background(), target, opts)
 	var skipped, optional []string
 	for _, c := range cases() {

@@ -56,6 +56,9 @@ type Options struct {
 	// Faults runs the documented 500s by sending FaultHeader; only a sandbox
 	// started with fault injection answers it, so it is off by default.
 	Faults bool
+	// Expiry runs the expired-token case, which waits out a token's lifetime
+	// (an hour today): for a fake clock (Now, Sleep) only.
+	Expiry bool
 	// Now and Sleep are the clock the suite waits on (for a window to reset).
 	// nil means time.Now and a real sleep; the in-process sandbox's tests pass
 	// its fake clock, so nothing sleeps.
@@ -77,6 +80,7 @@ const (
 	needNothing need = iota
 	needFaults
 	needRateLimit
+	needExpiry
 )
 
 // testCase is one named check; it asserts one (operation, status) pair.
@@ -115,6 +119,7 @@ func cases() []testCase {
 		{pair: Pair{opUser, 400}, variant: "not ten digits", run: userBadNumber},
 		{pair: Pair{opUser, 401}, variant: "missing bearer", run: unauthorized(opUser, noBearer, true)},
 		{pair: Pair{opUser, 401}, variant: "malformed bearer", run: unauthorized(opUser, malformedBearer, true)},
+		{pair: Pair{opRate, 401}, variant: "expired bearer", needs: needExpiry, run: expiredBearer},
 		{pair: Pair{opToken, 500}, variant: "injected fault", needs: needFaults, run: fault(opToken)},
 		{pair: Pair{opRate, 500}, variant: "injected fault", needs: needFaults, run: fault(opRate)},
 		{pair: Pair{opUser, 500}, variant: "injected fault", needs: needFaults, run: fault(opUser)},
@@ -440,6 +445,28 @@ func unauthorized(op string, edit api.RequestEditorFn, breaksSpec bool) func(con
 		}
 		return wantError(r, http.StatusUnauthorized)
 	}
+}
+
+// expiredBearer waits out a fresh token's lifetime (expiresIn, as the API
+// said) and sends it.
+func expiredBearer(ctx context.Context, s *session) error {
+	r, err := s.send(ctx, opToken)
+	if err != nil {
+		return err
+	}
+	tok, err := decodeToken(r)
+	if err != nil {
+		return fmt.Errorf("get a token to expire: %w", err)
+	}
+	if err := s.opts.Sleep(ctx, time.Duration(tok.ExpiresIn)*time.Second+resetMargin); err != nil {
+		return err
+	}
+	s.token = "" // expired as well; later cases get a new one
+	r, err = s.send(ctx, opRate, bearer(tok.AccessToken))
+	if err != nil {
+		return err
+	}
+	return wantError(r, http.StatusUnauthorized)
 }
 
 func fault(op string) func(context.Context, *session) error {
