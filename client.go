@@ -144,7 +144,7 @@ func (c *Client) Token(ctx context.Context) (Token, error) {
 //
 // Operation: getGoldRate (GET /gold/rate).
 func (c *Client) GoldRate(ctx context.Context) (GoldRate, error) {
-	resp, err := c.api.GetGoldRate(ctx)
+	resp, err := c.api.GetGoldRate(withOperation(ctx, opGetGoldRate))
 	if err != nil {
 		return GoldRate{}, c.fail(opGetGoldRate, err)
 	}
@@ -169,7 +169,7 @@ func (c *Client) UserInfo(ctx context.Context, mobileNumber string) (User, error
 	if mobileNumber == "" {
 		return User{}, fmt.Errorf("milligold: %s: empty mobile number", opGetUserInfo)
 	}
-	resp, err := c.api.GetUserInfo(ctx, mobileNumber)
+	resp, err := c.api.GetUserInfo(withOperation(ctx, opGetUserInfo), mobileNumber)
 	if err != nil {
 		return User{}, c.fail(opGetUserInfo, err)
 	}
@@ -192,7 +192,7 @@ func (c *Client) check(op string, resp *http.Response) error {
 }
 
 func (c *Client) notJSON(op string, resp *http.Response) error {
-	return c.fail(op, fmt.Errorf("%s answer with content type %q, not JSON", statusLine(resp.StatusCode), resp.Header.Get("Content-Type")))
+	return c.fail(op, fmt.Errorf("unexpected %s answer with content type %q; want 200 with JSON", statusLine(resp.StatusCode), resp.Header.Get("Content-Type")))
 }
 
 // fail wraps an error from below: a token request the API refused becomes
@@ -261,7 +261,8 @@ func bounded(resp *http.Response) *http.Response {
 }
 
 // logTransport logs every attempt that reaches the network, so retries
-// after a 429 show up too. It never logs headers or bodies.
+// after a 429 show up too. It logs the operation, not the path, which holds
+// a user's mobile number; never headers or bodies.
 type logTransport struct {
 	base   http.RoundTripper
 	logger *slog.Logger
@@ -275,8 +276,7 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := base.RoundTrip(req)
 	attrs := []slog.Attr{
-		slog.String("method", req.Method),
-		slog.String("path", req.URL.Path),
+		slog.String("operation", operation(req)),
 		slog.Duration("elapsed", time.Since(start)),
 	}
 	ctx := req.Context()
@@ -289,4 +289,23 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.logger.LogAttrs(ctx, slog.LevelDebug, "milligold request", append(attrs, slog.Int("status", resp.StatusCode))...)
 	}
 	return resp, err
+}
+
+type operationKey struct{}
+
+// withOperation tells logTransport which operation a request is.
+func withOperation(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, operationKey{}, op)
+}
+
+// operation names req's operation. A token request runs under the context
+// of the call that needed the token, so it is told by its path.
+func operation(req *http.Request) string {
+	if strings.HasSuffix(req.URL.Path, "/auth/token") {
+		return opCreateAccessToken
+	}
+	if op, ok := req.Context().Value(operationKey{}).(string); ok {
+		return op
+	}
+	return req.Method + " " + req.URL.Path
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/internal/leak"
+	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/tokens"
 )
 
@@ -135,7 +135,7 @@ func TestClientErrors(t *testing.T) {
 		{name: "502 from a proxy", rate: []answer{{502, map[string]string{"Content-Type": "text/html"}, `<html>Bad Gateway</html>`}},
 			wantOp: "getGoldRate", wantCode: 502, wantInErr: `502 Bad Gateway: "<html>Bad Gateway</html>"`},
 		{name: "200 not JSON", rate: []answer{{200, map[string]string{"Content-Type": "text/plain"}, `1111`}},
-			wantInErr: `getGoldRate: 200 OK answer with content type "text/plain", not JSON`},
+			wantInErr: `getGoldRate: unexpected 200 OK answer with content type "text/plain"; want 200 with JSON`},
 		{name: "200 cut JSON", rate: []answer{json200(`{"success":true,"data":{"rate":11`)},
 			wantInErr: "getGoldRate: decode response"},
 		{name: "token answer without token", token: []answer{json200(`{"success":true,"data":{"expiresIn":3600}}`)},
@@ -288,7 +288,7 @@ func TestLoggerRecordsEveryAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := log.String()
-	for _, want := range []string{"path=/partner/auth/token", "milligold rate limited", "status=200"} {
+	for _, want := range []string{"operation=createAccessToken", "operation=getGoldRate", "milligold rate limited", "status=200"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
@@ -296,4 +296,53 @@ func TestLoggerRecordsEveryAttempt(t *testing.T) {
 	leak.Check(t, "the log", out, testSecret, fakeToken)
 }
 
-var _ = slog.LevelDebug
+// TestLoggerKeepsMobileNumbersOut: the path holds a user's mobile number;
+// the log names the operation instead.
+func TestLoggerKeepsMobileNumbersOut(t *testing.T) {
+	_, base := newFakeAPI(t)
+	log := leak.NewLog()
+	if _, err := newTestClient(t, base, WithLogger(log.Logger())).UserInfo(context.Background(), "1234567890"); err != nil {
+		t.Fatal(err)
+	}
+	if out := log.String(); strings.Contains(out, "1234567890") || !strings.Contains(out, "operation=getUserInfo") {
+		t.Errorf("log = %q; want operation=getUserInfo and no mobile number", out)
+	}
+}
+
+// FuzzUserInfoAnswers: whatever the API answers (but a 429, which parks the
+// limiter for a window), UserInfo returns a User or an error, never panics,
+// succeeds only on a 200, maps every non-2xx to an *APIError with its status,
+// and never puts the secret or the token in an error.
+func FuzzUserInfoAnswers(f *testing.F) {
+	f.Add(200, "application/json", docUser)
+	f.Add(200, "application/json", `{"success":true,"data":{"id":"u","gender":"NEW","goldBalance":1e308,"x":[1,{}]}}`)
+	f.Add(200, "application/json", `{"success":true,"data":{"birthday":7}}`)
+	f.Add(200, "text/html", `<html>`)
+	f.Add(201, "application/json", docUser)
+	f.Add(404, "application/json", docNotFound)
+	f.Add(400, "application/json", `{"success":false,"error":"bad `+testSecret+`","errorCode":"`+fakeToken+`"}`)
+	f.Add(503, "", ``)
+	fake, base := newFakeAPI(f)
+	lim := ratelimit.NewSlidingLog(ratelimit.Policy{Requests: 1 << 20, Window: time.Nanosecond})
+	c, err := New(WithBaseURL(base), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0), WithLimiter(lim))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
+		if status < 200 || status > 599 || status == 429 || (status >= 300 && status < 400) {
+			t.Skip()
+		}
+		fake.set("/user/info/1234567890", answer{status, map[string]string{"Content-Type": contentType}, body})
+		_, err := c.UserInfo(context.Background(), "1234567890")
+		if err == nil && status != 200 {
+			t.Fatalf("UserInfo with a %d answer = nil error; want one", status)
+		}
+		var apiErr *APIError
+		if status >= 300 && (!errors.As(err, &apiErr) || apiErr.StatusCode != status) {
+			t.Fatalf("UserInfo with a %d answer = %v; want *APIError with that status", status, err)
+		}
+		if err != nil && (strings.Contains(leak.Formats(err), testSecret) || strings.Contains(leak.Formats(err), fakeToken)) {
+			t.Fatalf("the error carries a secret: %q", err)
+		}
+	})
+}

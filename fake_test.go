@@ -41,7 +41,7 @@ type answer struct {
 
 func json200(body string) answer { return answer{status: 200, body: body} }
 
-func newFakeAPI(t *testing.T) (*fakeAPI, string) {
+func newFakeAPI(t testing.TB) (*fakeAPI, string) {
 	f := &fakeAPI{answers: map[string][]answer{
 		"/gold/rate":            {json200(docRate)},
 		"/user/info/1234567890": {json200(docUser)},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -114,12 +115,9 @@ func (a *app) credentials(f *clientFlags, base string) (id, secret string, err e
 	}
 	switch {
 	case f.secretFile != "":
-		b, err := os.ReadFile(f.secretFile)
-		if err != nil {
-			// The path error names the file, never its content.
-			return "", "", usagef("--partner-secret-file: %v", err)
+		if secret, err = readSecretFile(f.secretFile); err != nil {
+			return "", "", err
 		}
-		secret = strings.TrimRight(string(b), "\r\n")
 		if strings.TrimSpace(secret) == "" {
 			return "", "", usagef("--partner-secret-file %s: the file is empty", f.secretFile)
 		}
@@ -139,6 +137,32 @@ func (a *app) credentials(f *clientFlags, base string) (id, secret string, err e
 		return "", "", usagef("no partner secret: set %s or pass --partner-secret-file", envPartnerSecret)
 	}
 	return id, secret, nil
+}
+
+// maxSecretFile bounds what --partner-secret-file reads: a secret is short,
+// and /dev/zero must not fill the memory.
+const maxSecretFile = 4 << 10
+
+// readSecretFile reads a secret from a regular file, without its final line
+// break. Errors name the file, never its content.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", usagef("--partner-secret-file: %v", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		// A FIFO or a terminal would block the command.
+		return "", usagef("--partner-secret-file %s: not a regular file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	switch {
+	case err != nil:
+		return "", usagef("--partner-secret-file: %v", err)
+	case len(b) > maxSecretFile:
+		return "", usagef("--partner-secret-file %s: larger than %d bytes; want just the secret", path, maxSecretFile)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 func isLoopback(rawURL string) bool {

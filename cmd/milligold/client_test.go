@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/milligold/milligold-go/internal/leak"
 	"github.com/milligold/milligold-go/sandbox"
@@ -39,6 +41,13 @@ func TestAPICommands(t *testing.T) {
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "secret")
 	if err := os.WriteFile(secretFile, []byte(sandbox.DefaultPartnerSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bigFile, emptyFile := filepath.Join(dir, "big"), filepath.Join(dir, "empty")
+	if err := os.WriteFile(bigFile, bytes.Repeat([]byte("s"), 5000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(emptyFile, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	const wrongSecret = "not-the-Sandbox-secret"
@@ -76,6 +85,10 @@ func TestAPICommands(t *testing.T) {
 		{name: "partner ID without secret", env: map[string]string{envBaseURL: sb.URL, envPartnerID: "p"}, args: []string{"rate"}, wantCode: exitUsage, wantErr: "no partner secret: set MILLIGOLD_PARTNER_SECRET or pass --partner-secret-file"},
 		{name: "secret without partner ID", env: map[string]string{envBaseURL: sb.URL, envPartnerSecret: wrongSecret}, args: []string{"rate"}, wantCode: exitUsage, wantErr: "no partner ID"},
 		{name: "missing secret file", env: base, args: []string{"rate", "--partner-secret-file", filepath.Join(dir, "nope")}, wantCode: exitUsage, wantErr: "--partner-secret-file: open "},
+		{name: "secret file is a directory", env: base, args: []string{"rate", "--partner-secret-file", dir}, wantCode: exitUsage, wantErr: "not a regular file"},
+		{name: "secret file is a device", env: base, args: []string{"rate", "--partner-secret-file", os.DevNull}, wantCode: exitUsage, wantErr: "/dev/null: not a regular file"},
+		{name: "secret file too large", env: base, args: []string{"rate", "--partner-secret-file", bigFile}, wantCode: exitUsage, wantErr: "larger than 4096 bytes"},
+		{name: "secret file empty", env: base, args: []string{"rate", "--partner-secret-file", emptyFile}, wantCode: exitUsage, wantErr: "the file is empty"},
 		{name: "bad base URL", args: []string{"rate", "--base-url", "staging"}, wantCode: exitUsage, wantErr: `--base-url "staging": want an http(s) URL`},
 		{name: "bad base URL from env", env: map[string]string{envBaseURL: "ftp://x/partner"}, args: []string{"rate"}, wantCode: exitUsage, wantErr: `MILLIGOLD_BASE_URL "ftp://x/partner"`},
 		{name: "bad output", env: base, args: []string{"rate", "-o", "yaml"}, wantCode: exitUsage, wantErr: `-o "yaml": want table or json`},
@@ -174,4 +187,39 @@ func TestTerminalSafeTable(t *testing.T) {
 	if got := b.String(); strings.ContainsAny(got[:len(got)-1], "\x1b\n\t") {
 		t.Errorf("writeTable printed control characters: %q", got)
 	}
+}
+
+// FuzzNewSession: whatever the flags and environment hold, configuration
+// ends in a client or a usage error, never a panic, and the error never
+// repeats the secret.
+func FuzzNewSession(f *testing.F) {
+	f.Add("", "", "", "", "table", int64(time.Second))
+	f.Add("local", "p", "s3cret-value", "", "json", int64(time.Second))
+	f.Add("http://[::1]:8080/partner", "", "", "", "table", int64(0))
+	f.Add("https://user:pw@api.milligold.in/partner", "p", "s3cret-value", "", "json", int64(-1))
+	f.Add("production", "", "s3cret-value", "", "table", int64(time.Minute))
+	f.Add("", "p", "", "/nonexistent/secret", "table", int64(time.Minute))
+	f.Fuzz(func(t *testing.T, baseURL, partnerID, secret, secretFile, output string, timeout int64) {
+		if !strings.HasPrefix(secretFile, "/nonexistent/") {
+			secretFile = "" // the file cases are in TestAPICommands; keep the fuzzer off the disk
+		}
+		a := &app{getenv: func(k string) string {
+			return map[string]string{envPartnerSecret: secret}[k]
+		}}
+		flags := clientFlags{baseURL: baseURL, partnerID: partnerID, secretFile: secretFile, output: output, timeout: time.Duration(timeout)}
+		s, err := a.newSession(&flags)
+		if err == nil {
+			if s.client == nil {
+				t.Fatal("newSession returned neither a client nor an error")
+			}
+			return
+		}
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Fatalf("newSession error %q is not a usage error", err)
+		}
+		if len(secret) >= 6 && strings.Contains(err.Error(), secret) {
+			t.Fatalf("newSession error repeats the secret: %q", err)
+		}
+	})
 }
