@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milligold/milligold-go/internal/clock"
 	"github.com/milligold/milligold-go/internal/leak"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/tokens"
@@ -345,4 +346,86 @@ func FuzzUserInfoAnswers(f *testing.F) {
 			t.Fatalf("the error carries a secret: %q", err)
 		}
 	})
+}
+
+// TestTokenRenewedByTheClock: with WithClock, the token is renewed when the
+// clock passes its renewal point, not before.
+func TestTokenRenewedByTheClock(t *testing.T) {
+	f, base := newFakeAPI(t)
+	clk := clock.NewFake(t0)
+	c := newTestClient(t, base, WithClock(clk.Now))
+	steps := []struct {
+		advance    time.Duration
+		wantTokens int
+	}{
+		{0, 1},
+		{50 * time.Minute, 1},
+		{8 * time.Minute, 1},  // 58 min: still before the renewal margin
+		{90 * time.Second, 2}, // 59.5 min: renewed
+		{time.Minute, 2},
+	}
+	for _, s := range steps {
+		clk.Advance(s.advance)
+		if _, err := c.GoldRate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.tokenRequests(); got != s.wantTokens {
+			t.Errorf("at %v: token requests = %d; want %d", clk.Now().Sub(t0), got, s.wantTokens)
+		}
+	}
+}
+
+// TestSharedTokenStore: two Clients on one store share one token.
+func TestSharedTokenStore(t *testing.T) {
+	f, base := newFakeAPI(t)
+	store := tokens.NewMemoryStore()
+	for i := range 2 {
+		if _, err := newTestClient(t, base, WithTokenStore(store)).GoldRate(context.Background()); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+	if n := f.tokenRequests(); n != 1 {
+		t.Errorf("token requests = %d; want 1 for two clients on one store", n)
+	}
+}
+
+// countingLimiter lets everything through and counts.
+type countingLimiter struct {
+	mu      sync.Mutex
+	waits   int
+	limits  []int
+	penalty time.Time
+}
+
+func (l *countingLimiter) Wait(context.Context) error {
+	l.mu.Lock()
+	l.waits++
+	l.mu.Unlock()
+	return nil
+}
+func (l *countingLimiter) Observe(n int)        { l.mu.Lock(); l.limits = append(l.limits, n); l.mu.Unlock() }
+func (l *countingLimiter) Penalize(t time.Time) { l.mu.Lock(); l.penalty = t; l.mu.Unlock() }
+
+// TestWithLimiter: every request, the token request too, waits on the
+// caller's limiter, and a 429's reset reaches it.
+func TestWithLimiter(t *testing.T) {
+	f, base := newFakeAPI(t)
+	reset := t0.Add(30 * time.Second)
+	f.set("/gold/rate", answer{429, map[string]string{"X-Rate-Limit-Limit": "7", "X-Rate-Limit-Reset": itoa(reset.Unix())}, `{}`})
+	lim := &countingLimiter{}
+	_, err := newTestClient(t, base, WithLimiter(lim), WithClock(func() time.Time { return t0 })).GoldRate(context.Background())
+	if !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("GoldRate = %v; want ErrRateLimited", err)
+	}
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	if lim.waits != 2 {
+		t.Errorf("limiter waits = %d; want 2 (token, gold rate)", lim.waits)
+	}
+	if !lim.penalty.Equal(reset) {
+		t.Errorf("limiter penalized until %v; want the reset %v", lim.penalty, reset)
+	}
+	if len(lim.limits) == 0 || lim.limits[len(lim.limits)-1] != 7 {
+		t.Errorf("limiter observed limits %v; want the announced 7", lim.limits)
+	}
 }
