@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ const (
 // app carries what every subcommand needs: its streams and its environment,
 // so tests drive run without touching the process's own.
 type app struct {
+	ctx            context.Context // nil means context.Background(); tests cancel it to stop the sandbox
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -42,7 +44,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func (a *app) run(args []string) int {
 	root := a.rootCmd()
 	root.SetArgs(args)
-	err := root.Execute()
+	ctx := a.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
