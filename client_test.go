@@ -207,6 +207,19 @@ func TestRetriesAfter429(t *testing.T) {
 	}
 }
 
+// TestTokenRequestRetriedAfter429: the token request, a POST, is retried
+// after a 429 too: it creates nothing lasting.
+func TestTokenRequestRetriedAfter429(t *testing.T) {
+	f, base := newFakeAPI(t)
+	f.set("/auth/token", answer{429, map[string]string{"X-Rate-Limit-Reset": itoa(time.Now().Add(-time.Second).Unix())}, `{}`}, passThrough)
+	if _, err := newTestClient(t, base, WithMaxRetries(1)).GoldRate(context.Background()); err != nil {
+		t.Fatalf("GoldRate after a 429 on the token request: %v", err)
+	}
+	if n := f.tokenRequests(); n != 2 {
+		t.Errorf("token requests = %d; want 2 (the 429 and its retry)", n)
+	}
+}
+
 func TestNetworkError(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -39,6 +39,10 @@ type answer struct {
 	body   string
 }
 
+// passThrough (status 0), planned for the token endpoint, lets the fake
+// answer as usual.
+var passThrough = answer{}
+
 func json200(body string) answer { return answer{status: 200, body: body} }
 
 func newFakeAPI(t testing.TB) (*fakeAPI, string) {
@@ -84,7 +88,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a, planned := f.next(path)
 		f.mu.Unlock()
 		switch {
-		case planned:
+		case planned && a.status != 0:
 			writeAnswer(w, a)
 		case r.Method != http.MethodPost || r.FormValue("partnerId") != fakePartnerID || r.FormValue("partnerSecret") != testSecret:
 			writeAnswer(w, answer{401, nil, `{"success":false,"error":"Invalid credentials","errorCode":"cred"}`})

@@ -34,6 +34,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	record("client", c)
+	log.Logger().Info("the client", "client", c)
 
 	tok, err := c.Token(ctx)
 	if err != nil {

@@ -32,9 +32,6 @@ func (t Token) String() string {
 	return "milligold.Token{AccessToken: " + redacted + ", ExpiresAt: " + t.ExpiresAt.Format(time.RFC3339) + "}"
 }
 
-// GoString redacts AccessToken for %#v.
-func (t Token) GoString() string { return t.String() }
-
 // Format makes every verb (%v, %+v, %#v, %s, %q, %x…) print String.
 func (t Token) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
 
