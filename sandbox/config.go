@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/ratelimit"
 )
 
 // The embedded default's well-known credentials: the partner of the API
@@ -379,7 +380,22 @@ func (c Config) validate() error {
 	case c.SigningKey != "" && len(c.SigningKey) < 32:
 		return bad("signingKey", "must be at least 32 bytes")
 	}
+	if err := c.policy().Validate(); err != nil {
+		return bad("rateLimit", "%v", err)
+	}
 	return nil
+}
+
+// policy is the spec's rate-limit policy with the configured numbers.
+func (c Config) policy() ratelimit.Policy {
+	p := middleware.RateLimit
+	if c.RateLimit.Requests > 0 {
+		p.Requests = c.RateLimit.Requests
+	}
+	if c.RateLimit.WindowSeconds > 0 {
+		p.Window = time.Duration(c.RateLimit.WindowSeconds) * time.Second
+	}
+	return p
 }
 
 // tokenLifetime is the configured lifetime, or the spec's.

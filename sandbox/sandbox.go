@@ -82,18 +82,11 @@ func New(cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: signing key: %w", err)
 	}
-	policy := middleware.RateLimit
-	if cfg.RateLimit.Requests > 0 {
-		policy.Requests = cfg.RateLimit.Requests
-	}
-	if cfg.RateLimit.WindowSeconds > 0 {
-		policy.Window = time.Duration(cfg.RateLimit.WindowSeconds) * time.Second
-	}
 	s := &Sandbox{
 		now:     now,
 		logger:  logger,
 		faults:  cfg.Faults,
-		window:  ratelimit.NewFixedWindow(policy, now),
+		window:  ratelimit.NewFixedWindow(cfg.policy(), now),
 		signer:  sig,
 		mux:     http.NewServeMux(),
 		spec:    spec,

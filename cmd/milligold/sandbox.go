@@ -23,7 +23,12 @@ with tokens, the rate limit and the API's errors, on loopback.
 With no --config it serves the embedded default: the API document's partner,
 user and gold rate, so the document's curl examples work against the printed
 base URL. SIGINT or SIGTERM stops it after in-flight requests finish.`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("sandbox takes no arguments; got %q", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := sandbox.Default()
 			if configPath != "" {
@@ -65,4 +70,3 @@ func (a *app) printSandbox(addr string, cfg sandbox.Config) {
 		fmt.Fprintf(a.stdout, "  partner %s (%s)\n", p.ID, p.Name)
 	}
 }
-
