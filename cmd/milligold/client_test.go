@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	milligold "github.com/milligold/milligold-go"
 	"github.com/milligold/milligold-go/internal/leak"
 	"github.com/milligold/milligold-go/sandbox"
 	"github.com/milligold/milligold-go/sandbox/sandboxtest"
@@ -222,4 +225,36 @@ func FuzzNewSession(f *testing.F) {
 			t.Fatalf("newSession error repeats the secret: %q", err)
 		}
 	})
+}
+
+// TestExplain: each kind of failure gets one line that says what to do.
+func TestExplain(t *testing.T) {
+	s := &session{baseURL: "https://api.milligold.in/partner", timeout: 30 * time.Second}
+	api := func(op string, status int, msg string) error {
+		return &milligold.APIError{Operation: op, StatusCode: status, Message: msg, ErrorCode: "c0ffee"}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"rate limited", &milligold.RateLimitError{RetryAfter: 12 * time.Second}, "rate limited; retry after 12s"},
+		{"rate limited, reset passed", &milligold.RateLimitError{}, "rate limited; retry in a few seconds"},
+		{"credentials", api("createAccessToken", 401, "Invalid"), "the API refused the partner credentials (401 Unauthorized) (errorCode c0ffee); check --partner-id/MILLIGOLD_PARTNER_ID and MILLIGOLD_PARTNER_SECRET or --partner-secret-file"},
+		{"token refused", api("getGoldRate", 401, "expired"), "the API refused a fresh access token (401 Unauthorized) (errorCode c0ffee); check that --base-url points at one API"},
+		{"not found", api("getUserInfo", 404, "gone"), "user not found (404 Not Found): gone (errorCode c0ffee); check the mobile number"},
+		{"server failed", api("getGoldRate", 503, ""), "the API failed (503 Service Unavailable) (errorCode c0ffee); try again later, and quote the errorCode if it persists"},
+		{"bad request", api("getUserInfo", 400, "bad number"), "the API rejected the request (400 Bad Request): bad number (errorCode c0ffee)"},
+		{"redirect", api("getGoldRate", 302, ""), "unexpected answer from the API (302 Found) (errorCode c0ffee)"},
+		{"timeout", fmt.Errorf("milligold: getGoldRate: %w", context.DeadlineExceeded), "no answer from https://api.milligold.in/partner within 30s; try again, or raise --timeout"},
+		{"dns", &net.DNSError{Err: "no such host", Name: "api.milligold.in"}, "cannot reach https://api.milligold.in/partner: lookup api.milligold.in: no such host; check --base-url and the network"},
+		{"other", errors.New("milligold: getGoldRate: decode response: unexpected EOF"), "getGoldRate: decode response: unexpected EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := s.explain(tt.err).Error(); got != tt.want {
+				t.Errorf("explain(%v) =\n  %q\nwant\n  %q", tt.err, got, tt.want)
+			}
+		})
+	}
 }
