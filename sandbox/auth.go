@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -27,7 +28,21 @@ type signer struct {
 	lifetime time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
+
+	mu       sync.Mutex
+	verified map[string]verified // tokens whose signature checked out; at most maxVerified
 }
+
+// verified is what a good token proved: its partner and when it is valid.
+// Parsing the claims' JSON dominated the request cost, so each token is
+// parsed once.
+type verified struct {
+	partner     string
+	issued, exp time.Time
+}
+
+// maxVerified bounds the cache of verified tokens; when full it starts over.
+const maxVerified = 4096
 
 func newSigner(key string, lifetime time.Duration, now func() time.Time) (*signer, error) {
 	k := []byte(key)
@@ -73,6 +88,13 @@ var errNoPartner = errors.New("token names no partner")
 // verify checks the signature, algorithm, issuer and expiry, and returns the
 // partner id the token names.
 func (s *signer) verify(token string) (string, error) {
+	now := s.now()
+	s.mu.Lock()
+	v, ok := s.verified[token]
+	s.mu.Unlock()
+	if ok && !now.Before(v.issued) && now.Before(v.exp) {
+		return v.partner, nil
+	}
 	var c claims
 	if _, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil }); err != nil {
 		return "", err
@@ -80,6 +102,16 @@ func (s *signer) verify(token string) (string, error) {
 	if c.PartnerID == "" {
 		return "", errNoPartner
 	}
+	v = verified{partner: c.PartnerID, exp: c.ExpiresAt.Time} // the parser requires exp
+	if c.IssuedAt != nil {
+		v.issued = c.IssuedAt.Time
+	}
+	s.mu.Lock()
+	if s.verified == nil || len(s.verified) >= maxVerified {
+		s.verified = make(map[string]verified)
+	}
+	s.verified[token] = v
+	s.mu.Unlock()
 	return c.PartnerID, nil
 }
 
