@@ -38,7 +38,6 @@ type Client struct {
 	baseURL   string
 	partnerID string
 	secret    string
-	logger    *slog.Logger
 	now       func() time.Time
 }
 
@@ -72,13 +71,12 @@ func New(opts ...Option) (*Client, error) {
 		baseURL:   cfg.baseURL.String(),
 		partnerID: cfg.partnerID,
 		secret:    cfg.secret,
-		logger:    cfg.logger,
 		now:       cfg.now,
 	}
 
 	// The stack, outermost first: bearer token, rate limit, logging, the
-	// caller's transport. The token request goes through the same stack; it
-	// needs no bearer, so fetching a token never recurses.
+	// caller's transport. Token requests count against the rate limit too,
+	// so they take the same stack below the bearer layer.
 	hc := http.Client{}
 	var base http.RoundTripper
 	if cfg.httpClient != nil {
@@ -93,8 +91,8 @@ func New(opts ...Option) (*Client, error) {
 	limited.Retry = retryable
 	limited.Now = cfg.now
 
-	// Two generated clients share the stack's lower layers: raw answers to
-	// the token request go to tokens, the rest through the bearer layer.
+	// Two generated clients, then: one for the token source, one for the
+	// operations, which the bearer layer fronts with that source.
 	rawHC := hc
 	rawHC.Transport = limited
 	ua := api.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
