@@ -39,14 +39,14 @@ const snippetLen = 512
 
 // APIError is a non-2xx answer from the API. Message and ErrorCode come from
 // the API's error envelope when the body has one; Body is a bounded snippet of
-// the raw body with secrets and tokens redacted. Values are immutable and safe
-// to share.
+// the raw body with secrets and tokens redacted. The Client never changes an
+// error after returning it, so reading one from several goroutines is safe.
 type APIError struct {
 	Operation  string // operationId, e.g. "getUserInfo"
 	StatusCode int
 	ErrorCode  string // opaque; the API's correlation id
 	Message    string // the API's words; they may change
-	Body       string // at most snippetLen bytes of the body, redacted
+	Body       string // at most 512 bytes of the body, redacted
 }
 
 // Error reads like "milligold: getUserInfo: 404 Not Found: The requested
