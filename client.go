@@ -273,19 +273,31 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	start := time.Now()
 	resp, err := base.RoundTrip(req)
+	ctx := req.Context()
+	level, msg := slog.LevelDebug, "milligold request"
+	switch {
+	case err != nil:
+		msg = "milligold request failed"
+	case resp.StatusCode == http.StatusTooManyRequests:
+		level, msg = slog.LevelInfo, "milligold rate limited"
+	}
+	if !t.logger.Enabled(ctx, level) {
+		return resp, err // the default logger discards: build nothing
+	}
 	attrs := []slog.Attr{
 		slog.String("operation", operation(req)),
 		slog.Duration("elapsed", time.Since(start)),
+		{},
 	}
-	ctx := req.Context()
 	switch {
 	case err != nil:
-		t.logger.LogAttrs(ctx, slog.LevelDebug, "milligold request failed", append(attrs, slog.String("error", err.Error()))...)
-	case resp.StatusCode == http.StatusTooManyRequests:
-		t.logger.LogAttrs(ctx, slog.LevelInfo, "milligold rate limited", append(attrs, slog.String("reset", resp.Header.Get(ratelimit.HeaderReset)))...)
+		attrs[2] = slog.String("error", err.Error())
+	case level == slog.LevelInfo:
+		attrs[2] = slog.String("reset", resp.Header.Get(ratelimit.HeaderReset))
 	default:
-		t.logger.LogAttrs(ctx, slog.LevelDebug, "milligold request", append(attrs, slog.Int("status", resp.StatusCode))...)
+		attrs[2] = slog.Int("status", resp.StatusCode)
 	}
+	t.logger.LogAttrs(ctx, level, msg, attrs...)
 	return resp, err
 }
 
