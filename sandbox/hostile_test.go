@@ -324,6 +324,7 @@ func FuzzHandler(f *testing.F) {
 	f.Cleanup(srv.Close)
 	client := srv.Client()
 	client.CheckRedirect = noRedirect.CheckRedirect
+	client.Timeout = 10 * time.Second // a hang fails the input instead of stalling the fuzzer
 
 	f.Fuzz(func(t *testing.T, method, path, header, body string, withToken bool) {
 		// A fresh window each time, so inputs are judged alone.
