@@ -143,7 +143,7 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	if err := c.validate(); err != nil {
 		var fe *fieldError
 		if errors.As(err, &fe) {
-			return Config{}, fmt.Errorf("%s:%d: %s: %s", name, lineOf(root.Content[0], fe.path), fe.path, fe.problem)
+			return Config{}, fmt.Errorf("%s:%d: %s: %s", name, min(lineOf(root.Content[0], fe.path), lineBreaks(data)+1), fe.path, fe.problem)
 		}
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
