@@ -79,7 +79,7 @@ func logf(w io.Writer, format string, args ...any) {
 
 // measure runs every comparison o asks for.
 func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
-	rep := &report{machine: machine(), load: o, prismVersion: o.prismVersion}
+	rep := &report{machine: machine(), loadBefore: loadAverage(), load: o, prismVersion: o.prismVersion}
 	if o.only != "quota" {
 		if err := measureServers(ctx, o, rep, log); err != nil {
 			return nil, err

@@ -15,6 +15,7 @@ import (
 // report is everything one run measured.
 type report struct {
 	machine      string
+	loadBefore   string
 	prismVersion string
 	load         options
 	body         int // bytes of the gold-rate answer
@@ -44,7 +45,7 @@ var handlerPaths = []struct{ bench, label string }{
 }
 
 func (r *report) write(w io.Writer) {
-	fmt.Fprintf(w, "Machine: %s.\n", r.machine)
+	fmt.Fprintf(w, "Machine: %s; 1-minute load average %s before the run, %s after.\n", r.machine, r.loadBefore, loadAverage())
 	if r.sandbox.Requests > 0 {
 		peer := "a bare net/http handler writing the same %d bytes"
 		if r.prism != nil {
@@ -166,4 +167,19 @@ func machine() string {
 		f.Close()
 	}
 	return fmt.Sprintf("%s, %d cores, %s %s/%s", model, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// loadAverage is the 1-minute load average, or "" when unknown: a figure
+// well above the core count means other work shared the machine and the
+// ratios are noisier than usual.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
