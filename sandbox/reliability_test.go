@@ -8,8 +8,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -89,16 +87,15 @@ func relToken(t *testing.T, base, id, secret string) string {
 	return ok.Data.AccessToken
 }
 
-// TestJWTChecks forges tokens every way a client could and sends each to a
-// protected operation: only the sandbox's own HS256 tokens, from its issuer,
-// unexpired, naming a partner it knows, get through.
+// TestJWTChecks forges tokens and sends each to a protected operation: only
+// the sandbox's own HS256 tokens, from its issuer, unexpired, naming a
+// partner it knows, get through. hostile_test.go's table has the plain
+// forgeries (alg none, HS512, RS256, other key, expired, no exp/iss/partner);
+// these are the subtler ones, plus the random key per start and the expiry
+// boundary on the sandbox's clock.
 func TestJWTChecks(t *testing.T) {
 	sb := sandboxtest.New(t, sandboxtest.WithFakeClock(), sandboxtest.WithConfig(func(c *sandbox.Config) { c.SigningKey = relKey }))
 	now := sb.Now()
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
 	claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{
 			"partnerId": sb.PartnerID, "partnerName": "Test Partner", "iss": sandbox.Issuer,
@@ -128,15 +125,11 @@ func TestJWTChecks(t *testing.T) {
 	}{
 		{"control: forged with the configured key and right claims", good, 200},
 		{"control: issued by the sandbox", relToken(t, sb.URL, sb.PartnerID, sb.PartnerSecret), 200},
-		{"alg none", sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(nil)), 401},
 		{"alg none, signature kept", func() string {
 			p := strings.Split(good, ".")
 			return "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + p[1] + "." + p[2]
 		}(), 401},
-		{"HS512 with the right key (algorithm switch)", sign(jwt.SigningMethodHS512, []byte(relKey), claims(nil)), 401},
 		{"HS384 with the right key (algorithm switch)", sign(jwt.SigningMethodHS384, []byte(relKey), claims(nil)), 401},
-		{"RS256 with an attacker's key (algorithm switch)", sign(jwt.SigningMethodRS256, rsaKey, claims(nil)), 401},
-		{"HS256 with another key", sign(jwt.SigningMethodHS256, []byte("not-the-key"), claims(nil)), 401},
 		{"HS256 with an empty key", sign(jwt.SigningMethodHS256, []byte{}, claims(nil)), 401},
 		{"issued by another sandbox (random key per start)", relToken(t, other.URL, other.PartnerID, other.PartnerSecret), 401},
 		{"payload swapped under a valid signature", func() string {
@@ -145,19 +138,10 @@ func TestJWTChecks(t *testing.T) {
 			return p[0] + "." + q[1] + "." + p[2]
 		}(), 401},
 		{"signature stripped", strings.Join(strings.Split(good, ".")[:2], ".") + ".", 401},
-		{"expired", hs256(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Second).Unix() }), 401},
-		{"no expiry", hs256(func(c jwt.MapClaims) { delete(c, "exp") }), 401},
 		{"expiry not a number", hs256(func(c jwt.MapClaims) { c["exp"] = "tomorrow" }), 401},
-		{"issued in the future", hs256(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() }), 401},
 		{"not yet valid", hs256(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Hour).Unix() }), 401},
 		{"wrong issuer", hs256(func(c jwt.MapClaims) { c["iss"] = "milligold" }), 401},
-		{"no issuer", hs256(func(c jwt.MapClaims) { delete(c, "iss") }), 401},
-		{"unknown partner", hs256(func(c jwt.MapClaims) { c["partnerId"] = "nobody" }), 401},
-		{"no partner", hs256(func(c jwt.MapClaims) { delete(c, "partnerId") }), 401},
 		{"partner id not a string", hs256(func(c jwt.MapClaims) { c["partnerId"] = 42 }), 401},
-		{"not a JWT", "opaque-token-value", 401},
-		{"empty segments", "..", 401},
-		{"huge", strings.Repeat("A", 8<<10), 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,67 +172,6 @@ func TestJWTChecks(t *testing.T) {
 			t.Errorf("at expiry: %d; want 401", res.StatusCode)
 		}
 	})
-}
-
-// TestRequestLimits sends bodies and headers past the sandbox's limits
-// through a real Serve: the answer is 413 or 431 in the envelope, and the
-// server keeps serving.
-func TestRequestLimits(t *testing.T) {
-	base := relServe(t, sandbox.ServeOptions{})
-	tests := []struct {
-		name     string
-		req      func() *http.Request
-		want     int
-		envelope bool
-	}{
-		{"token form of 1 MiB", func() *http.Request {
-			r, _ := http.NewRequest("POST", base+"/auth/token", strings.NewReader("partnerId=x&partnerSecret="+strings.Repeat("a", 1<<20)))
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			return r
-		}, 413, true},
-		{"JSON body of 1 MiB on a GET", func() *http.Request {
-			r, _ := http.NewRequest("GET", base+"/gold/rate", strings.NewReader(strings.Repeat("[", 1<<20)))
-			r.Header.Set("Content-Type", "application/json")
-			return r
-		}, 0, true}, // 401 or 413: any 4xx in the envelope
-		{"20 KiB of headers", func() *http.Request {
-			r, _ := http.NewRequest("GET", base+"/gold/rate", nil)
-			for i := range 20 {
-				r.Header.Set(fmt.Sprintf("X-Pad-%d", i), strings.Repeat("p", 1<<10))
-			}
-			return r
-		}, 431, true},
-		{"one 20 KiB header", func() *http.Request {
-			r, _ := http.NewRequest("GET", base+"/gold/rate", nil)
-			r.Header.Set("Authorization", "Bearer "+strings.Repeat("A", 20<<10))
-			return r
-		}, 431, true},
-		{"a 20 KiB path", func() *http.Request {
-			r, _ := http.NewRequest("GET", base+"/user/info/"+strings.Repeat("9", 20<<10), nil)
-			return r
-		}, 431, true},
-		{"200 KiB of headers: net/http's own backstop", func() *http.Request {
-			r, _ := http.NewRequest("GET", base+"/gold/rate", nil)
-			for i := range 200 {
-				r.Header.Set(fmt.Sprintf("X-Pad-%d", i), strings.Repeat("p", 1<<10))
-			}
-			return r
-		}, 431, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res, body := relDo(t, tt.req())
-			if tt.want != 0 && res.StatusCode != tt.want || res.StatusCode < 400 || res.StatusCode > 499 {
-				t.Fatalf("status %d; want %d", res.StatusCode, tt.want)
-			}
-			if problem := relEnvelope(body); tt.envelope && problem != "" {
-				t.Errorf("%d body: %s: %.200s", res.StatusCode, problem, body)
-			}
-			if res, _ := relGoldRate(t, base, ""); res.StatusCode != 401 {
-				t.Errorf("after it, a plain request got %d; want 401", res.StatusCode)
-			}
-		})
-	}
 }
 
 // relServe runs sandbox.Serve with the default config on a loopback
@@ -370,6 +293,10 @@ func FuzzHostileRequests(f *testing.F) {
 		{"GET", "//partner//gold//rate", "", "", ""},
 		{"HEAD", "/partner/gold/rate", "", "Authorization: Bearer " + tok, ""},
 		{"GET", "/", "", "", ""},
+		{"OPTIONS", "*", "", "", ""},
+		{"GET", "*", "", "", ""},
+		{"CONNECT", "127.0.0.1:80", "", "", ""},
+		{"GET", "http://evil.example/partner/gold/rate", "", "Authorization: Bearer " + tok, ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.ctype, s.header, []byte(s.body))
@@ -398,6 +325,67 @@ func FuzzHostileRequests(f *testing.F) {
 		if rec.Code >= 400 && req.Method != http.MethodHead {
 			if problem := relEnvelope(rec.Body.Bytes()); problem != "" {
 				t.Fatalf("%s %q -> %d without the envelope (%s): %q", method, target, rec.Code, problem, rec.Body)
+			}
+		}
+	})
+}
+
+// FuzzJWTCheck sends arbitrary bearer tokens, seeded with a valid one and
+// forgeries, to a protected operation. Oracle: golang-jwt with the sandbox's
+// documented rules (HS256 only, its key and issuer, exp required, a known
+// partner). A token the oracle refuses must get 401 with the envelope; one it
+// accepts must get 200; nothing else, and never a 5xx.
+func FuzzJWTCheck(f *testing.F) {
+	sb, tok := relFuzzSandbox(f)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := strings.Split(tok, ".")
+	for _, seed := range []string{
+		tok,
+		p[0] + "." + p[1] + ".",
+		"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + p[1] + ".",
+		p[0] + "." + p[1] + "." + p[2] + "x",
+		p[0] + ".." + p[2],
+		strings.ToLower(tok),
+		tok + "." + p[2],
+		"",
+		"..",
+	} {
+		f.Add(seed)
+	}
+	oracle := jwt.NewParser(
+		jwt.WithValidMethods([]string{"HS256"}),
+		jwt.WithIssuer(sandbox.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(func() time.Time { return t0 }),
+	)
+	f.Fuzz(func(t *testing.T, token string) {
+		req := httptest.NewRequest(http.MethodGet, "/partner/gold/rate", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if req.Header.Get("Authorization") != "Bearer "+token || strings.ContainsAny(token, "\r\n") {
+			t.Skip() // not a header value a server would deliver
+		}
+		rec := httptest.NewRecorder()
+		sb.ServeHTTP(rec, req)
+
+		var c struct {
+			PartnerID string `json:"partnerId"`
+			jwt.RegisteredClaims
+		}
+		_, err := oracle.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return []byte(relKey), nil })
+		valid := err == nil && c.PartnerID == sandbox.DefaultPartnerID && !strings.ContainsAny(token, " \t")
+		switch {
+		case rec.Code >= 500:
+			t.Fatalf("token %q -> %d: %s", token, rec.Code, rec.Body)
+		case valid && rec.Code != 200:
+			t.Fatalf("a valid token %q -> %d; want 200: %s", token, rec.Code, rec.Body)
+		case !valid && rec.Code == 200:
+			t.Fatalf("token %q (oracle: %v) -> 200; want 401", token, err)
+		case !valid && rec.Code != 401 && rec.Code != 431:
+			t.Fatalf("token %q -> %d; want 401", token, rec.Code)
+		case rec.Code != 200:
+			if problem := relEnvelope(rec.Body.Bytes()); problem != "" {
+				t.Fatalf("token %q -> %d without the envelope (%s)", token, rec.Code, problem)
 			}
 		}
 	})
