@@ -6,7 +6,8 @@
 #   FUZZTIME     per target, as go test -fuzztime takes it (default 10s)
 #   FUZZ_BUDGET  seconds for all targets together; each target gets
 #                min(FUZZTIME, FUZZ_BUDGET/targets), at least 2s (default 300)
-#   FUZZ_KEEP=1  copy what the fuzzer found interesting from the build cache into
+#   FUZZ_KEEP=1  copy what the fuzzer found interesting in this run (at most
+#                FUZZ_KEEP_MAX per target, default 20) from the build cache into
 #                each package's testdata/fuzz/<Target>/, to review and commit
 #
 # A crash leaves its input in <package>/testdata/fuzz/<Target>/; the script
@@ -52,6 +53,8 @@ fi
 echo "fuzz: ${#targets[@]} targets, $FUZZTIME each"
 
 cache=$(go env GOCACHE)/fuzz
+stamp=$(mktemp)
+trap 'rm -f "$stamp"' EXIT
 failed=()
 for t in "${targets[@]}"; do
 	read -r pkg name <<<"$t"
@@ -68,8 +71,10 @@ for t in "${targets[@]}"; do
 		echo
 	done
 	if [[ "${FUZZ_KEEP:-}" == 1 && -d "$cache/$pkg/$name" ]]; then
+		# Only entries from this run: older ones may predate a signature change.
 		mkdir -p "$dir/testdata/fuzz/$name"
-		cp -n "$cache/$pkg/$name"/* "$dir/testdata/fuzz/$name/" 2>/dev/null || true
+		find "$cache/$pkg/$name" -type f -newer "$stamp" | head -n "${FUZZ_KEEP_MAX:-20}" |
+			xargs -r cp -n -t "$dir/testdata/fuzz/$name/"
 	fi
 done
 
