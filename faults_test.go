@@ -126,6 +126,7 @@ func TestClientFaults(t *testing.T) {
 		// atLeast, when set).
 		sent    map[string]int
 		atLeast map[string]int
+		opts    []milligold.Option
 	}{
 		{name: "token request reset: POST not retried",
 			plans: []plan{{faultserver.CreateAccessToken, []faultserver.Fault{faultserver.Reset()}}},
@@ -220,10 +221,20 @@ func TestClientFaults(t *testing.T) {
 			calls: 3,
 			call:  (*faultRig).goldRate, want: success,
 			sent: map[string]int{faultserver.CreateAccessToken: 1, faultserver.GetGoldRate: 3}},
+		{name: "client clock 3 h ahead: one token for all calls",
+			opts:  []milligold.Option{milligold.WithClock(func() time.Time { return time.Now().Add(3 * time.Hour) })},
+			calls: 3,
+			call:  (*faultRig).goldRate, want: success,
+			sent: map[string]int{faultserver.CreateAccessToken: 1, faultserver.GetGoldRate: 3}},
+		{name: "client clock 3 h behind: one token for all calls",
+			opts:  []milligold.Option{milligold.WithClock(func() time.Time { return time.Now().Add(-3 * time.Hour) })},
+			calls: 3,
+			call:  (*faultRig).goldRate, want: success,
+			sent: map[string]int{faultserver.CreateAccessToken: 1, faultserver.GetGoldRate: 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newFaultRig(t)
+			r := newFaultRig(t, tt.opts...)
 			for _, p := range tt.plans {
 				r.srv.Plan(p.op, p.faults...)
 			}
