@@ -25,15 +25,19 @@ func (d *discard) WriteHeader(code int)        { d.status = code }
 func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
 func (d *discard) reset()                      { clear(d.h); d.status, d.n = 0, 0 }
 
-// benchSandbox is the default sandbox with the given limit per window, on a
-// clock stopped at t0 (windows never reset, tokens never expire), and a
-// token for the default partner (which spends one request of the window).
-func benchSandbox(b *testing.B, limit int) (h http.Handler, bearer string) {
+// benchSandbox is the default sandbox with a token for the default partner
+// (which spends one request of the window). With full, the limit is one
+// request on a stopped clock, so every later request is over the limit.
+// Otherwise the limit is the most ratelimit allows per one-second window on
+// the real clock, more than a handler can serve, whatever -benchtime.
+func benchSandbox(b *testing.B, full bool) (h http.Handler, bearer string) {
 	b.Helper()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cfg := sandbox.Default()
-	cfg.RateLimit.Requests = limit
-	cfg.Now = func() time.Time { return t0 }
+	cfg.RateLimit.Requests, cfg.RateLimit.WindowSeconds = 1<<20, 1
+	if full {
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		cfg.RateLimit.Requests, cfg.Now = 1, func() time.Time { return t0 }
+	}
 	sb, err := sandbox.New(cfg)
 	if err != nil {
 		b.Fatalf("sandbox.New: %v", err)
@@ -74,9 +78,8 @@ func tokenRequest() *http.Request {
 // (route, validate, authenticate, rate limit, handle, encode) with
 // allocations, so a regression shows in review. make bench prints them.
 func BenchmarkHandler(b *testing.B) {
-	const roomy = 1 << 20 // the most ratelimit allows; never reached here
-	open, bearer := benchSandbox(b, roomy)
-	full, fullBearer := benchSandbox(b, 1) // its token request used the one request
+	open, bearer := benchSandbox(b, false)
+	full, fullBearer := benchSandbox(b, true)
 	form := url.Values{"partnerId": {sandbox.DefaultPartnerID}, "partnerSecret": {sandbox.DefaultPartnerSecret}}.Encode()
 	get := func(path, auth string) *http.Request {
 		r, _ := http.NewRequest(http.MethodGet, "http://sandbox.test/partner"+path, nil)
