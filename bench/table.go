@@ -45,7 +45,8 @@ var handlerPaths = []struct{ bench, label string }{
 }
 
 func (r *report) write(w io.Writer) {
-	fmt.Fprintf(w, "Machine: %s; 1-minute load average %s before the run, %s after.\n", r.machine, r.loadBefore, loadAverage())
+	// Each line ends in a blank one, so the lines stay apart in Markdown.
+	fmt.Fprintf(w, "Machine: %s; 1-minute load average %s before the run, %s after.\n\n", r.machine, r.loadBefore, loadAverage())
 	if r.sandbox.Requests > 0 {
 		peer := "a bare net/http handler writing the same %d bytes"
 		if r.prism != nil {
@@ -55,14 +56,15 @@ func (r *report) write(w io.Writer) {
 			"against the sandbox (validation, JWT check, rate-limit accounting on), "+peer+". "+
 			"Sandbox and bare handler: best of %d alternating %v rounds after a %v warm-up; Prism: one %v run.\n",
 			r.load.threads, r.load.conns, r.body, r.load.rounds, r.load.duration, r.load.warmup, time.Duration(r.load.rounds)*r.load.duration)
+		fmt.Fprintln(w)
 	}
 	if len(r.quota) > 0 {
 		c := quota.Document
 		fmt.Fprintf(w, "Quota: fake-clock simulation of %v, server allowing %d per %v from the first request, one-way latency %v-%v, %d callers always waiting to send; "+
 			"quota is requests served as a share of %d per %v back to back.\n",
 			c.Duration, c.Requests, c.Window, c.MinLatency, c.MaxLatency, c.Callers, c.Requests, c.Window)
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| measurement | ours | peer | ratio | target | met |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	row := func(what, ours, peer, ratio, target, met string) {
