@@ -152,7 +152,7 @@ func ParseConfig(name string, data []byte) (Config, error) {
 
 var (
 	yamlLine     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownField = regexp.MustCompile(`^field (\S+) not found in type`)
+	unknownField = regexp.MustCompile(`^field (.*) not found in type`)
 	duplicateKey = regexp.MustCompile(`^mapping key "(.*)" already defined`)
 	unknownAlias = regexp.MustCompile(`unknown anchor '(.*)' referenced`)
 	badTime      = regexp.MustCompile(`^parsing time "([^"]*)"`)
@@ -168,7 +168,7 @@ func yamlError(name string, data []byte, root *yaml.Node, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	m := yamlLine.FindStringSubmatch(msg)
 	if t := badTime.FindStringSubmatch(msg); m == nil && t != nil && root != nil {
-		if path, line, ok := scalarAt(root, t[1], ""); ok {
+		if path, line, ok := scalarAt(root, t[1]); ok {
 			return fmt.Errorf("%s:%d: %s: %q is not an RFC 3339 time", name, line, path, t[1])
 		}
 	}
@@ -192,7 +192,7 @@ func yamlError(name string, data []byte, root *yaml.Node, err error) error {
 	} else if k := duplicateKey.FindStringSubmatch(msg); k != nil {
 		key, msg = k[1], "duplicate key"
 	}
-	if path, ok := pathAt(root, line, key, ""); ok {
+	if path, ok := pathAt(root, line, key); ok {
 		return fmt.Errorf("%s:%d: %s: %s", name, line, path, msg)
 	}
 	return fmt.Errorf("%s:%d: %s", name, line, msg)
@@ -205,39 +205,6 @@ func parserProblem(msg string) bool {
 		strings.HasPrefix(msg, "found duplicate %") ||
 		msg == "found incompatible YAML document" ||
 		msg == "found undefined tag handle"
-}
-
-// scalarAt finds the path and line of the first mapping value equal to value.
-func scalarAt(n *yaml.Node, value, prefix string) (string, int, bool) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			if p, l, ok := scalarAt(c, value, prefix); ok {
-				return p, l, true
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := k.Value
-			if prefix != "" {
-				p = prefix + "." + k.Value
-			}
-			if v.Kind == yaml.ScalarNode && v.Value == value {
-				return p, k.Line, true
-			}
-			if r, l, ok := scalarAt(v, value, p); ok {
-				return r, l, true
-			}
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			if r, l, ok := scalarAt(c, value, fmt.Sprintf("%s[%d]", prefix, i)); ok {
-				return r, l, true
-			}
-		}
-	}
-	return "", 0, false
 }
 
 // linelessErrorLine finds the line of the errors yaml.v3 reports without
@@ -267,42 +234,73 @@ func lineBreaks(b []byte) int {
 		strings.Count(s, "\u0085") + strings.Count(s, "\u2028") + strings.Count(s, "\u2029")
 }
 
-// pathAt finds the path (users[1].mobileNumber) of the first key at line,
-// or of the first sequence item there; key, when set, must match.
-func pathAt(n *yaml.Node, line int, key, prefix string) (string, bool) {
+// findPath walks n in document order and returns the path (such as
+// users[1].mobileNumber) and line of the first mapping entry or sequence item
+// that match accepts; for a sequence item, key is nil.
+func findPath(n *yaml.Node, prefix string, match func(path string, key, value *yaml.Node) bool) (string, int, bool) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			if p, ok := pathAt(c, line, key, prefix); ok {
-				return p, true
+			if p, l, ok := findPath(c, prefix, match); ok {
+				return p, l, true
 			}
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			p := k.Value
+			p := pathKey(k.Value)
 			if prefix != "" {
-				p = prefix + "." + k.Value
+				p = prefix + "." + p
 			}
-			if k.Line == line && (key == "" || k.Value == key) {
-				return p, true
+			if match(p, k, v) {
+				return p, k.Line, true
 			}
-			if r, ok := pathAt(v, line, key, p); ok {
-				return r, true
+			if r, l, ok := findPath(v, p, match); ok {
+				return r, l, true
 			}
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
 			p := fmt.Sprintf("%s[%d]", prefix, i)
-			if r, ok := pathAt(c, line, key, p); ok {
-				return r, true
+			if r, l, ok := findPath(c, p, match); ok {
+				return r, l, true
 			}
-			if c.Line == line && key == "" && prefix != "" {
-				return p, true
+			if match(p, nil, c) {
+				return p, c.Line, true
 			}
 		}
 	}
-	return "", false
+	return "", 0, false
+}
+
+// pathKey quotes a key that is not a plain name, so a blank or odd key
+// still reads as a path in an error.
+func pathKey(k string) string {
+	if plainKey.MatchString(k) {
+		return k
+	}
+	return strconv.Quote(k)
+}
+
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// scalarAt finds the path and line of the first mapping value equal to value.
+func scalarAt(root *yaml.Node, value string) (string, int, bool) {
+	return findPath(root, "", func(_ string, k, v *yaml.Node) bool {
+		return k != nil && v.Kind == yaml.ScalarNode && v.Value == value
+	})
+}
+
+// pathAt finds the path of the first key at line, or of the first nested
+// sequence item there; key, when set, must match.
+func pathAt(root *yaml.Node, line int, key string) (string, bool) {
+	p, _, ok := findPath(root, "", func(path string, k, v *yaml.Node) bool {
+		if k == nil {
+			return v.Line == line && key == "" && !strings.HasPrefix(path, "[")
+		}
+		return k.Line == line && (key == "" || k.Value == key)
+	})
+	return p, ok
 }
 
 // fieldError is a validation problem at a path such as users[1].mobileNumber.
