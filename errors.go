@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -163,8 +164,12 @@ func checkResponse(op string, resp *http.Response, redact func(string) string, n
 	rl.Remaining, _ = headerInt(resp.Header, HeaderRateLimitRemaining)
 	// Without a usable reset header, wait a whole window: that is always enough.
 	wait := ratelimit.ParseReset(resp.Header.Get(HeaderRateLimitReset), now, middleware.RateLimit.Window)
-	// The header has whole seconds: round up, so nobody retries early.
-	rl.RetryAfter = (wait + time.Second - 1).Truncate(time.Second)
+	// The header has whole seconds: round up, so nobody retries early (a
+	// reset centuries away saturates rather than overflows).
+	rl.RetryAfter = wait.Truncate(time.Second)
+	if rl.RetryAfter < wait && rl.RetryAfter <= math.MaxInt64-time.Second {
+		rl.RetryAfter += time.Second
+	}
 	rl.Reset = now.Add(wait)
 	return rl
 }
