@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"time"
@@ -64,7 +65,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if t.Limiter != nil {
 			t.Limiter.Penalize(at.Add(min(wait, maxWait)))
 		}
-		if i >= retries || wait > maxWait || !retry(req) || t.Limiter == nil {
+		if i >= retries || wait > maxWait || !retry(req) || t.Limiter == nil || beyondDeadline(ctx, wait) {
 			return resp, nil
 		}
 		next, err := Replay(req)
@@ -92,6 +93,13 @@ func Replay(req *http.Request) (*http.Request, error) {
 	}
 	r.Body = b
 	return r, nil
+}
+
+// beyondDeadline reports whether ctx ends before wait is over: then waiting
+// for the reset cannot succeed, and the caller is better served by the 429 now.
+func beyondDeadline(ctx context.Context, wait time.Duration) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < wait
 }
 
 func idempotent(r *http.Request) bool {

@@ -162,3 +162,30 @@ func TestTransportCancelWhileWaiting(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestTransportReturns429WhenTheDeadlineComesFirst: a reset the caller's
+// deadline cannot reach is not waited for; the caller gets the 429 at once.
+func TestTransportReturns429WhenTheDeadlineComesFirst(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusTooManyRequests) // no reset header: the whole window
+	}))
+	defer srv.Close()
+	policy := Policy{Requests: 10, Window: 20 * time.Second}
+	tr := &Transport{Limiter: NewSlidingLog(policy), Policy: policy}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("RoundTrip = %v; want the 429 response", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || calls.Load() != 1 {
+		t.Errorf("status %d after %d requests; want 429 after 1", resp.StatusCode, calls.Load())
+	}
+	if ctx.Err() != nil {
+		t.Errorf("RoundTrip waited until the deadline")
+	}
+}
