@@ -42,7 +42,6 @@ const (
 
 // Sandbox is the API as an http.Handler. It is safe for concurrent use.
 type Sandbox struct {
-	now     func() time.Time
 	logger  *slog.Logger
 	faults  bool
 	window  *ratelimit.FixedWindow
@@ -83,7 +82,6 @@ func New(cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: signing key: %w", err)
 	}
 	s := &Sandbox{
-		now:     now,
 		logger:  logger,
 		faults:  cfg.Faults,
 		window:  ratelimit.NewFixedWindow(cfg.policy(), now),
