@@ -20,8 +20,8 @@ const (
 	// SlowBody sends complete headers announcing a body, then trickles the
 	// body one byte at a time.
 	SlowBody
-	// NoRead keeps sending complete requests, a thousand at a time, and
-	// never reads a response.
+	// NoRead sends complete requests, a thousand at a time, until the
+	// server cuts it, and never reads a response.
 	NoRead
 )
 
@@ -112,19 +112,28 @@ func (s *SlowClients) run(conn net.Conn, path string, mode SlowMode, every time.
 		}
 		trickle = strings.Repeat("a", 1<<20)
 	case NoRead:
-		// Pipelined requests; the responses pile up unread.
-		trickle = strings.Repeat("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", 1<<18)
+		// Pipelined requests, sent over and over; the responses pile up
+		// unread. (A finite supply could fit whole into the server's receive
+		// buffer, which loopback autotunes up to tens of megabytes, and the
+		// cut that follows would go unseen.)
+		trickle = strings.Repeat("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", 1024)
 	}
 
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	step := 1
 	if mode == NoRead {
-		// Many requests per step, so the unread answers fill the socket
-		// buffers within a second or two and the server has to block.
-		step = 1024 * len("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		// All 1024 requests per step, so the unread answers fill the socket
+		// buffers within seconds and the server has to block.
+		step = len(trickle)
 	}
-	for i := 0; i < len(trickle); i += step {
+	for i := 0; ; i += step {
+		if i >= len(trickle) {
+			if mode != NoRead {
+				break
+			}
+			i = 0
+		}
 		if _, err := io.WriteString(conn, trickle[i:min(i+step, len(trickle))]); err != nil {
 			select {
 			case <-s.stop: // we closed it
