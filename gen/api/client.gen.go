@@ -116,6 +116,9 @@ type ClientInterface interface {
 	// GetGoldRate Get Gold Rate
 	//
 	// Fetches the current gold rate.
+	// Reading: the operation takes no input, so it documents no 400; a
+	// status it does not list is still possible (see the breaking changes
+	// policy) and is handled by its class.
 	//
 	// Corresponds with GET /gold/rate (the `GetGoldRate` operationId).
 	GetGoldRate(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -175,6 +178,9 @@ func (c *Client) CreateAccessTokenWithFormdataBody(ctx context.Context, body Cre
 // GetGoldRate Get Gold Rate
 //
 // Fetches the current gold rate.
+// Reading: the operation takes no input, so it documents no 400; a
+// status it does not list is still possible (see the breaking changes
+// policy) and is handled by its class.
 //
 // Corresponds with GET /gold/rate (the `GetGoldRate` operationId).
 func (c *Client) GetGoldRate(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -378,6 +384,9 @@ type ClientWithResponsesInterface interface {
 	// GetGoldRateWithResponse Get Gold Rate
 	//
 	// Fetches the current gold rate.
+	// Reading: the operation takes no input, so it documents no 400; a
+	// status it does not list is still possible (see the breaking changes
+	// policy) and is handled by its class.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -667,6 +676,9 @@ func (c *ClientWithResponses) CreateAccessTokenWithFormdataBodyWithResponse(ctx 
 // GetGoldRateWithResponse Get Gold Rate
 //
 // Fetches the current gold rate.
+// Reading: the operation takes no input, so it documents no 400; a
+// status it does not list is still possible (see the breaking changes
+// policy) and is handled by its class.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -201,10 +203,8 @@ func TestRateLimitEdit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	edited := bytes.Replace(spec, []byte("  requests: 10\n"), []byte("  requests: 4\n"), 1)
-	if bytes.Equal(edited, spec) {
-		t.Fatal(`openapi.yaml has no "  requests: 10" line to edit`)
-	}
+	current := specRequests(t, spec)
+	edited := withRequests(t, spec, current+3)
 	before, err := Generate(spec, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -219,8 +219,8 @@ func TestRateLimitEdit(t *testing.T) {
 		files map[string][]byte
 		want  string
 	}{
-		{"spec", before, "Requests:        10,"},
-		{"edited spec", after, "Requests:        4,"},
+		{"spec", before, fmt.Sprintf("Requests:        %d,", current)},
+		{"edited spec", after, fmt.Sprintf("Requests:        %d,", current+3)},
 	} {
 		if !bytes.Contains(c.files[policy], []byte(c.want)) {
 			t.Errorf("%s: %s lacks %q:\n%s", c.name, policy, c.want, c.files[policy])
@@ -243,4 +243,27 @@ func TestRateLimitEdit(t *testing.T) {
 	if !slices.Equal(changed, []string{policy}) {
 		t.Errorf("edit changed %v; want only %s", changed, policy)
 	}
+}
+
+// requestsLine is the rate limit's request count in openapi.yaml, the number
+// a maintainer edits when the API changes its limit.
+var requestsLine = regexp.MustCompile(`(?m)^  requests: (\d+)$`)
+
+// specRequests returns the request count the spec declares now, so these
+// tests keep working after the number is edited.
+func specRequests(t *testing.T, spec []byte) int {
+	t.Helper()
+	m := requestsLine.FindSubmatch(spec)
+	if m == nil {
+		t.Fatal(`openapi.yaml has no "  requests: N" line to edit`)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// withRequests returns spec with its request count set to n.
+func withRequests(t *testing.T, spec []byte, n int) []byte {
+	t.Helper()
+	specRequests(t, spec)
+	return requestsLine.ReplaceAll(spec, []byte(fmt.Sprintf("  requests: %d", n)))
 }
