@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/sandbox"
 	"github.com/milligold/milligold-go/sandbox/sandboxtest"
 )
@@ -306,11 +307,13 @@ func TestDocumentCurlExamples(t *testing.T) {
 	}
 }
 
-// TestRateLimitRace: 200 goroutines race one partner's fresh window.
+// TestRateLimitRace: 200 goroutines race one partner's fresh window; the
+// spec's limit of them get through.
 func TestRateLimitRace(t *testing.T) {
 	sb := sandboxtest.New(t, sandboxtest.WithFakeClock())
-	tok := token(t, sb) // opens the window: 9 left
-	sb.Advance(21 * time.Second)
+	limit := middleware.RateLimit // the sandbox's default is the spec's policy
+	tok := token(t, sb)           // opens a window
+	sb.Advance(limit.Window + time.Second)
 	var mu sync.Mutex
 	counts := map[int]int{}
 	var wg sync.WaitGroup
@@ -331,8 +334,8 @@ func TestRateLimitRace(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if counts[200] != 10 || counts[429] != 190 || len(counts) != 2 {
-		t.Fatalf("statuses = %v; want 10 x 200 and 190 x 429", counts)
+	if counts[200] != limit.Requests || counts[429] != 200-limit.Requests || len(counts) != 2 {
+		t.Fatalf("statuses = %v; want %d x 200 and the rest 429", counts, limit.Requests)
 	}
 }
 
@@ -340,25 +343,26 @@ func TestRateLimitRace(t *testing.T) {
 // window later; X-Rate-Limit-Reset says when.
 func TestWindowResets(t *testing.T) {
 	sb := sandboxtest.New(t, sandboxtest.WithFakeClock())
+	limit, window := middleware.RateLimit, middleware.RateLimit.Window
 	opened := sb.Now()
 	tok := token(t, sb)
 	sb.Advance(5 * time.Second)
-	for i := range 9 {
+	for i := range limit.Requests - 1 {
 		if res, body := call(t, "GET", sb.URL+"/gold/rate", "", bearer(tok)); res.StatusCode != 200 {
 			t.Fatalf("request %d = %d %s; want 200", i+2, res.StatusCode, body)
 		}
 	}
 	res, _ := call(t, "GET", sb.URL+"/gold/rate", "", bearer(tok))
 	if res.StatusCode != 429 {
-		t.Fatalf("11th request = %d; want 429", res.StatusCode)
+		t.Fatalf("request %d = %d; want 429", limit.Requests+1, res.StatusCode)
 	}
-	if got, want := res.Header.Get("X-Rate-Limit-Reset"), opened.Add(20*time.Second).Unix(); got != itoa(want) {
-		t.Errorf("X-Rate-Limit-Reset = %s; want %d (first request + 20 s)", got, want)
+	if got, want := res.Header.Get("X-Rate-Limit-Reset"), opened.Add(window).Unix(); got != itoa(want) {
+		t.Errorf("X-Rate-Limit-Reset = %s; want %d (first request + %v)", got, want, window)
 	}
-	if res.Header.Get("X-Rate-Limit-Limit") != "10" || res.Header.Get("X-Rate-Limit-Remaining") != "0" {
+	if res.Header.Get("X-Rate-Limit-Limit") != itoa(int64(limit.Requests)) || res.Header.Get("X-Rate-Limit-Remaining") != "0" {
 		t.Errorf("limit headers = %v", res.Header)
 	}
-	sb.Advance(15 * time.Second) // 20 s after the first request
+	sb.Advance(window - 5*time.Second) // a window after the first request
 	res, _ = call(t, "GET", sb.URL+"/gold/rate", "", bearer(tok))
 	if res.StatusCode != 200 {
 		t.Fatalf("after the reset = %d; want 200", res.StatusCode)

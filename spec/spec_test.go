@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,19 +183,35 @@ func TestPolicyExtensions(t *testing.T) {
 		t.Errorf("x-milligold-token = %+v", token)
 	}
 	wantHeaders := map[string]string{"limit": "X-Rate-Limit-Limit", "remaining": "X-Rate-Limit-Remaining", "reset": "X-Rate-Limit-Reset"}
-	if limit.Requests != 10 || limit.WindowSeconds != 20 || limit.Scope != "partner" ||
+	// The numbers are the document's own sentence, so a spec edit without
+	// a new document (in testdata) fails here, and a new document without a
+	// spec edit too.
+	m := regexp.MustCompile(`limited to (\d+) requests every (\d+) seconds`).FindSubmatch(documentText(t))
+	if m == nil {
+		t.Fatal("the document no longer states its rate limit as \"limited to N requests every S seconds\"")
+	}
+	docRequests, _ := strconv.Atoi(string(m[1]))
+	docWindow, _ := strconv.Atoi(string(m[2]))
+	if limit.Requests != docRequests || limit.WindowSeconds != docWindow || limit.Scope != "partner" ||
 		limit.WindowStart != "first-request" || !reflect.DeepEqual(limit.Headers, wantHeaders) {
-		t.Errorf("x-milligold-rate-limit = %+v", limit)
+		t.Errorf("x-milligold-rate-limit = %+v; the document says %d requests every %d seconds", limit, docRequests, docWindow)
 	}
 }
 
-// documentExamples returns the JSON blocks of the API document, in order.
-func documentExamples(t *testing.T) []any {
+// documentText is the API document, as copied into testdata.
+func documentText(t *testing.T) []byte {
 	t.Helper()
 	md, err := os.ReadFile("testdata/milligold-partner-api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return md
+}
+
+// documentExamples returns the JSON blocks of the API document, in order.
+func documentExamples(t *testing.T) []any {
+	t.Helper()
+	md := documentText(t)
 	var out []any
 	for _, m := range regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatch(md, -1) {
 		var v any

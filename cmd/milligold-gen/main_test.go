@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -52,6 +54,28 @@ func edit(t *testing.T, name, old, new string) {
 	}
 }
 
+// requestsLine is the rate limit's request count in openapi.yaml.
+var requestsLine = regexp.MustCompile(`(?m)^  requests: (\S+)$`)
+
+// setRequests sets the spec's request count to n (unless n is empty) and
+// returns the number it had, so the tests follow the spec's current value.
+func setRequests(t *testing.T, name, n string) int {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := requestsLine.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf(`%s has no "  requests: N" line`, name)
+	}
+	was, _ := strconv.Atoi(string(m[1]))
+	if n != "" {
+		edit(t, name, string(m[0]), "  requests: "+n)
+	}
+	return was
+}
+
 func runGen(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	code = run(args, strings.NewReader(""), &out, &errb)
@@ -64,18 +88,20 @@ func TestPlanApply(t *testing.T) {
 		t.Fatalf("plan on a fresh copy = %d; want %d\n%s%s", code, exitOK, out, errs)
 	}
 
-	edit(t, filepath.Join(root, "openapi.yaml"), "  requests: 10\n", "  requests: 7\n")
+	was := setRequests(t, filepath.Join(root, "openapi.yaml"), "")
+	now := strconv.Itoa(was + 3)
+	setRequests(t, filepath.Join(root, "openapi.yaml"), now)
 	code, out, _ := runGen("plan", "-root", root)
 	if code != exitChanges {
 		t.Fatalf("plan after editing requests = %d; want %d", code, exitChanges)
 	}
-	for _, want := range []string{"--- a/gen/middleware/policy.gen.go", "-\tRequests:        10,", "+\tRequests:        7,"} {
+	for _, want := range []string{"--- a/gen/middleware/policy.gen.go", "-\tRequests:        " + strconv.Itoa(was) + ",", "+\tRequests:        " + now + ","} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan diff lacks %q:\n%s", want, out)
 		}
 	}
 	before, _ := os.ReadFile(filepath.Join(root, "gen", "middleware", "policy.gen.go"))
-	if bytes.Contains(before, []byte("Requests:        7,")) {
+	if bytes.Contains(before, []byte("Requests:        "+now+",")) {
 		t.Fatal("plan wrote the change; only apply may")
 	}
 
@@ -83,7 +109,7 @@ func TestPlanApply(t *testing.T) {
 		t.Fatalf("apply = %d; want %d\n%s", code, exitOK, errs)
 	}
 	after, _ := os.ReadFile(filepath.Join(root, "gen", "middleware", "policy.gen.go"))
-	if !bytes.Contains(after, []byte("Requests:        7,")) {
+	if !bytes.Contains(after, []byte("Requests:        "+now+",")) {
 		t.Errorf("apply did not write the new limit:\n%s", after)
 	}
 	if code, out, _ := runGen("plan", "-root", root); code != exitOK {
@@ -115,7 +141,7 @@ func TestApplyOwnsOnlyItsFiles(t *testing.T) {
 		t.Errorf("apply removed a hand-written file: %v", err)
 	}
 
-	edit(t, filepath.Join(root, "openapi.yaml"), "  requests: 10\n", "  requests: ten\n")
+	setRequests(t, filepath.Join(root, "openapi.yaml"), "ten")
 	policy, _ := os.ReadFile(filepath.Join(mw, "policy.gen.go"))
 	code, _, errs := runGen("apply", "-root", root)
 	if code != exitError {

@@ -116,8 +116,14 @@ func do(t *testing.T, base string, c call) *http.Response {
 }
 
 func TestStrictMiddleware(t *testing.T) {
-	reset := strconv.FormatInt(t0.Add(20*time.Second).Unix(), 10)
-	limited := map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": reset}
+	// The spec's numbers, so an edit of the policy keeps this test meaningful.
+	n, window := middleware.RateLimit.Requests, middleware.RateLimit.Window
+	if n < 2 {
+		t.Fatalf("these cases need a limit of at least 2; the spec says %d", n)
+	}
+	reset := strconv.FormatInt(t0.Add(window).Unix(), 10)
+	limit := strconv.Itoa(n)
+	limited := map[string]string{"X-Rate-Limit-Limit": limit, "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": reset}
 	noHeaders := map[string]string{"X-Rate-Limit-Limit": "", "X-Rate-Limit-Remaining": "", "X-Rate-Limit-Reset": ""}
 	for _, c := range []struct {
 		name     string
@@ -132,32 +138,32 @@ func TestStrictMiddleware(t *testing.T) {
 			{op: "rate", auth: "Bearer forged", wantStatus: 401, wantCode: "code-401"},
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: noHeaders},
 		}},
-		{"the 11th request in a window gets 429 with the headers", false, []call{
-			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, repeat: 10},
-			{op: "rate", auth: "Bearer good-p1", wantStatus: 429, wantCode: "code-429", wantHeaders: limited, advance: 19 * time.Second},
+		{"the request after the limit in a window gets 429 with the headers", false, []call{
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, repeat: n},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 429, wantCode: "code-429", wantHeaders: limited, advance: window - time.Second},
 			{op: "rate", auth: "Bearer good-p2", wantStatus: 200},
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, advance: time.Second},
 		}},
 		{"401s do not count", false, []call{
-			{op: "rate", auth: "Bearer forged", wantStatus: 401, repeat: 20},
-			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, repeat: 10},
+			{op: "rate", auth: "Bearer forged", wantStatus: 401, repeat: 2 * n},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, repeat: n},
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 429},
 		}},
 		{"a known partner's token requests count against its window", false, []call{
-			{op: "token", partnerID: "p1", wantStatus: 200, repeat: 10},
+			{op: "token", partnerID: "p1", wantStatus: 200, repeat: n},
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 429, wantHeaders: limited},
 			{op: "token", partnerID: "p1", wantStatus: 429, wantCode: "code-429", wantHeaders: limited},
 			{op: "rate", auth: "Bearer good-p2", wantStatus: 200},
 		}},
 		{"unknown partners count against the client address", false, []call{
-			{op: "token", partnerID: "nobody", wantStatus: 401, repeat: 5},
-			{op: "token", partnerID: "someone", wantStatus: 401, repeat: 5},
+			{op: "token", partnerID: "nobody", wantStatus: 401, repeat: n / 2},
+			{op: "token", partnerID: "someone", wantStatus: 401, repeat: n - n/2},
 			{op: "token", partnerID: "nobody", wantStatus: 429, wantHeaders: limited},
 			{op: "token", partnerID: "p2", wantStatus: 200},
 		}},
 		{"headers on every response, when asked", true, []call{
-			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "9", "X-Rate-Limit-Reset": reset}},
-			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: map[string]string{"X-Rate-Limit-Remaining": "8"}},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: map[string]string{"X-Rate-Limit-Limit": limit, "X-Rate-Limit-Remaining": strconv.Itoa(n - 1), "X-Rate-Limit-Reset": reset}},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: map[string]string{"X-Rate-Limit-Remaining": strconv.Itoa(n - 2)}},
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -236,12 +242,15 @@ func client(t *testing.T, base string, clk *clock.Fake, partnerID string) *api.C
 
 // TestClientMeetsServer runs both generated sides, bound to the same
 // RateLimit, over loopback on one virtual clock: the client fetches one
-// token, paces 35 calls plus that token request, and never sees a 429.
+// token, paces three and a half windows' worth of calls plus that token
+// request, and never sees a 429.
 func TestClientMeetsServer(t *testing.T) {
 	clk := clock.NewAuto(t0)
 	ts, impl := server(t, middleware.ServerOptions{Verify: verify, KnownPartner: known, Now: clk.Now})
 	c := client(t, ts.URL, clk, "p1")
-	for i := range 35 {
+	n := middleware.RateLimit.Requests
+	calls := 3*n + n/2 // with the token request, more than 3n and at most 4n requests
+	for i := range calls {
 		resp, err := c.GetGoldRateWithResponse(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -253,7 +262,7 @@ func TestClientMeetsServer(t *testing.T) {
 	if n := impl.tokens.Load(); n != 1 {
 		t.Errorf("%d token requests; want 1", n)
 	}
-	// 36 requests at 10 per window+margin: the last goes out in the fourth window.
+	// At n per window+margin, the last request goes out in the fourth window.
 	if got, want := clk.Now().Sub(t0), 3*(middleware.RateLimit.Window+ratelimit.DefaultMargin); got != want {
 		t.Errorf("36 requests took %v of virtual time; want %v", got, want)
 	}
