@@ -24,6 +24,13 @@ const (
 	opGetUserInfo       = "getUserInfo"
 )
 
+// tokenRoute is the spec's token-issuing operation (x-milligold-token), so
+// a request to it is known by its method and path whatever the base URL.
+var tokenRoute = func() tokens.Route {
+	op, _ := middleware.OperationByID(middleware.TokenOperation)
+	return tokens.Route{Method: op.Method, Path: op.Path}
+}()
+
 // maxBody bounds a success body; the API's answers are a few hundred bytes.
 const maxBody = 1 << 20
 
@@ -122,7 +129,7 @@ func retryable(req *http.Request) bool {
 	if req.Method == http.MethodGet || req.Method == http.MethodHead {
 		return true
 	}
-	return req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/auth/token")
+	return tokenRoute.Match(req)
 }
 
 // Token returns the access token the Client uses, requesting a new one when
@@ -311,8 +318,8 @@ func withOperation(ctx context.Context, op string) context.Context {
 // operation names req's operation. A token request runs under the context
 // of the call that needed the token, so it is told by its path.
 func operation(req *http.Request) string {
-	if strings.HasSuffix(req.URL.Path, "/auth/token") {
-		return opCreateAccessToken
+	if tokenRoute.Match(req) {
+		return middleware.TokenOperation
 	}
 	if op, ok := req.Context().Value(operationKey{}).(string); ok {
 		return op

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -441,5 +443,29 @@ func TestWithLimiter(t *testing.T) {
 	}
 	if len(lim.limits) == 0 || lim.limits[len(lim.limits)-1] != 7 {
 		t.Errorf("limiter observed limits %v; want the announced 7", lim.limits)
+	}
+}
+
+// TestTokenRouteFromSpec: the client knows the token request by the spec's
+// token operation (retried after a 429, logged as createAccessToken), under
+// any base path, and nothing else.
+func TestTokenRouteFromSpec(t *testing.T) {
+	for _, tt := range []struct {
+		method, url string
+		want        bool
+	}{
+		{"POST", "https://api.milligold.in/partner/auth/token", true},
+		{"POST", "http://127.0.0.1:8080/other/base/auth/token", true},
+		{"GET", "https://api.milligold.in/partner/auth/token", false},
+		{"POST", "https://api.milligold.in/partner/gold/rate", false},
+		{"POST", "https://api.milligold.in/partner/auth/token/x", false},
+	} {
+		req := httptest.NewRequest(tt.method, tt.url, nil)
+		if got := retryable(req) && req.Method == http.MethodPost; got != tt.want {
+			t.Errorf("%s %s: a retryable token request = %v; want %v", tt.method, tt.url, got, tt.want)
+		}
+		if got := operation(req) == opCreateAccessToken; got != tt.want {
+			t.Errorf("%s %s: logged as createAccessToken = %v; want %v", tt.method, tt.url, got, tt.want)
+		}
 	}
 }
