@@ -30,7 +30,7 @@ func serve(t *testing.T, srv *http.Server) string {
 // waitCut polls until n connections are cut; the bound only keeps a broken
 // server from hanging the test.
 func waitCut(s *SlowClients, n int) bool {
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		if s.Cut() >= n {
 			return true
 		}
