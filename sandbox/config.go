@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -317,6 +318,13 @@ var mobilePattern = regexp.MustCompile(`^[0-9]{10}$`)
 // Validate reports the first problem in c.
 func (c Config) Validate() error { return c.validate() }
 
+// Upper bounds: beyond them a duration overflows or a number is a typo.
+const (
+	maxLifetimeSeconds = 365 * 24 * 3600
+	maxWindowSeconds   = 24 * 3600
+	maxRequests        = 1 << 30
+)
+
 func (c Config) validate() error {
 	if len(c.Partners) == 0 {
 		return bad("partners", "at least one partner is required")
@@ -340,9 +348,13 @@ func (c Config) validate() error {
 	ids, mobiles := map[string]int{}, map[string]int{}
 	for i, u := range c.Users {
 		at := fmt.Sprintf("users[%d]", i)
-		for field, v := range map[string]string{"id": u.ID, "name": u.Name, "mobileNumber": u.MobileNumber, "countryCode": u.CountryCode, "gender": u.Gender} {
-			if v == "" {
-				return bad(at+"."+field, "required")
+		// In the schema's order, so the first missing field is named.
+		for _, f := range []struct{ name, value string }{
+			{"id", u.ID}, {"name", u.Name}, {"email", u.Email}, {"countryCode", u.CountryCode},
+			{"mobileNumber", u.MobileNumber}, {"gender", u.Gender}, {"upiId", u.UpiID},
+		} {
+			if f.value == "" {
+				return bad(at+"."+f.name, "required")
 			}
 		}
 		if !mobilePattern.MatchString(u.MobileNumber) {
@@ -354,27 +366,28 @@ func (c Config) validate() error {
 		if j, dup := mobiles[u.MobileNumber]; dup {
 			return bad(at+".mobileNumber", "duplicate of users[%d].mobileNumber %q", j, u.MobileNumber)
 		}
-		if u.GoldBalance < 0 {
-			return bad(at+".goldBalance", "negative")
+		if !(u.GoldBalance >= 0) || math.IsInf(u.GoldBalance, 0) {
+			return bad(at+".goldBalance", "must be a finite number, 0 or more")
 		}
 		ids[u.ID], mobiles[u.MobileNumber] = i, i
 	}
 	g := c.GoldRate
 	switch {
-	case g.Rate <= 0:
-		return bad("goldRate.rate", "must be positive")
-	case g.CgstRate < 0 || g.CgstRate >= 1:
+	// Negated comparisons, so NaN fails them too; JSON cannot carry NaN or Inf.
+	case !(g.Rate > 0) || math.IsInf(g.Rate, 0):
+		return bad("goldRate.rate", "must be a positive finite number")
+	case !(g.CgstRate >= 0 && g.CgstRate < 1):
 		return bad("goldRate.cgstRate", "must be a fraction in [0, 1)")
-	case g.SgstRate < 0 || g.SgstRate >= 1:
+	case !(g.SgstRate >= 0 && g.SgstRate < 1):
 		return bad("goldRate.sgstRate", "must be a fraction in [0, 1)")
 	case g.UpdatedAt.IsZero():
 		return bad("goldRate.updatedAt", "required (RFC 3339)")
-	case c.TokenLifetimeSeconds < 0:
-		return bad("tokenLifetimeSeconds", "must be positive")
-	case c.RateLimit.Requests < 0:
-		return bad("rateLimit.requests", "must be positive")
-	case c.RateLimit.WindowSeconds < 0:
-		return bad("rateLimit.windowSeconds", "must be positive")
+	case c.TokenLifetimeSeconds < 0 || c.TokenLifetimeSeconds > maxLifetimeSeconds:
+		return bad("tokenLifetimeSeconds", "must be positive and at most %d (a year)", maxLifetimeSeconds)
+	case c.RateLimit.Requests < 0 || c.RateLimit.Requests > maxRequests:
+		return bad("rateLimit.requests", "must be positive and at most %d", maxRequests)
+	case c.RateLimit.WindowSeconds < 0 || c.RateLimit.WindowSeconds > maxWindowSeconds:
+		return bad("rateLimit.windowSeconds", "must be positive and at most %d (a day)", maxWindowSeconds)
 	case c.SigningKey != "" && len(c.SigningKey) < 32:
 		return bad("signingKey", "must be at least 32 bytes")
 	}

@@ -87,6 +87,8 @@ var cfgRejects = []struct {
     countryCode: "91"
     mobileNumber: "9876543210"
     gender: MALE
+    email: a@example.com
+    upiId: a@upi
     phone: "1" #<
 ` + cfgRate, "users[0].phone: unknown key"},
 	{"unknown rate key", cfgPartners + `goldRate:
@@ -117,22 +119,28 @@ var cfgRejects = []struct {
     countryCode: "91"
     mobileNumber: "9876543210"
     gender: MALE
+    email: a@example.com
+    upiId: a@upi
 ` + cfgRate, "users[0].name: required"},
 	{"duplicate user id", cfgPartners + `users:
-  - {id: u1, name: A, countryCode: "91", mobileNumber: "9876543210", gender: MALE}
+  - {id: u1, name: A, countryCode: "91", mobileNumber: "9876543210", gender: MALE, email: a@example.com, upiId: a@upi}
   - id: u1 #<
     name: B
     countryCode: "91"
     mobileNumber: "9876543211"
     gender: MALE
+    email: a@example.com
+    upiId: a@upi
 ` + cfgRate, `users[1].id: duplicate of users[0].id "u1"`},
 	{"duplicate mobile number", cfgPartners + `users:
-  - {id: u1, name: A, countryCode: "91", mobileNumber: "9876543210", gender: MALE}
+  - {id: u1, name: A, countryCode: "91", mobileNumber: "9876543210", gender: MALE, email: a@example.com, upiId: a@upi}
   - id: u2
     name: B
     countryCode: "91"
     mobileNumber: "9876543210" #<
     gender: MALE
+    email: a@example.com
+    upiId: a@upi
 ` + cfgRate, `users[1].mobileNumber: duplicate of users[0].mobileNumber "9876543210"`},
 	{"mobile of nine digits", cfgPartners + `users:
   - id: u1
@@ -140,6 +148,8 @@ var cfgRejects = []struct {
     countryCode: "91"
     mobileNumber: "987654321" #<
     gender: MALE
+    email: a@example.com
+    upiId: a@upi
 ` + cfgRate, `users[0].mobileNumber: "987654321" is not ten digits`},
 	{"mobile with country code", cfgPartners + `users:
   - id: u1
@@ -147,6 +157,8 @@ var cfgRejects = []struct {
     countryCode: "91"
     mobileNumber: "+919876543210" #<
     gender: MALE
+    email: a@example.com
+    upiId: a@upi
 ` + cfgRate, `users[0].mobileNumber: "+919876543210" is not ten digits`},
 	{"negative gold balance", cfgPartners + `users:
   - id: u1
@@ -154,16 +166,18 @@ var cfgRejects = []struct {
     countryCode: "91"
     mobileNumber: "9876543210"
     gender: MALE
+    email: a@example.com
+    upiId: a@upi
     goldBalance: -1 #<
-` + cfgRate, "users[0].goldBalance: negative"},
+` + cfgRate, "users[0].goldBalance: must be a finite number, 0 or more"},
 	{"negative rate", cfgPartners + `goldRate:
   rate: -1 #<
   updatedAt: 2026-01-02T03:04:05Z
-`, "goldRate.rate: must be positive"},
+`, "goldRate.rate: must be a positive finite number"},
 	{"zero rate", cfgPartners + `goldRate:
   rate: 0 #<
   updatedAt: 2026-01-02T03:04:05Z
-`, "goldRate.rate: must be positive"},
+`, "goldRate.rate: must be a positive finite number"},
 	{"cgst of one", cfgPartners + `goldRate:
   rate: 1
   cgstRate: 1 #<
@@ -183,7 +197,43 @@ var cfgRejects = []struct {
   rate: 1
   cgstRate: 0.015
 `, "goldRate.updatedAt: required (RFC 3339)"},
-	{"missing goldRate", cfgPartners + cfgUser, "goldRate.rate: must be positive"},
+	{"missing goldRate", cfgPartners + cfgUser, "goldRate.rate: must be a positive finite number"},
+	{"infinite rate", cfgPartners + `goldRate:
+  rate: .inf #<
+  updatedAt: 2026-01-02T03:04:05Z
+`, "goldRate.rate: must be a positive finite number"},
+	{"rate not a number", cfgPartners + `goldRate:
+  rate: .nan #<
+  updatedAt: 2026-01-02T03:04:05Z
+`, "goldRate.rate: must be a positive finite number"},
+	{"cgst not a number", cfgPartners + `goldRate:
+  rate: 1
+  cgstRate: .nan #<
+  updatedAt: 2026-01-02T03:04:05Z
+`, "goldRate.cgstRate: must be a fraction in [0, 1)"},
+	{"gold balance not a number", cfgPartners + `users:
+  - id: u1
+    name: A
+    email: a@example.com
+    countryCode: "91"
+    mobileNumber: "9876543210"
+    gender: MALE
+    upiId: a@upi
+    goldBalance: .nan #<
+` + cfgRate, "users[0].goldBalance: must be a finite number, 0 or more"},
+	{"user without email", cfgPartners + `users:
+  - id: u1 #<
+    name: A
+    countryCode: "91"
+    mobileNumber: "9876543210"
+    gender: MALE
+    upiId: a@upi
+` + cfgRate, "users[0].email: required"},
+	{"user without upiId", cfgPartners + `users:
+  - {id: u1, name: A, email: a@example.com, countryCode: "91", mobileNumber: "9876543210", gender: MALE} #<
+` + cfgRate, "users[0].upiId: required"},
+	{"token lifetime that overflows", cfgValid + "tokenLifetimeSeconds: 99999999999999 #<\n", "tokenLifetimeSeconds: must be positive and at most"},
+	{"window of a year", cfgValid + "rateLimit:\n  windowSeconds: 31536000 #<\n", "rateLimit.windowSeconds: must be positive and at most"},
 	{"negative token lifetime", cfgValid + "tokenLifetimeSeconds: -5 #<\n", "tokenLifetimeSeconds: must be positive"},
 	{"negative rate-limit requests", cfgValid + "rateLimit:\n  requests: -1 #<\n", "rateLimit.requests: must be positive"},
 	{"negative window", cfgValid + "rateLimit:\n  requests: 5\n  windowSeconds: -20 #<\n", "rateLimit.windowSeconds: must be positive"},
@@ -296,7 +346,7 @@ faults: true
 		}
 	}},
 	{"two partners and flow style", `partners: [{id: a, name: A, secret: x}, {id: b, name: B, secret: y}]
-users: [{id: u1, name: A, countryCode: "91", mobileNumber: "0000000000", gender: OTHER, upiId: a@upi}]
+users: [{id: u1, name: A, countryCode: "91", mobileNumber: "0000000000", gender: OTHER, email: a@example.com, upiId: a@upi}]
 goldRate: {rate: 1, updatedAt: "2026-01-02T03:04:05.123+05:30"}
 `, func(t *testing.T, c sandbox.Config) {
 		if len(c.Partners) != 2 || c.Partners[1].ID != "b" || c.Users[0].MobileNumber != "0000000000" {
