@@ -183,7 +183,7 @@ func TestSandboxCommandUsageErrors(t *testing.T) {
 		stderr string // prefix of stderr
 	}{
 		{"unknown key", []string{"sandbox", "--addr", "127.0.0.1:0", "--config", broken}, exitUsage, "milligold: " + broken + ":5: partners[0].colour: unknown key"},
-		{"bad value", []string{"sandbox", "--addr", "127.0.0.1:0", "--config", invalid}, exitUsage, "milligold: " + invalid + ":6: goldRate.rate: must be positive"},
+		{"bad value", []string{"sandbox", "--addr", "127.0.0.1:0", "--config", invalid}, exitUsage, "milligold: " + invalid + ":6: goldRate.rate: must be a positive finite number"},
 		{"missing file", []string{"sandbox", "--addr", "127.0.0.1:0", "--config", missing}, exitUsage, "milligold: open " + missing + ": no such file or directory"},
 		{"unknown flag", []string{"sandbox", "--port", "8080"}, exitUsage, "milligold: unknown flag: --port"},
 		{"argument", []string{"sandbox", "now"}, exitUsage, `milligold: sandbox takes no arguments; got "now"`},
