@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/milligold/milligold-go/gen/api"
@@ -45,6 +47,7 @@ type Client struct {
 	baseURL   string
 	partnerID string
 	secret    string
+	seen      *seenTokens
 	now       func() time.Time
 }
 
@@ -78,6 +81,7 @@ func New(opts ...Option) (*Client, error) {
 		baseURL:   cfg.baseURL.String(),
 		partnerID: cfg.partnerID,
 		secret:    cfg.secret,
+		seen:      &seenTokens{},
 		now:       cfg.now,
 	}
 
@@ -112,7 +116,7 @@ func New(opts ...Option) (*Client, error) {
 	}
 	c.source = tokens.NewSource(
 		middleware.TokenFetcher(tokenAPI, cfg.partnerID, cfg.secret),
-		tokens.WithStore(cfg.store),
+		tokens.WithStore(recordingStore{Store: cfg.store, seen: c.seen}),
 		tokens.WithClock(cfg.now),
 	)
 	hc.Transport = middleware.NewBearerTransport(limited, c.source)
@@ -233,12 +237,73 @@ func (e *callError) Unwrap() error { return e.err }
 // bearer headers and form-encoded secrets.
 var secretish = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|(?i:bearer)\s+[^\s"',;]+|(?i:partnerSecret)=[^&\s"]*`)
 
-// redact removes the partner secret and anything token-shaped from s.
+// redact removes the partner secret, the tokens the Client has held and
+// anything token-shaped from s.
 func (c *Client) redact(s string) string {
 	if c.secret != "" {
 		s = strings.ReplaceAll(s, c.secret, redacted)
 	}
+	s = c.seen.redact(s)
 	return secretish.ReplaceAllString(s, redacted)
+}
+
+// seenTokens remembers the last few access tokens the Client held, so redact
+// removes them by value: the spec calls tokens opaque, so one need not look
+// like a JWT for the pattern to catch it.
+type seenTokens struct {
+	mu   sync.Mutex
+	vals []string // newest last
+}
+
+// Enough for a token and the ones it replaced while calls were in flight.
+const maxSeenTokens = 4
+
+// minRedactedToken keeps a degenerate one-letter token from mangling every
+// message; a token that short protects nothing anyway.
+const minRedactedToken = 6
+
+func (s *seenTokens) add(v string) {
+	if len(v) < minRedactedToken {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.Contains(s.vals, v) {
+		return
+	}
+	s.vals = append(s.vals, v)
+	if len(s.vals) > maxSeenTokens {
+		s.vals = slices.Delete(s.vals, 0, len(s.vals)-maxSeenTokens)
+	}
+}
+
+func (s *seenTokens) redact(str string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.vals {
+		str = strings.ReplaceAll(str, v, redacted)
+	}
+	return str
+}
+
+// recordingStore notes every token that passes through the Client's store,
+// including one a shared store loads from elsewhere.
+type recordingStore struct {
+	tokens.Store
+	seen *seenTokens
+}
+
+func (r recordingStore) Load(ctx context.Context) (tokens.Token, bool, error) {
+	t, ok, err := r.Store.Load(ctx)
+	if ok {
+		r.seen.add(t.Value)
+	}
+	return t, ok, err
+}
+
+func (r recordingStore) Save(ctx context.Context, t tokens.Token) error {
+	r.seen.add(t.Value)
+	return r.Store.Save(ctx, t)
 }
 
 // String shows where the Client points and for which partner, never the

@@ -122,7 +122,7 @@ func TestTransportKeepsTheLimitUnderLoad(t *testing.T) {
 	policy := ratelimit.Policy{Requests: 5, Window: 500 * time.Millisecond}
 	srv := faultserver.New(t, okAPI)
 	rt := &ratelimit.Transport{
-		Base:    srv.Client().Transport,
+		Base: srv.Client().Transport,
 		// The margin covers the time between the limiter's grant and the
 		// server's arrival stamp, which a loaded CI machine can stretch.
 		Limiter: ratelimit.NewSlidingLog(policy, ratelimit.WithMargin(300*time.Millisecond)),
