@@ -37,6 +37,7 @@ func FuzzTransportResponse(f *testing.F) {
 		{"/user/info/12ab", "application/json", "", `[`, 400},
 		{"/auth/token", "application/json", "", `{"success":true,"data":{"accessToken":"` + token + `","expiresIn":"1"}}`, 200},
 		{"/nowhere", "application/json; charset=utf-8", "-1", `{"success":false}`, 503},
+		{"/x/" + token + "/" + secret, "application/json", "", `{}`, 200}, // no route: the path is echoed
 	}
 	for _, s := range seeds {
 		f.Add(s.path, s.contentType, s.limit, s.body, s.status)

@@ -79,7 +79,9 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 			if len(res.Violations) > 0 {
 				res.Result = Fail
 			}
-			ran[c.pair] = true
+			if res.Result == Pass {
+				ran[c.pair] = true // a failed case did not see its pair
+			}
 		}
 		rep.Cases = append(rep.Cases, res)
 	}

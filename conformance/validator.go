@@ -149,14 +149,14 @@ func (v *Validator) checkRequest(req *http.Request, body []byte) (checked, []Vio
 	rel, ok := strings.CutPrefix(req.URL.Path, v.basePath)
 	if !ok || !strings.HasPrefix(rel, "/") {
 		return c, []Violation{{Side: SideRequest, Source: SourceKin,
-			Message: fmt.Sprintf("%s %s is not under the base path %q", req.Method, req.URL.Path, v.basePath)}}
+			Message: c.redact(fmt.Sprintf("%s %s is not under the base path %q", req.Method, req.URL.Path, v.basePath))}}
 	}
 	routed := *req
 	routed.URL = &url.URL{Path: rel}
 	route, params, err := v.router.FindRoute(&routed)
 	if err != nil {
 		return c, []Violation{{Side: SideRequest, Source: SourceKin,
-			Message: fmt.Sprintf("%s %s: %v", req.Method, req.URL.Path, err)}}
+			Message: c.redact(fmt.Sprintf("%s %s: %v", req.Method, req.URL.Path, err))}}
 	}
 	c.operation = route.Method + " " + route.Path
 	c.input = &openapi3filter.RequestValidationInput{
