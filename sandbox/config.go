@@ -322,7 +322,7 @@ func (c Config) Validate() error { return c.validate() }
 const (
 	maxLifetimeSeconds = 365 * 24 * 3600
 	maxWindowSeconds   = 24 * 3600
-	maxRequests        = 1 << 30
+	maxRequests        = 1 << 20 // ratelimit.Policy's own bound
 )
 
 func (c Config) validate() error {
