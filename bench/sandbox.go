@@ -4,34 +4,45 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/milligold/milligold-go/sandbox"
 )
 
 // startSandbox serves the sandbox with everything on (request validation,
-// JWT check, rate-limit accounting), as `milligold sandbox` does, on a fresh
-// loopback port, and gets a token for the default partner. Only the limit is
-// raised, to more than wrk can send in its one-second window, so it never trips.
+// JWT check, rate-limit accounting, a text log line per request written to
+// a file), as `milligold sandbox` does with its stderr sent to /dev/null, on
+// a fresh loopback port, and gets a token for the default partner. Only the
+// limit is raised, to more than wrk can send in its one-second window, so it
+// never trips.
 func startSandbox(ctx context.Context) (Target, error) {
+	logFile, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return Target{}, err
+	}
 	cfg := sandbox.Default()
 	cfg.RateLimit.Requests = 1 << 20
 	cfg.RateLimit.WindowSeconds = 1
+	cfg.Logger = slog.New(slog.NewTextHandler(logFile, nil))
 	h, err := sandbox.New(cfg)
 	if err != nil {
+		logFile.Close()
 		return Target{}, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		logFile.Close()
 		return Target{}, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- sandbox.Serve(sctx, ln, h, sandbox.ServeOptions{}) }()
-	stop := func() { cancel(); <-done }
+	stop := func() { cancel(); <-done; logFile.Close() }
 
 	base := "http://" + ln.Addr().String() + sandbox.BasePath
 	token, err := fetchToken(ctx, base, sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret)
