@@ -231,6 +231,9 @@ func explainAPI(e *milligold.APIError) error {
 		return fmt.Errorf("the API refused a fresh access token (%s)%s; check that --base-url points at one API", status, ref)
 	case e.StatusCode == http.StatusNotFound && e.Operation == "getUserInfo":
 		return fmt.Errorf("user not found (%s)%s%s; check the mobile number", status, detail, ref)
+	case e.StatusCode == http.StatusNotFound:
+		// Only getUserInfo has a resource to miss; anywhere else the URL is wrong.
+		return fmt.Errorf("no such endpoint (%s)%s%s; check that --base-url includes the API's base path, such as https://api.milligold.in/partner", status, detail, ref)
 	case e.StatusCode >= 500:
 		return fmt.Errorf("the API failed (%s)%s%s; try again later, and quote the errorCode if it persists", status, detail, ref)
 	case e.StatusCode >= 400:

@@ -256,6 +256,7 @@ func TestExplain(t *testing.T) {
 		{"credentials", api("createAccessToken", 401, "Invalid"), "the API refused the partner credentials (401 Unauthorized) (errorCode c0ffee); check --partner-id/MILLIGOLD_PARTNER_ID and MILLIGOLD_PARTNER_SECRET or --partner-secret-file"},
 		{"token refused", api("getGoldRate", 401, "expired"), "the API refused a fresh access token (401 Unauthorized) (errorCode c0ffee); check that --base-url points at one API"},
 		{"not found", api("getUserInfo", 404, "gone"), "user not found (404 Not Found): gone (errorCode c0ffee); check the mobile number"},
+		{"base path missing", api("createAccessToken", 404, "The requested resource was not found"), "no such endpoint (404 Not Found): The requested resource was not found (errorCode c0ffee); check that --base-url includes the API's base path, such as https://api.milligold.in/partner"},
 		{"server failed", api("getGoldRate", 503, ""), "the API failed (503 Service Unavailable) (errorCode c0ffee); try again later, and quote the errorCode if it persists"},
 		{"bad request", api("getUserInfo", 400, "bad number"), "the API rejected the request (400 Bad Request): bad number (errorCode c0ffee)"},
 		{"redirect", api("getGoldRate", 302, ""), "unexpected answer from the API (302 Found) (errorCode c0ffee)"},
