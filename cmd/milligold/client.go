@@ -40,7 +40,7 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.baseURL, "base-url", "", "the API: a URL with its base path, or local, sandbox or production (default $"+envBaseURL+", else local)")
 	fs.StringVar(&f.partnerID, "partner-id", "", "the partner ID (default $"+envPartnerID+")")
-	fs.StringVar(&f.secretFile, "partner-secret-file", "", "read the partner secret from this file (default $"+envPartnerSecret+")")
+	fs.StringVar(&f.secretFile, "partner-secret-file", "", "read the partner secret from this file (without it, the secret comes from $"+envPartnerSecret+")")
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long")
 	fs.IntVar(&f.maxRetries, "max-retries", 0, "retry a rate-limited call this many times, waiting for the window to reset")
