@@ -12,6 +12,7 @@ import (
 	"time"
 
 	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/conformance"
 	"github.com/milligold/milligold-go/internal/clock"
 	"github.com/milligold/milligold-go/ratelimit"
 )
@@ -65,6 +66,12 @@ func newBenchClient(tb testing.TB, base string, opts ...milligold.Option) *milli
 		tb.Fatalf("milligold.New: %v", err)
 	}
 	return c
+}
+
+// validated sends a test's client traffic through the validating transport
+// (see newTestClient); the benchmarks go without, as they time the client.
+func validated(t *testing.T, srvURL string) milligold.Option {
+	return milligold.WithHTTPClient(&http.Client{Transport: conformance.NewTestTransport(t, srvURL+"/partner", nil)})
 }
 
 // handWritten is the peer: what a careful engineer writes without the
@@ -136,7 +143,7 @@ func TestGoldRateMatchesHandWritten(t *testing.T) {
 	srv := httptest.NewServer(&rateAPI{now: time.Now})
 	defer srv.Close()
 	ctx := context.Background()
-	got, err := newBenchClient(t, srv.URL).GoldRate(ctx)
+	got, err := newBenchClient(t, srv.URL, validated(t, srv.URL)).GoldRate(ctx)
 	if err != nil {
 		t.Fatalf("GoldRate: %v", err)
 	}
@@ -176,7 +183,7 @@ func TestConcurrentCallersOneTokenPerPeriod(t *testing.T) {
 	api := &rateAPI{now: clk.Now}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	c := newBenchClient(t, srv.URL, milligold.WithClock(clk.Now))
+	c := newBenchClient(t, srv.URL, milligold.WithClock(clk.Now), validated(t, srv.URL))
 
 	const callers, periods = 64, 4
 	for period := 1; period <= periods; period++ {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milligold/milligold-go/conformance"
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/clock"
 	"github.com/milligold/milligold-go/internal/leak"
 	"github.com/milligold/milligold-go/ratelimit"
@@ -19,14 +21,67 @@ import (
 )
 
 // newTestClient builds a Client for the fake API with the test credentials.
+// Its traffic goes through the validating transport of package conformance:
+// every request the client sends and every answer it reads is checked
+// against openapi.yaml, and the test fails at its end with each violation.
+// A test whose fake answers break the spec on purpose says so with
+// requestsOnly, and why: its requests are still checked. (An opts' own WithHTTPClient
+// replaces the validating one.)
 func newTestClient(t *testing.T, baseURL string, opts ...Option) *Client {
 	t.Helper()
-	c, err := New(append([]Option{WithBaseURL(baseURL), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0)}, opts...)...)
+	mode := validateAll
+	var rest []Option
+	for _, o := range opts {
+		// A validation setting is an Option whose only effect is to name
+		// itself; the others, run once on a scratch config, ignore this.
+		var v validation
+		if errors.As(o(&config{}), &v) {
+			mode = v
+			continue
+		}
+		rest = append(rest, o)
+	}
+	base := []Option{WithBaseURL(baseURL), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0)}
+	switch mode {
+	case validateAll:
+		tr := conformance.NewTestTransport(t, baseURL, nil)
+		base = append(base, WithHTTPClient(&http.Client{Transport: tr}))
+	case validateRequests:
+		tr, err := conformance.NewTransport(baseURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			for _, v := range tr.Violations() {
+				if v.Side == conformance.SideRequest {
+					t.Errorf("openapi.yaml violation: %s", v)
+				}
+			}
+		})
+		base = append(base, WithHTTPClient(&http.Client{Transport: tr}))
+	}
+	c, err := New(append(base, rest...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return c
 }
+
+// validation is how newTestClient checks a client's traffic against
+// openapi.yaml.
+type validation int
+
+const (
+	validateAll      validation = iota // requests and responses (the default)
+	validateRequests                   // requests only: the fake's answers break the spec on purpose
+)
+
+func (v validation) Error() string { return fmt.Sprintf("newTestClient validation setting %d", int(v)) }
+
+// requestsOnly makes newTestClient validate only what the client sends, for
+// a test whose fake answers break the spec on purpose (undocumented
+// statuses, garbage bodies). Give the reason at the call.
+func requestsOnly() Option { return func(*config) error { return validateRequests } }
 
 func ptr(s string) *string { return &s }
 
@@ -74,22 +129,32 @@ func TestForwardCompatibility(t *testing.T) {
 		name string
 		body string
 		want User
+		// offSpec says why the answer breaks openapi.yaml on purpose; such a
+		// row validates the client's requests only.
+		offSpec string
 	}{
 		{"unknown fields", `{"success":true,"data":{"id":"u1","name":"A","email":"a@x","countryCode":"91","mobileNumber":"1234567890","gender":"MALE","upiId":"u@icici","goldBalance":1.5,"kycStatus":"VERIFIED","wallet":{"inr":10}},"meta":{"v":2}}`,
-			User{ID: "u1", Name: "A", Email: "a@x", CountryCode: "91", MobileNumber: "1234567890", Gender: GenderMale, UPIID: "u@icici", GoldBalance: 1.5}},
+			User{ID: "u1", Name: "A", Email: "a@x", CountryCode: "91", MobileNumber: "1234567890", Gender: GenderMale, UPIID: "u@icici", GoldBalance: 1.5},
+			""}, // extra fields: the spec's open schemas allow them
 		{"new gender kept", `{"success":true,"data":{"id":"u2","gender":"NON_BINARY","goldBalance":0}}`,
-			User{ID: "u2", Gender: "NON_BINARY"}},
+			User{ID: "u2", Gender: "NON_BINARY"}, "leaves out fields the spec requires (name, email, ...): the client tolerates a sparse answer"},
 		{"nullable fields present", `{"success":true,"data":{"id":"u3","gender":"FEMALE","birthday":"1990-01-01","address":"1 MG Road","pincode":"560001","goldBalance":0.0001}}`,
-			User{ID: "u3", Gender: "FEMALE", Birthday: ptr("1990-01-01"), Address: ptr("1 MG Road"), Pincode: ptr("560001"), GoldBalance: 0.0001}},
+			User{ID: "u3", Gender: "FEMALE", Birthday: ptr("1990-01-01"), Address: ptr("1 MG Road"), Pincode: ptr("560001"), GoldBalance: 0.0001},
+			"leaves out fields the spec requires (name, email, ...): the client tolerates a sparse answer"},
 		{"optional fields absent", `{"success":true,"data":{"id":"u4","gender":"MALE","goldBalance":2}}`,
-			User{ID: "u4", Gender: GenderMale, GoldBalance: 2}},
-		{"content type with charset", `{"success":true,"data":{"id":"u5","gender":"MALE"}}`, User{ID: "u5", Gender: GenderMale}},
+			User{ID: "u4", Gender: GenderMale, GoldBalance: 2}, "the fields it leaves out are required by the spec: the client tolerates their absence"},
+		{"content type with charset", `{"success":true,"data":{"id":"u5","gender":"MALE"}}`, User{ID: "u5", Gender: GenderMale},
+			"leaves out fields the spec requires: the row is about the content type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, base := newFakeAPI(t)
 			f.set("/user/info/1234567890", answer{200, map[string]string{"Content-Type": "application/json; charset=utf-8"}, tt.body})
-			got, err := newTestClient(t, base).UserInfo(context.Background(), "1234567890")
+			var opts []Option
+			if tt.offSpec != "" {
+				opts = append(opts, requestsOnly()) // the answer breaks the spec on purpose: tt.offSpec
+			}
+			got, err := newTestClient(t, base, opts...).UserInfo(context.Background(), "1234567890")
 			if err != nil {
 				t.Fatalf("UserInfo: %v", err)
 			}
@@ -124,25 +189,34 @@ func TestClientErrors(t *testing.T) {
 		wantOp    string
 		wantCode  int // 0: not an APIError
 		wantInErr string
+		// offSpec says why the fake's answer breaks openapi.yaml on
+		// purpose; such a row validates the client's requests only.
+		offSpec string
 	}{
 		{name: "wrong credentials", token: []answer{{401, nil, `{"success":false,"error":"Invalid partner credentials","errorCode":"c1"}`}},
 			wantIs: ErrUnauthorized, wantOp: "createAccessToken", wantCode: 401, wantInErr: "createAccessToken: 401 Unauthorized: Invalid partner credentials"},
 		{name: "token rate limited", token: []answer{{429, map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": itoa(reset)}, `{"success":false,"error":"Too many","errorCode":"r"}`}},
 			wantIs: ErrRateLimited, wantOp: "createAccessToken", wantCode: 429, wantInErr: "rate limited; retry after"},
 		{name: "rate limited", rate: []answer{{429, map[string]string{"X-Rate-Limit-Reset": itoa(reset)}, `{"success":false,"error":"Too many","errorCode":"r"}`}},
-			wantIs: ErrRateLimited, wantOp: "getGoldRate", wantCode: 429, wantInErr: "getGoldRate: rate limited; retry after"},
+			wantIs: ErrRateLimited, wantOp: "getGoldRate", wantCode: 429, wantInErr: "getGoldRate: rate limited; retry after",
+			offSpec: "a 429 with only the reset header: the spec requires all three"},
 		{name: "500", rate: []answer{{500, nil, `{"success":false,"error":"Internal error","errorCode":"boom"}`}},
 			wantOp: "getGoldRate", wantCode: 500, wantInErr: "500 Internal Server Error: Internal error (errorCode boom)"},
 		{name: "new status 451", rate: []answer{{451, nil, `{"success":false,"error":"Unavailable here","errorCode":"l"}`}},
-			wantOp: "getGoldRate", wantCode: 451, wantInErr: "451 Unavailable For Legal Reasons"},
+			wantOp: "getGoldRate", wantCode: 451, wantInErr: "451 Unavailable For Legal Reasons",
+			offSpec: "a status the spec does not document"},
 		{name: "502 from a proxy", rate: []answer{{502, map[string]string{"Content-Type": "text/html"}, `<html>Bad Gateway</html>`}},
-			wantOp: "getGoldRate", wantCode: 502, wantInErr: `502 Bad Gateway: "<html>Bad Gateway</html>"`},
+			wantOp: "getGoldRate", wantCode: 502, wantInErr: `502 Bad Gateway: "<html>Bad Gateway</html>"`,
+			offSpec: "a proxy's undocumented status with an HTML body"},
 		{name: "200 not JSON", rate: []answer{{200, map[string]string{"Content-Type": "text/plain"}, `1111`}},
-			wantInErr: `getGoldRate: unexpected 200 OK answer with content type "text/plain"; want 200 with JSON`},
+			wantInErr: `getGoldRate: unexpected 200 OK answer with content type "text/plain"; want 200 with JSON`,
+			offSpec:   "a 200 that is not JSON"},
 		{name: "200 cut JSON", rate: []answer{json200(`{"success":true,"data":{"rate":11`)},
-			wantInErr: "getGoldRate: decode response"},
+			wantInErr: "getGoldRate: decode response",
+			offSpec:   "a 200 whose JSON is cut"},
 		{name: "token answer without token", token: []answer{json200(`{"success":true,"data":{"expiresIn":3600}}`)},
-			wantIs: tokens.ErrBadGrant, wantInErr: "empty access token"},
+			wantIs: tokens.ErrBadGrant, wantInErr: "empty access token",
+			offSpec: "a token answer without the required accessToken and createdAt"},
 		{name: "401 twice", rate: []answer{{401, nil, `{"success":false,"error":"Token expired","errorCode":"x"}`}},
 			wantIs: ErrUnauthorized, wantOp: "getGoldRate", wantCode: 401, wantInErr: "getGoldRate: 401 Unauthorized: Token expired"},
 	}
@@ -155,7 +229,11 @@ func TestClientErrors(t *testing.T) {
 			if tt.rate != nil {
 				f.set("/gold/rate", tt.rate...)
 			}
-			_, err := newTestClient(t, base).GoldRate(context.Background())
+			var opts []Option
+			if tt.offSpec != "" {
+				opts = append(opts, requestsOnly()) // the answer breaks the spec on purpose: tt.offSpec
+			}
+			_, err := newTestClient(t, base, opts...).GoldRate(context.Background())
 			if err == nil {
 				t.Fatal("GoldRate() = nil error; want one")
 			}
@@ -193,7 +271,7 @@ func TestUserInfoNotFound(t *testing.T) {
 // retried and the call succeeds; the retry goes to the same path.
 func TestRetriesAfter429(t *testing.T) {
 	f, base := newFakeAPI(t)
-	f.set("/gold/rate", answer{429, map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Reset": itoa(time.Now().Add(-time.Second).Unix())}, `{"success":false,"error":"Too many","errorCode":"r"}`}, json200(docRate))
+	f.set("/gold/rate", tooMany(10, time.Now().Add(-time.Second).Unix()), json200(docRate))
 	c := newTestClient(t, base, WithMaxRetries(1))
 	if _, err := c.GoldRate(context.Background()); err != nil {
 		t.Fatalf("GoldRate after one 429: %v", err)
@@ -213,7 +291,7 @@ func TestRetriesAfter429(t *testing.T) {
 // after a 429 too: it creates nothing lasting.
 func TestTokenRequestRetriedAfter429(t *testing.T) {
 	f, base := newFakeAPI(t)
-	f.set("/auth/token", answer{429, map[string]string{"X-Rate-Limit-Reset": itoa(time.Now().Add(-time.Second).Unix())}, `{}`}, passThrough)
+	f.set("/auth/token", tooMany(middleware.RateLimit.Requests, time.Now().Add(-time.Second).Unix()), passThrough)
 	if _, err := newTestClient(t, base, WithMaxRetries(1)).GoldRate(context.Background()); err != nil {
 		t.Fatalf("GoldRate after a 429 on the token request: %v", err)
 	}
@@ -297,7 +375,7 @@ func TestTokenIsCached(t *testing.T) {
 
 func TestLoggerRecordsEveryAttempt(t *testing.T) {
 	f, base := newFakeAPI(t)
-	f.set("/gold/rate", answer{429, map[string]string{"X-Rate-Limit-Reset": "0"}, `{}`}, json200(docRate))
+	f.set("/gold/rate", tooMany(middleware.RateLimit.Requests, 0), json200(docRate))
 	log := leak.NewLog()
 	c := newTestClient(t, base, WithLogger(log.Logger()), WithMaxRetries(1))
 	if _, err := c.GoldRate(context.Background()); err != nil {
@@ -339,6 +417,8 @@ func FuzzUserInfoAnswers(f *testing.F) {
 	f.Add(400, "application/json", `{"success":false,"error":"bad `+testSecret+`","errorCode":"`+fakeToken+`"}`)
 	f.Add(503, "", ``)
 	fake, base := newFakeAPI(f)
+	// Not through the validating transport: the fuzzer's answers break the
+	// spec at will (any status, content type and body).
 	lim := ratelimit.NewSlidingLog(ratelimit.Policy{Requests: 1 << 20, Window: time.Nanosecond})
 	c, err := New(WithBaseURL(base), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0), WithLimiter(lim))
 	if err != nil {
@@ -427,7 +507,7 @@ func (l *countingLimiter) Penalize(t time.Time) { l.mu.Lock(); l.penalty = t; l.
 func TestWithLimiter(t *testing.T) {
 	f, base := newFakeAPI(t)
 	reset := t0.Add(30 * time.Second)
-	f.set("/gold/rate", answer{429, map[string]string{"X-Rate-Limit-Limit": "7", "X-Rate-Limit-Reset": itoa(reset.Unix())}, `{}`})
+	f.set("/gold/rate", tooMany(7, reset.Unix()))
 	lim := &countingLimiter{}
 	_, err := newTestClient(t, base, WithLimiter(lim), WithClock(func() time.Time { return t0 })).GoldRate(context.Background())
 	if !errors.Is(err, ErrRateLimited) {

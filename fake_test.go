@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,14 @@ type answer struct {
 var passThrough = answer{}
 
 func json200(body string) answer { return answer{status: 200, body: body} }
+
+// tooMany is a 429 as openapi.yaml documents it: the three rate-limit
+// headers and an error body.
+func tooMany(limit int, reset int64) answer {
+	return answer{429, map[string]string{
+		"X-Rate-Limit-Limit": strconv.Itoa(limit), "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": strconv.FormatInt(reset, 10),
+	}, `{"success":false,"error":"Too many requests","errorCode":"r"}`}
+}
 
 func newFakeAPI(t testing.TB) (*fakeAPI, string) {
 	f := &fakeAPI{answers: map[string][]answer{
