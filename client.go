@@ -278,6 +278,9 @@ func (s *seenTokens) add(v string) {
 }
 
 func (s *seenTokens) redact(str string) string {
+	if s == nil {
+		return str
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range s.vals {
