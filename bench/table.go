@@ -53,7 +53,7 @@ func (r *report) write(w io.Writer) {
 			peer += ", and Prism " + r.prismVersion + " mocking openapi.yaml"
 		}
 		fmt.Fprintf(w, "Load: wrk -t%d -c%d --latency on loopback, GET /partner/gold/rate with a valid bearer token, "+
-			"against the sandbox (validation, JWT check, rate-limit accounting on), "+peer+". "+
+			"against the sandbox (validation, JWT check, rate-limit accounting and a text request log to /dev/null on), "+peer+". "+
 			"Sandbox and bare handler: best of %d alternating %v rounds after a %v warm-up; Prism: one %v run.\n",
 			r.load.threads, r.load.conns, r.body, r.load.rounds, r.load.duration, r.load.warmup, time.Duration(r.load.rounds)*r.load.duration)
 		fmt.Fprintln(w)
