@@ -5,28 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net/http/httptest"
 	"time"
 
 	milligold "github.com/milligold/milligold-go"
 	"github.com/milligold/milligold-go/sandbox"
+	"github.com/milligold/milligold-go/sandbox/sandboxtest"
 )
 
-// The examples run against a local sandbox started in-process; against the
+// The examples run against a local sandbox started in-process by the
+// sandbox test helper (sandboxtest.New(t) in a test); against the
 // real API, pass milligold.SandboxURL or milligold.ProductionURL and your
 // own credentials instead.
 
 func Example() {
-	api, err := sandbox.New(sandbox.Default())
+	sb, err := sandboxtest.Start() // sandboxtest.New(t) in a test
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := httptest.NewServer(api)
-	defer srv.Close()
+	defer sb.Close()
 
 	client, err := milligold.New(
-		milligold.WithBaseURL(srv.URL+sandbox.BasePath),
-		milligold.WithCredentials(sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret),
+		milligold.WithBaseURL(sb.URL),
+		milligold.WithCredentials(sb.PartnerID, sb.PartnerSecret),
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -41,15 +41,14 @@ func Example() {
 }
 
 func ExampleClient_UserInfo() {
-	api, err := sandbox.New(sandbox.Default())
+	sb, err := sandboxtest.Start()
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := httptest.NewServer(api)
-	defer srv.Close()
+	defer sb.Close()
 	client, err := milligold.New(
-		milligold.WithBaseURL(srv.URL+sandbox.BasePath),
-		milligold.WithCredentials(sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret),
+		milligold.WithBaseURL(sb.URL),
+		milligold.WithCredentials(sb.PartnerID, sb.PartnerSecret),
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -74,17 +73,14 @@ func ExampleClient_UserInfo() {
 func ExampleRateLimitError() {
 	// A sandbox that allows two requests per window, fewer than the spec's
 	// ten the client paces itself to, so a 429 comes back.
-	cfg := sandbox.Default()
-	cfg.RateLimit.Requests = 2
-	api, err := sandbox.New(cfg)
+	sb, err := sandboxtest.Start(sandboxtest.WithConfig(func(c *sandbox.Config) { c.RateLimit.Requests = 2 }))
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := httptest.NewServer(api)
-	defer srv.Close()
+	defer sb.Close()
 	client, err := milligold.New(
-		milligold.WithBaseURL(srv.URL+sandbox.BasePath),
-		milligold.WithCredentials(sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret),
+		milligold.WithBaseURL(sb.URL),
+		milligold.WithCredentials(sb.PartnerID, sb.PartnerSecret),
 		milligold.WithMaxRetries(0), // return the 429 instead of waiting it out
 	)
 	if err != nil {

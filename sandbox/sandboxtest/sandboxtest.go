@@ -3,6 +3,8 @@
 //	sb := sandboxtest.New(t)
 //	client, _ := milligold.New(milligold.WithBaseURL(sb.URL),
 //		milligold.WithCredentials(sb.PartnerID, sb.PartnerSecret))
+//
+// Start does the same outside a test, for examples and TestMain.
 package sandboxtest
 
 import (
@@ -22,6 +24,7 @@ type Sandbox struct {
 	PartnerSecret string
 	Handler       *sandbox.Sandbox
 
+	srv  *httptest.Server
 	mu   sync.Mutex
 	fake *time.Time // nil unless WithFakeClock
 }
@@ -52,6 +55,17 @@ func WithFakeClock() Option { return func(s *settings) { s.fake = true } }
 // New starts a sandbox on loopback, closed by t.Cleanup.
 func New(t testing.TB, opts ...Option) *Sandbox {
 	t.Helper()
+	sb, err := Start(opts...)
+	if err != nil {
+		t.Fatalf("sandboxtest: %v", err)
+	}
+	t.Cleanup(sb.Close)
+	return sb
+}
+
+// Start starts a sandbox on loopback outside a test (in an Example, a
+// TestMain or a tool); the caller closes it.
+func Start(opts ...Option) (*Sandbox, error) {
 	st := settings{cfg: sandbox.Default()}
 	for _, o := range opts {
 		o(&st)
@@ -64,16 +78,18 @@ func New(t testing.TB, opts ...Option) *Sandbox {
 	}
 	h, err := sandbox.New(st.cfg)
 	if err != nil {
-		t.Fatalf("sandboxtest: %v", err)
+		return nil, err
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	sb.URL = srv.URL + sandbox.BasePath
+	sb.srv = httptest.NewServer(h)
+	sb.URL = sb.srv.URL + sandbox.BasePath
 	sb.PartnerID = st.cfg.Partners[0].ID
 	sb.PartnerSecret = st.cfg.Partners[0].Secret
 	sb.Handler = h
-	return sb
+	return sb, nil
 }
+
+// Close stops the sandbox and waits for its requests to finish.
+func (sb *Sandbox) Close() { sb.srv.Close() }
 
 // Now is the sandbox's clock: the fake one under WithFakeClock, else time.Now.
 func (sb *Sandbox) Now() time.Time {
