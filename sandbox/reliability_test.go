@@ -188,7 +188,7 @@ func relServe(t *testing.T, o sandbox.ServeOptions) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- sandbox.Serve(ctx, ln, h, o) }()
+	go func() { done <- sandbox.Serve(ctx, smallSendBuffers{ln}, h, o) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -196,6 +196,20 @@ func relServe(t *testing.T, o sandbox.ServeOptions) string {
 		}
 	})
 	return "http://" + ln.Addr().String() + sandbox.BasePath
+}
+
+// smallSendBuffers gives each accepted connection a small send buffer, so a
+// client that never reads blocks the server's writes within a few dozen
+// answers. Loopback would otherwise buffer megabytes of 401s first, which a
+// loaded machine takes longer than any bound to produce.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4 << 10)
+	}
+	return c, err
 }
 
 // TestSlowClientsCannotHoldServe opens slow connections of every kind
