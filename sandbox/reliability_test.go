@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -373,8 +374,14 @@ func FuzzJWTCheck(f *testing.F) {
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(func() time.Time { return t0 }),
 	)
+	// A refused token counts against its client's address, and the clock is
+	// frozen, so inputs rotate over many addresses to keep any one window
+	// (2^20 requests) out of a long campaign's reach.
+	var inputs atomic.Uint64
 	f.Fuzz(func(t *testing.T, token string) {
 		req := httptest.NewRequest(http.MethodGet, "/partner/gold/rate", nil)
+		n := inputs.Add(1)
+		req.RemoteAddr = fmt.Sprintf("10.%d.%d.1:1234", n/250%250, n%250)
 		req.Header.Set("Authorization", "Bearer "+token)
 		if req.Header.Get("Authorization") != "Bearer "+token || strings.ContainsAny(token, "\r\n") {
 			t.Skip() // not a header value a server would deliver

@@ -500,3 +500,32 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Errorf("formatting a Partner shows its secret")
 	}
 }
+
+// TestRefusedTokensCountAgainstTheAddress: a call with no valid token names
+// no known partner, so it counts against the client's address; the partner
+// behind a valid token from the same address keeps its own window.
+func TestRefusedTokensCountAgainstTheAddress(t *testing.T) {
+	sb := sandboxtest.New(t, sandboxtest.WithFakeClock())
+	limit := middleware.RateLimit
+	tok := token(t, sb)
+	for i := range limit.Requests {
+		if res, body := call(t, "GET", sb.URL+"/gold/rate", "", bearer("forged")); res.StatusCode != 401 {
+			t.Fatalf("forged token %d = %d %s; want 401", i+1, res.StatusCode, body)
+		}
+	}
+	res, body := call(t, "GET", sb.URL+"/gold/rate", "", nil)
+	if res.StatusCode != 429 || res.Header.Get("X-Rate-Limit-Remaining") != "0" {
+		t.Fatalf("no token, past the limit = %d %v; want 429 with the headers", res.StatusCode, res.Header)
+	}
+	var env api.ErrorResponse
+	if err := json.Unmarshal(body, &env); err != nil || env.Success || env.Error == "" || env.ErrorCode == "" {
+		t.Errorf("429 body = %s; want the envelope", body)
+	}
+	if res, body := call(t, "GET", sb.URL+"/gold/rate", "", bearer(tok)); res.StatusCode != 200 {
+		t.Errorf("a valid token from the same address = %d %s; want 200", res.StatusCode, body)
+	}
+	sb.Advance(limit.Window)
+	if res, _ := call(t, "GET", sb.URL+"/gold/rate", "", bearer("forged")); res.StatusCode != 401 {
+		t.Errorf("forged token a window later = %d; want 401", res.StatusCode)
+	}
+}

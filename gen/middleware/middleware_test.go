@@ -144,10 +144,13 @@ func TestStrictMiddleware(t *testing.T) {
 			{op: "rate", auth: "Bearer good-p2", wantStatus: 200},
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, advance: time.Second},
 		}},
-		{"401s do not count", false, []call{
-			{op: "rate", auth: "Bearer forged", wantStatus: 401, repeat: 2 * n},
+		{"401s count against the client address, not a partner", false, []call{
+			{op: "rate", auth: "Bearer forged", wantStatus: 401, repeat: n},
+			{op: "rate", wantStatus: 429, wantCode: "code-429", wantHeaders: limited},
+			{op: "rate", auth: "Bearer forged", wantStatus: 429, wantCode: "code-429", wantHeaders: limited},
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, repeat: n},
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 429},
+			{op: "rate", auth: "Bearer forged", wantStatus: 401, advance: window},
 		}},
 		{"a known partner's token requests count against its window", false, []call{
 			{op: "token", partnerID: "p1", wantStatus: 200, repeat: n},

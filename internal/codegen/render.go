@@ -218,7 +218,7 @@ func (m *model) serverFile() *File {
 		Return(Id("id"), Id("ok")),
 	)
 	f.Line()
-	comment(f, "StrictMiddleware enforces the spec's policy in the strict server, in this\norder: the bearer check of protected operations (401), then the\nfixed-window rate limit per partner (429 with the three headers); then it\ncalls the handler with the partner id in the context. A 401 does not count\nagainst the limit. It panics when o.Verify is nil.")
+	comment(f, "StrictMiddleware enforces the spec's policy in the strict server, in this\norder: the bearer check of protected operations (401), then the\nfixed-window rate limit per partner (429 with the three headers); then it\ncalls the handler with the partner id in the context. A request refused by\nthe bearer check names no known partner, so it counts against its client's\naddress: 401, or 429 once that address is over the limit. It panics when\no.Verify is nil.")
 	f.Func().Id("StrictMiddleware").Params(Id("o").Id("ServerOptions")).Add(m.api("StrictMiddlewareFunc")).Block(
 		If(Id("o").Dot("Verify").Op("==").Nil()).Block(Panic(Lit("middleware: ServerOptions.Verify is nil"))),
 		Id("window").Op(":=").Id("o").Dot("Window"),
@@ -227,6 +227,12 @@ func (m *model) serverFile() *File {
 		If(Id("envelope").Op("==").Nil()).Block(Id("envelope").Op("=").Id("defaultEnvelope")),
 		Id("clientKey").Op(":=").Id("o").Dot("ClientKey"),
 		If(Id("clientKey").Op("==").Nil()).Block(Id("clientKey").Op("=").Id("remoteHost")),
+		Id("refuse").Op(":=").Func().Params(ctx(), Id("operationID"), Id("key"), Id("message").String()).Any().Block(
+			If(Id("d").Op(":=").Id("window").Dot("Allow").Call(Id("key")), Op("!").Id("d").Dot("Allowed")).Block(
+				Return(Id("tooManyRequests").Call(Id("operationID"), Id("envelope").Call(Id("ctx"), Qual(pkgHTTP, "StatusTooManyRequests"), Lit("too many requests")), Id("d"))),
+			),
+			Return(Id("unauthorized").Call(Id("operationID"), Id("envelope").Call(Id("ctx"), Qual(pkgHTTP, "StatusUnauthorized"), Id("message")))),
+		),
 		Return(Func().Params(Id("next").Add(m.api("StrictHandlerFunc")), Id("operationID").String()).Add(m.api("StrictHandlerFunc")).Block(
 			List(Id("op"), Id("known")).Op(":=").Id("OperationByGoName").Call(Id("operationID")),
 			If(Op("!").Id("known")).Block(Return(Id("next"))),
@@ -237,11 +243,11 @@ func (m *model) serverFile() *File {
 				If(Id("op").Dot("Bearer")).Block(
 					List(Id("token"), Id("ok")).Op(":=").Qual(pkgTokens, "ParseBearer").Call(Id("r").Dot("Header").Dot("Get").Call(Lit("Authorization"))),
 					If(Op("!").Id("ok")).Block(
-						Return(Id("unauthorized").Call(Id("operationID"), Id("envelope").Call(Id("ctx"), Qual(pkgHTTP, "StatusUnauthorized"), Lit("missing or malformed bearer token"))), Nil()),
+						Return(Id("refuse").Call(Id("ctx"), Id("operationID"), Id("key"), Lit("missing or malformed bearer token")), Nil()),
 					),
 					List(Id("partner"), Err()).Op(":=").Id("o").Dot("Verify").Call(Id("ctx"), Id("token")),
 					If(Err().Op("!=").Nil()).Block(
-						Return(Id("unauthorized").Call(Id("operationID"), Id("envelope").Call(Id("ctx"), Qual(pkgHTTP, "StatusUnauthorized"), Lit("invalid or expired access token"))), Nil()),
+						Return(Id("refuse").Call(Id("ctx"), Id("operationID"), Id("key"), Lit("invalid or expired access token")), Nil()),
 					),
 					Id("ctx").Op("=").Id("WithPartnerID").Call(Id("ctx"), Id("partner")),
 					Id("key").Op("=").Lit("partner:").Op("+").Id("partner"),

@@ -52,8 +52,10 @@ func PartnerID(ctx context.Context) (string, bool) {
 // StrictMiddleware enforces the spec's policy in the strict server, in this
 // order: the bearer check of protected operations (401), then the
 // fixed-window rate limit per partner (429 with the three headers); then it
-// calls the handler with the partner id in the context. A 401 does not count
-// against the limit. It panics when o.Verify is nil.
+// calls the handler with the partner id in the context. A request refused by
+// the bearer check names no known partner, so it counts against its client's
+// address: 401, or 429 once that address is over the limit. It panics when
+// o.Verify is nil.
 func StrictMiddleware(o ServerOptions) api.StrictMiddlewareFunc {
 	if o.Verify == nil {
 		panic("middleware: ServerOptions.Verify is nil")
@@ -70,6 +72,12 @@ func StrictMiddleware(o ServerOptions) api.StrictMiddlewareFunc {
 	if clientKey == nil {
 		clientKey = remoteHost
 	}
+	refuse := func(ctx context.Context, operationID, key, message string) any {
+		if d := window.Allow(key); !d.Allowed {
+			return tooManyRequests(operationID, envelope(ctx, http.StatusTooManyRequests, "too many requests"), d)
+		}
+		return unauthorized(operationID, envelope(ctx, http.StatusUnauthorized, message))
+	}
 	return func(next api.StrictHandlerFunc, operationID string) api.StrictHandlerFunc {
 		op, known := OperationByGoName(operationID)
 		if !known {
@@ -80,11 +88,11 @@ func StrictMiddleware(o ServerOptions) api.StrictMiddlewareFunc {
 			if op.Bearer {
 				token, ok := tokens.ParseBearer(r.Header.Get("Authorization"))
 				if !ok {
-					return unauthorized(operationID, envelope(ctx, http.StatusUnauthorized, "missing or malformed bearer token")), nil
+					return refuse(ctx, operationID, key, "missing or malformed bearer token"), nil
 				}
 				partner, err := o.Verify(ctx, token)
 				if err != nil {
-					return unauthorized(operationID, envelope(ctx, http.StatusUnauthorized, "invalid or expired access token")), nil
+					return refuse(ctx, operationID, key, "invalid or expired access token"), nil
 				}
 				ctx = WithPartnerID(ctx, partner)
 				key = "partner:" + partner
