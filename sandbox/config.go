@@ -333,9 +333,9 @@ func (c Config) validate() error {
 	for i, p := range c.Partners {
 		at := fmt.Sprintf("partners[%d]", i)
 		switch {
-		case p.ID == "":
+		case strings.TrimSpace(p.ID) == "":
 			return bad(at+".id", "required")
-		case p.Name == "":
+		case strings.TrimSpace(p.Name) == "":
 			return bad(at+".name", "required")
 		case p.Secret == "":
 			return bad(at+".secret", "required")

@@ -100,6 +100,11 @@ var cfgRejects = []struct {
   - name: Partner One #<
     secret: s
 ` + cfgRate, "partners[0].id: required"},
+	{"partner with a blank id", `partners:
+  - id: "  " #<
+    name: Partner One
+    secret: s
+` + cfgRate, "partners[0].id: required"},
 	{"partner without secret", `partners:
   - id: p1 #<
     name: Partner One

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,7 @@ base URL. SIGINT or SIGTERM stops it after in-flight requests finish.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			a.printSandbox(ln.Addr().String(), cfg)
+			a.printSandbox(dialable(ln.Addr()), cfg)
 			return sandbox.Serve(ctx, ln, h, sandbox.ServeOptions{Logger: logger})
 		},
 	}
@@ -60,6 +61,15 @@ base URL. SIGINT or SIGTERM stops it after in-flight requests finish.`,
 
 // printSandbox tells the user where the API is and who may call it; only the
 // embedded default's well-known test secret is ever printed.
+// dialable is addr as a client on this machine can reach it: a listener on
+// every interface (":8080", "0.0.0.0:8080") prints as 127.0.0.1, not [::].
+func dialable(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
+	}
+	return addr.String()
+}
+
 func (a *app) printSandbox(addr string, cfg sandbox.Config) {
 	fmt.Fprintf(a.stdout, "milliGOLD sandbox serving http://%s%s\n", addr, sandbox.BasePath)
 	for _, p := range cfg.Partners {

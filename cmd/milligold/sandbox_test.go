@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -218,4 +219,21 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestDialable: the banner prints an address a client here can use.
+func TestDialable(t *testing.T) {
+	for _, tt := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, "127.0.0.1:8080"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "127.0.0.1:8080"},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}, "127.0.0.1:9"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 9}, "[::1]:9"},
+	} {
+		if got := dialable(tt.addr); got != tt.want {
+			t.Errorf("dialable(%v) = %q; want %q", tt.addr, got, tt.want)
+		}
+	}
 }
