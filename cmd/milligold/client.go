@@ -37,14 +37,21 @@ type clientFlags struct {
 }
 
 func (f *clientFlags) register(cmd *cobra.Command) {
+	f.registerTarget(cmd)
 	fs := cmd.Flags()
-	fs.StringVar(&f.baseURL, "base-url", "", "the API: a URL with its base path, or local, sandbox or production (default $"+envBaseURL+", else local)")
-	fs.StringVar(&f.partnerID, "partner-id", "", "the partner ID (default $"+envPartnerID+")")
-	fs.StringVar(&f.secretFile, "partner-secret-file", "", "read the partner secret from this file (without it, the secret comes from $"+envPartnerSecret+")")
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long")
 	fs.IntVar(&f.maxRetries, "max-retries", 0, "retry a rate-limited call this many times, waiting for the window to reset")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// registerTarget adds the flags that name the API and the partner, shared by
+// every command that calls the API.
+func (f *clientFlags) registerTarget(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.baseURL, "base-url", "", "the API: a URL with its base path, or local, sandbox or production (default $"+envBaseURL+", else local)")
+	fs.StringVar(&f.partnerID, "partner-id", "", "the partner ID (default $"+envPartnerID+")")
+	fs.StringVar(&f.secretFile, "partner-secret-file", "", "read the partner secret from this file (without it, the secret comes from $"+envPartnerSecret+")")
 	_ = cmd.RegisterFlagCompletionFunc("base-url", cobra.FixedCompletions([]string{"local", "sandbox", "production"}, cobra.ShellCompDirectiveNoFileComp))
 }
 

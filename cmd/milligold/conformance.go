@@ -87,10 +87,8 @@ injection: --include-faults.`,
 			return nil
 		},
 	}
+	f.registerTarget(cmd)
 	fs := cmd.Flags()
-	fs.StringVar(&f.baseURL, "base-url", "", "the API: a URL with its base path, or local, sandbox or production (default $"+envBaseURL+", else local)")
-	fs.StringVar(&f.partnerID, "partner-id", "", "the partner ID (default $"+envPartnerID+")")
-	fs.StringVar(&f.secretFile, "partner-secret-file", "", "read the partner secret from this file (without it, the secret comes from $"+envPartnerSecret+")")
 	fs.StringVar(&target.MobileNumber, "mobile-number", conformance.DefaultMobileNumber, "a user the API knows")
 	fs.StringVar(&target.UnknownMobileNumber, "unknown-mobile-number", conformance.DefaultUnknownMobileNumber, "a well-formed number no user has")
 	fs.BoolVar(&opts.RateLimit, "include-rate-limit", false, "run the rate-limit cases (spends the quota, waits out two windows)")
