@@ -151,7 +151,7 @@ func TestGoldRateMatchesHandWritten(t *testing.T) {
 	if err != nil {
 		t.Fatalf("handWritten: %v", err)
 	}
-	if !got.UpdatedAt.Equal(want.UpdatedAt) || got.Rate != want.Rate || got.GSTRate() != want.GSTRate() {
+	if !got.UpdatedAt.Equal(want.UpdatedAt) || !got.Rate.Equal(want.Rate.Decimal) || !got.GSTRate().Equal(want.GSTRate().Decimal) {
 		t.Errorf("GoldRate() = %+v; want %+v (the hand-written decode)", got, want)
 	}
 }

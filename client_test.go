@@ -16,6 +16,7 @@ import (
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/clock"
 	"github.com/milligold/milligold-go/internal/leak"
+	"github.com/milligold/milligold-go/money"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/tokens"
 )
@@ -94,8 +95,8 @@ func TestClientDocumentExamples(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GoldRate: %v", err)
 	}
-	wantRate := GoldRate{Rate: 1111, CGSTRate: 0.015, SGSTRate: 0.015, UpdatedAt: time.Date(2023, 1, 5, 9, 17, 3, 459e6, time.UTC)}
-	if !rate.UpdatedAt.Equal(wantRate.UpdatedAt) || rate.Rate != wantRate.Rate || rate.CGSTRate != wantRate.CGSTRate || rate.SGSTRate != wantRate.SGSTRate {
+	wantRate := GoldRate{Rate: money.MustParse("1111"), CGSTRate: money.MustParse("0.015"), SGSTRate: money.MustParse("0.015"), UpdatedAt: time.Date(2023, 1, 5, 9, 17, 3, 459e6, time.UTC)}
+	if !rate.UpdatedAt.Equal(wantRate.UpdatedAt) || !rate.Rate.Equal(wantRate.Rate.Decimal) || !rate.CGSTRate.Equal(wantRate.CGSTRate.Decimal) || !rate.SGSTRate.Equal(wantRate.SGSTRate.Decimal) {
 		t.Errorf("GoldRate() = %+v; want %+v", rate, wantRate)
 	}
 
@@ -134,15 +135,15 @@ func TestForwardCompatibility(t *testing.T) {
 		offSpec string
 	}{
 		{"unknown fields", `{"success":true,"data":{"id":"u1","name":"A","email":"a@x","countryCode":"91","mobileNumber":"1234567890","gender":"MALE","upiId":"u@icici","goldBalance":1.5,"kycStatus":"VERIFIED","wallet":{"inr":10}},"meta":{"v":2}}`,
-			User{ID: "u1", Name: "A", Email: "a@x", CountryCode: "91", MobileNumber: "1234567890", Gender: GenderMale, UPIID: "u@icici", GoldBalance: 1.5},
+			User{ID: "u1", Name: "A", Email: "a@x", CountryCode: "91", MobileNumber: "1234567890", Gender: GenderMale, UPIID: "u@icici", GoldBalance: money.MustParse("1.5")},
 			""}, // extra fields: the spec's open schemas allow them
 		{"new gender kept", `{"success":true,"data":{"id":"u2","gender":"NON_BINARY","goldBalance":0}}`,
 			User{ID: "u2", Gender: "NON_BINARY"}, "leaves out fields the spec requires (name, email, ...): the client tolerates a sparse answer"},
 		{"nullable fields present", `{"success":true,"data":{"id":"u3","gender":"FEMALE","birthday":"1990-01-01","address":"1 MG Road","pincode":"560001","goldBalance":0.0001}}`,
-			User{ID: "u3", Gender: "FEMALE", Birthday: ptr("1990-01-01"), Address: ptr("1 MG Road"), Pincode: ptr("560001"), GoldBalance: 0.0001},
+			User{ID: "u3", Gender: "FEMALE", Birthday: ptr("1990-01-01"), Address: ptr("1 MG Road"), Pincode: ptr("560001"), GoldBalance: money.MustParse("0.0001")},
 			"leaves out fields the spec requires (name, email, ...): the client tolerates a sparse answer"},
 		{"optional fields absent", `{"success":true,"data":{"id":"u4","gender":"MALE","goldBalance":2}}`,
-			User{ID: "u4", Gender: GenderMale, GoldBalance: 2}, "the fields it leaves out are required by the spec: the client tolerates their absence"},
+			User{ID: "u4", Gender: GenderMale, GoldBalance: money.MustParse("2")}, "the fields it leaves out are required by the spec: the client tolerates their absence"},
 		{"content type with charset", `{"success":true,"data":{"id":"u5","gender":"MALE"}}`, User{ID: "u5", Gender: GenderMale},
 			"leaves out fields the spec requires: the row is about the content type"},
 	}

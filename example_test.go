@@ -8,6 +8,7 @@ import (
 	"time"
 
 	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/money"
 	"github.com/milligold/milligold-go/sandbox"
 	"github.com/milligold/milligold-go/sandbox/sandboxtest"
 )
@@ -36,8 +37,27 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%.2f per gram, %.2f with %.1f%% GST\n", rate.Rate, rate.PriceWithGST(), rate.GSTRate()*100)
-	// Output: 1111.00 per gram, 1144.33 with 3.0% GST
+	fmt.Printf("%s per gram, %s with %s%% GST\n", rate.Rate.StringFixed(2), rate.PriceWithGST(), rate.GSTRate().Shift(2))
+	// Output: 1111.00 per gram, 1144.33 with 3% GST
+}
+
+// A purchase priced both ways from the same rate: grams for a rupee amount
+// are rounded down to 0.0001 g, rupees for a gram amount up to the paisa.
+func ExampleGoldRate_GramsFor() {
+	rate := milligold.GoldRate{
+		Rate:     money.MustParse("1111"),
+		CGSTRate: money.MustParse("0.015"),
+		SGSTRate: money.MustParse("0.015"),
+	}
+	grams, err := rate.GramsFor(money.MustParse("1000"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("₹1000 buys", grams, "g")
+	fmt.Println("0.5 g costs ₹" + rate.PriceFor(money.MustParse("0.5")).String())
+	// Output:
+	// ₹1000 buys 0.8738 g
+	// 0.5 g costs ₹572.17
 }
 
 func ExampleClient_UserInfo() {

@@ -13,6 +13,8 @@ require (
 
 require github.com/golang-jwt/jwt/v5 v5.3.1
 
+require github.com/shopspring/decimal v1.6.0
+
 require (
 	github.com/apapsch/go-jsonmerge/v2 v2.0.0 // indirect
 	github.com/dave/jennifer v1.7.1

@@ -92,32 +92,6 @@ func TestWithHTTPClientLeavesCallerClient(t *testing.T) {
 	}
 }
 
-func TestGoldRatePriceWithGST(t *testing.T) {
-	tests := []struct {
-		name    string
-		rate    GoldRate
-		wantGST float64
-		want    float64
-	}{
-		{"document", GoldRate{Rate: 1111, CGSTRate: 0.015, SGSTRate: 0.015}, 0.03, 1144.33},
-		{"no GST", GoldRate{Rate: 6000}, 0, 6000},
-		{"fractional rate", GoldRate{Rate: 7234.56, CGSTRate: 0.015, SGSTRate: 0.015}, 0.03, 7451.5968},
-		{"only CGST", GoldRate{Rate: 100, CGSTRate: 0.025}, 0.025, 102.5},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.rate.GSTRate(); !near(got, tt.wantGST) {
-				t.Errorf("%+v.GSTRate() = %v; want %v", tt.rate, got, tt.wantGST)
-			}
-			if got := tt.rate.PriceWithGST(); !near(got, tt.want) {
-				t.Errorf("%+v.PriceWithGST() = %v; want %v", tt.rate, got, tt.want)
-			}
-		})
-	}
-}
-
-func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
-
 func TestTokenRedacts(t *testing.T) {
 	tok := Token{AccessToken: fakeToken, ExpiresAt: t0.Add(time.Hour)}
 	var b strings.Builder

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/milligold/milligold-go/gen/api"
 )
 
@@ -362,6 +364,9 @@ func goldRate(ctx context.Context, s *session) error {
 	return checkGoldRate(r)
 }
 
+// fraction reports whether d is in [0, 1).
+func fraction(d decimal.Decimal) bool { return !d.IsNegative() && d.LessThan(decimal.NewFromInt(1)) }
+
 func checkGoldRate(r response) error {
 	if err := wantStatus(r, http.StatusOK); err != nil {
 		return err
@@ -372,12 +377,12 @@ func checkGoldRate(r response) error {
 	}
 	d := gr.Data
 	switch {
-	case d.Rate <= 0:
-		return fmt.Errorf("rate = %g; want > 0", d.Rate)
-	case d.CgstRate < 0 || d.CgstRate >= 1:
-		return fmt.Errorf("cgstRate = %g; want a fraction in [0, 1)", d.CgstRate)
-	case d.SgstRate < 0 || d.SgstRate >= 1:
-		return fmt.Errorf("sgstRate = %g; want a fraction in [0, 1)", d.SgstRate)
+	case !d.Rate.IsPositive():
+		return fmt.Errorf("rate = %s; want > 0", d.Rate)
+	case !fraction(d.CgstRate.Decimal):
+		return fmt.Errorf("cgstRate = %s; want a fraction in [0, 1)", d.CgstRate)
+	case !fraction(d.SgstRate.Decimal):
+		return fmt.Errorf("sgstRate = %s; want a fraction in [0, 1)", d.SgstRate)
 	case d.UpdatedAt.IsZero():
 		return errors.New("updatedAt is the zero time")
 	}

@@ -1,22 +1,19 @@
 package sandbox
 
 import (
-	"bytes"
 	_ "embed"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"github.com/shopspring/decimal"
 
 	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/money"
 	"github.com/milligold/milligold-go/ratelimit"
 )
 
@@ -45,25 +42,26 @@ func (p Partner) Format(f fmt.State, _ rune) {
 
 // User is a user the sandbox knows, with the fields of the spec's User schema.
 type User struct {
-	ID           string  `yaml:"id"`
-	Name         string  `yaml:"name"`
-	Email        string  `yaml:"email"`
-	CountryCode  string  `yaml:"countryCode"`
-	MobileNumber string  `yaml:"mobileNumber"`
-	Gender       string  `yaml:"gender"`
-	Birthday     *string `yaml:"birthday"`
-	UpiID        string  `yaml:"upiId"`
-	Address      *string `yaml:"address"`
-	Pincode      *string `yaml:"pincode"`
-	GoldBalance  float64 `yaml:"goldBalance"`
+	ID           string        `yaml:"id"`
+	Name         string        `yaml:"name"`
+	Email        string        `yaml:"email"`
+	CountryCode  string        `yaml:"countryCode"`
+	MobileNumber string        `yaml:"mobileNumber"`
+	Gender       string        `yaml:"gender"`
+	Birthday     *string       `yaml:"birthday"`
+	UpiID        string        `yaml:"upiId"`
+	Address      *string       `yaml:"address"`
+	Pincode      *string       `yaml:"pincode"`
+	GoldBalance  money.Decimal `yaml:"goldBalance"` // grams, exact
 }
 
-// GoldRate is the rate getGoldRate returns.
+// GoldRate is the rate getGoldRate returns, as exact decimals: the answer
+// carries the digits the config spells, with no float64 in between.
 type GoldRate struct {
-	Rate      float64   `yaml:"rate"`
-	CgstRate  float64   `yaml:"cgstRate"`
-	SgstRate  float64   `yaml:"sgstRate"`
-	UpdatedAt time.Time `yaml:"updatedAt"`
+	Rate      money.Decimal `yaml:"rate"`
+	CgstRate  money.Decimal `yaml:"cgstRate"`
+	SgstRate  money.Decimal `yaml:"sgstRate"`
+	UpdatedAt time.Time     `yaml:"updatedAt"`
 }
 
 // RateLimit overrides the spec's x-milligold-rate-limit numbers.
@@ -106,6 +104,10 @@ func (c Config) Format(f fmt.State, _ rune) {
 		ids, len(c.Users), c.GoldRate, c.TokenLifetimeSeconds, c.RateLimit, c.Faults)
 }
 
+// DefaultYAML is the embedded default config, commented: the format a
+// --config file takes (milligold sandbox --print-config prints it).
+func DefaultYAML() []byte { return slices.Clone(defaultYAML) }
+
 // Default returns the embedded default: the API document's partner, user and
 // gold rate.
 func Default() Config {
@@ -126,197 +128,47 @@ func LoadConfig(path string) (Config, error) {
 	return ParseConfig(path, data)
 }
 
-// ParseConfig decodes and validates YAML; name is used in errors.
-func ParseConfig(name string, data []byte) (Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, yamlError(name, data, nil, err)
-	}
-	if len(root.Content) == 0 {
-		return Config{}, fmt.Errorf("%s:1: empty config; want at least partners", name)
-	}
-	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, yamlError(name, data, &root, err)
-	}
-	if err := c.validate(); err != nil {
-		var fe *fieldError
-		if errors.As(err, &fe) {
-			return Config{}, fmt.Errorf("%s:%d: %s: %s", name, min(lineOf(root.Content[0], fe.path), lineBreaks(data)+1), fe.path, fe.problem)
+// Problem is one mistake in a config: where it is and what is wrong.
+type Problem struct {
+	Line    int    // 1-based; 0 when the config did not come from a file
+	Path    string // such as users[1].mobileNumber; empty for the whole config
+	Message string
+}
+
+// ConfigError lists every problem ParseConfig found, in line order. Its
+// Error has one "FILE:LINE: path: problem" line per problem.
+type ConfigError struct {
+	File     string
+	Problems []Problem
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
 		}
-		return Config{}, fmt.Errorf("%s: %w", name, err)
-	}
-	return c, nil
-}
-
-var (
-	yamlLine     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownField = regexp.MustCompile(`^field (.*) not found in type`)
-	duplicateKey = regexp.MustCompile(`^mapping key "(.*)" already defined`)
-	unknownAlias = regexp.MustCompile(`unknown anchor '(.*)' referenced`)
-	badTime      = regexp.MustCompile(`^parsing time "([^"]*)"`)
-)
-
-// yamlError rewrites yaml.v3's "yaml: line N: msg" as "file:N: path: msg",
-// with the line always present and 1-based.
-func yamlError(name string, data []byte, root *yaml.Node, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		err = errors.New(te.Errors[0])
-	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	m := yamlLine.FindStringSubmatch(msg)
-	if t := badTime.FindStringSubmatch(msg); m == nil && t != nil && root != nil {
-		if path, line, ok := scalarAt(root, t[1]); ok {
-			return fmt.Errorf("%s:%d: %s: %q is not an RFC 3339 time", name, line, path, t[1])
+		if e.File != "" {
+			fmt.Fprintf(&b, "%s:%d: ", e.File, p.Line)
 		}
-	}
-	if m == nil {
-		return fmt.Errorf("%s:%d: %s", name, linelessErrorLine(data, msg), msg)
-	}
-	line, _ := strconv.Atoi(m[1])
-	msg = m[2]
-	if parserProblem(msg) {
-		// yaml.v3 reports parser errors at the 0-based line of the construct.
-		line++
-	}
-	// Some of its scanner errors point past the end of an unterminated last line.
-	line = min(line, lineBreaks(data)+1)
-	if root == nil {
-		return fmt.Errorf("%s:%d: %s", name, line, msg)
-	}
-	key := ""
-	if k := unknownField.FindStringSubmatch(msg); k != nil {
-		key, msg = k[1], "unknown key"
-	} else if k := duplicateKey.FindStringSubmatch(msg); k != nil {
-		key, msg = k[1], "duplicate key"
-	}
-	if path, ok := pathAt(root, line, key); ok {
-		return fmt.Errorf("%s:%d: %s: %s", name, line, path, msg)
-	}
-	return fmt.Errorf("%s:%d: %s", name, line, msg)
-}
-
-// parserProblem reports whether msg is one of yaml.v3's parser (not
-// scanner) errors, whose line it reports 0-based.
-func parserProblem(msg string) bool {
-	return strings.HasPrefix(msg, "did not find expected") ||
-		strings.HasPrefix(msg, "found duplicate %") ||
-		msg == "found incompatible YAML document" ||
-		msg == "found undefined tag handle"
-}
-
-// linelessErrorLine finds the line of the errors yaml.v3 reports without
-// one: bad bytes, unknown aliases, and syntax errors on line 1.
-func linelessErrorLine(data []byte, msg string) int {
-	at := -1
-	if a := unknownAlias.FindStringSubmatch(msg); a != nil {
-		at = bytes.Index(data, []byte("*"+a[1]))
-	} else {
-		for i, r := range string(data) {
-			if r == utf8.RuneError || (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
-				at = i
-				break
-			}
+		if p.Path != "" {
+			b.WriteString(p.Path + ": ")
 		}
+		b.WriteString(p.Message)
 	}
-	if at < 0 {
-		return 1
-	}
-	return 1 + lineBreaks(data[:at])
-}
-
-// lineBreaks counts line breaks as YAML does: CR LF, CR, LF, NEL, LS and PS.
-func lineBreaks(b []byte) int {
-	s := strings.ReplaceAll(string(b), "\r\n", "\n")
-	return strings.Count(s, "\n") + strings.Count(s, "\r") +
-		strings.Count(s, "\u0085") + strings.Count(s, "\u2028") + strings.Count(s, "\u2029")
-}
-
-// findPath walks n in document order and returns the path (such as
-// users[1].mobileNumber) and line of the first mapping entry or sequence item
-// that match accepts; for a sequence item, key is nil.
-func findPath(n *yaml.Node, prefix string, match func(path string, key, value *yaml.Node) bool) (string, int, bool) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			if p, l, ok := findPath(c, prefix, match); ok {
-				return p, l, true
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := pathKey(k.Value)
-			if prefix != "" {
-				p = prefix + "." + p
-			}
-			if match(p, k, v) {
-				return p, k.Line, true
-			}
-			if r, l, ok := findPath(v, p, match); ok {
-				return r, l, true
-			}
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			p := fmt.Sprintf("%s[%d]", prefix, i)
-			if r, l, ok := findPath(c, p, match); ok {
-				return r, l, true
-			}
-			if match(p, nil, c) {
-				return p, c.Line, true
-			}
-		}
-	}
-	return "", 0, false
-}
-
-// pathKey quotes a key that is not a plain name, so a blank or odd key
-// still reads as a path in an error.
-func pathKey(k string) string {
-	if plainKey.MatchString(k) {
-		return k
-	}
-	return strconv.Quote(k)
-}
-
-var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
-// scalarAt finds the path and line of the first mapping value equal to value.
-func scalarAt(root *yaml.Node, value string) (string, int, bool) {
-	return findPath(root, "", func(_ string, k, v *yaml.Node) bool {
-		return k != nil && v.Kind == yaml.ScalarNode && v.Value == value
-	})
-}
-
-// pathAt finds the path of the first key at line, or of the first nested
-// sequence item there; key, when set, must match.
-func pathAt(root *yaml.Node, line int, key string) (string, bool) {
-	p, _, ok := findPath(root, "", func(path string, k, v *yaml.Node) bool {
-		if k == nil {
-			return v.Line == line && key == "" && !strings.HasPrefix(path, "[")
-		}
-		return k.Line == line && (key == "" || k.Value == key)
-	})
-	return p, ok
-}
-
-// fieldError is a validation problem at a path such as users[1].mobileNumber.
-type fieldError struct{ path, problem string }
-
-func (e *fieldError) Error() string { return e.path + ": " + e.problem }
-
-func bad(path, format string, args ...any) error {
-	return &fieldError{path: path, problem: fmt.Sprintf(format, args...)}
+	return b.String()
 }
 
 var mobilePattern = regexp.MustCompile(`^[0-9]{10}$`)
 
-// Validate reports the first problem in c.
-func (c Config) Validate() error { return c.validate() }
+// Validate reports every problem in c, as a *ConfigError without lines.
+func (c Config) Validate() error {
+	ps := c.problems()
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ConfigError{Problems: ps}
+}
 
 // Upper bounds: beyond them a duration overflows or a number is a typo.
 const (
@@ -325,76 +177,109 @@ const (
 	maxRequests        = 1 << 20 // ratelimit.Policy's own bound
 )
 
-func (c Config) validate() error {
+// The problems the decimal fields can have, shared by the decoder (a value
+// that is not a finite number) and the validation (one out of range).
+const (
+	balanceProblem  = "must be a finite number, 0 or more"
+	rateProblem     = "must be a positive finite number"
+	fractionProblem = "must be a fraction in [0, 1)"
+)
+
+// problems is every validation problem in c, by path (no lines).
+func (c Config) problems() []Problem {
+	var ps []Problem
+	bad := func(path, format string, args ...any) {
+		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
 	if len(c.Partners) == 0 {
-		return bad("partners", "at least one partner is required")
+		bad("partners", "at least one partner is required")
 	}
 	partners := map[string]int{}
 	for i, p := range c.Partners {
 		at := fmt.Sprintf("partners[%d]", i)
-		switch {
-		case strings.TrimSpace(p.ID) == "":
-			return bad(at+".id", "required")
-		case strings.TrimSpace(p.Name) == "":
-			return bad(at+".name", "required")
-		case p.Secret == "":
-			return bad(at+".secret", "required")
+		if strings.TrimSpace(p.ID) == "" {
+			bad(at+".id", "required")
 		}
-		if j, dup := partners[p.ID]; dup {
-			return bad(at+".id", "duplicate of partners[%d].id %q", j, p.ID)
+		if strings.TrimSpace(p.Name) == "" {
+			bad(at+".name", "required")
 		}
-		partners[p.ID] = i
+		if p.Secret == "" {
+			bad(at+".secret", "required")
+		}
+		if j, dup := partners[p.ID]; dup && p.ID != "" {
+			bad(at+".id", "duplicate of partners[%d].id %q", j, p.ID)
+		} else if !dup {
+			partners[p.ID] = i
+		}
 	}
 	ids, mobiles := map[string]int{}, map[string]int{}
 	for i, u := range c.Users {
 		at := fmt.Sprintf("users[%d]", i)
-		// In the schema's order, so the first missing field is named.
+		// In the schema's order, so the problems read top to bottom.
 		for _, f := range []struct{ name, value string }{
 			{"id", u.ID}, {"name", u.Name}, {"email", u.Email}, {"countryCode", u.CountryCode},
 			{"mobileNumber", u.MobileNumber}, {"gender", u.Gender}, {"upiId", u.UpiID},
 		} {
 			if f.value == "" {
-				return bad(at+"."+f.name, "required")
+				bad(at+"."+f.name, "required")
 			}
 		}
-		if !mobilePattern.MatchString(u.MobileNumber) {
-			return bad(at+".mobileNumber", "%q is not ten digits", u.MobileNumber)
+		if u.MobileNumber != "" && !mobilePattern.MatchString(u.MobileNumber) {
+			bad(at+".mobileNumber", "%q is not ten digits", u.MobileNumber)
 		}
-		if j, dup := ids[u.ID]; dup {
-			return bad(at+".id", "duplicate of users[%d].id %q", j, u.ID)
+		if j, dup := ids[u.ID]; dup && u.ID != "" {
+			bad(at+".id", "duplicate of users[%d].id %q", j, u.ID)
+		} else if !dup {
+			ids[u.ID] = i
 		}
-		if j, dup := mobiles[u.MobileNumber]; dup {
-			return bad(at+".mobileNumber", "duplicate of users[%d].mobileNumber %q", j, u.MobileNumber)
+		if j, dup := mobiles[u.MobileNumber]; dup && u.MobileNumber != "" {
+			bad(at+".mobileNumber", "duplicate of users[%d].mobileNumber %q", j, u.MobileNumber)
+		} else if !dup {
+			mobiles[u.MobileNumber] = i
 		}
-		if !(u.GoldBalance >= 0) || math.IsInf(u.GoldBalance, 0) {
-			return bad(at+".goldBalance", "must be a finite number, 0 or more")
+		if u.GoldBalance.IsNegative() {
+			bad(at+".goldBalance", balanceProblem)
 		}
-		ids[u.ID], mobiles[u.MobileNumber] = i, i
 	}
 	g := c.GoldRate
-	switch {
-	// Negated comparisons, so NaN fails them too; JSON cannot carry NaN or Inf.
-	case !(g.Rate > 0) || math.IsInf(g.Rate, 0):
-		return bad("goldRate.rate", "must be a positive finite number")
-	case !(g.CgstRate >= 0 && g.CgstRate < 1):
-		return bad("goldRate.cgstRate", "must be a fraction in [0, 1)")
-	case !(g.SgstRate >= 0 && g.SgstRate < 1):
-		return bad("goldRate.sgstRate", "must be a fraction in [0, 1)")
-	case g.UpdatedAt.IsZero():
-		return bad("goldRate.updatedAt", "required (RFC 3339)")
-	case c.TokenLifetimeSeconds < 0 || c.TokenLifetimeSeconds > maxLifetimeSeconds:
-		return bad("tokenLifetimeSeconds", "must be positive and at most %d (a year)", maxLifetimeSeconds)
-	case c.RateLimit.Requests < 0 || c.RateLimit.Requests > maxRequests:
-		return bad("rateLimit.requests", "must be positive and at most %d", maxRequests)
-	case c.RateLimit.WindowSeconds < 0 || c.RateLimit.WindowSeconds > maxWindowSeconds:
-		return bad("rateLimit.windowSeconds", "must be positive and at most %d (a day)", maxWindowSeconds)
-	case c.SigningKey != "" && len(c.SigningKey) < 32:
-		return bad("signingKey", "must be at least 32 bytes")
+	if !g.Rate.IsPositive() {
+		bad("goldRate.rate", rateProblem)
 	}
-	if err := c.policy().Validate(); err != nil {
-		return bad("rateLimit", "%v", err)
+	if !fraction(g.CgstRate) {
+		bad("goldRate.cgstRate", fractionProblem)
 	}
-	return nil
+	if !fraction(g.SgstRate) {
+		bad("goldRate.sgstRate", fractionProblem)
+	}
+	if g.UpdatedAt.IsZero() {
+		bad("goldRate.updatedAt", "required (RFC 3339)")
+	}
+	if c.TokenLifetimeSeconds < 0 || c.TokenLifetimeSeconds > maxLifetimeSeconds {
+		bad("tokenLifetimeSeconds", "must be positive and at most %d (a year)", maxLifetimeSeconds)
+	}
+	limitsOK := true
+	if c.RateLimit.Requests < 0 || c.RateLimit.Requests > maxRequests {
+		bad("rateLimit.requests", "must be positive and at most %d", maxRequests)
+		limitsOK = false
+	}
+	if c.RateLimit.WindowSeconds < 0 || c.RateLimit.WindowSeconds > maxWindowSeconds {
+		bad("rateLimit.windowSeconds", "must be positive and at most %d (a day)", maxWindowSeconds)
+		limitsOK = false
+	}
+	if c.SigningKey != "" && len(c.SigningKey) < 32 {
+		bad("signingKey", "must be at least 32 bytes")
+	}
+	if limitsOK {
+		if err := c.policy().Validate(); err != nil {
+			bad("rateLimit", "%v", err)
+		}
+	}
+	return ps
+}
+
+// fraction reports whether d is in [0, 1).
+func fraction(d money.Decimal) bool {
+	return !d.IsNegative() && d.LessThan(decimal.NewFromInt(1))
 }
 
 // policy is the spec's rate-limit policy with the configured numbers.
@@ -415,42 +300,4 @@ func (c Config) tokenLifetime() time.Duration {
 		return time.Duration(c.TokenLifetimeSeconds) * time.Second
 	}
 	return middleware.TokenLifetime
-}
-
-// lineOf finds the line of a path like users[1].mobileNumber in a YAML
-// mapping: the line of its key, or of the deepest key or item found.
-func lineOf(n *yaml.Node, path string) int {
-	line := n.Line
-	for _, part := range strings.Split(path, ".") {
-		name, index := part, -1
-		if i := strings.IndexByte(part, '['); i >= 0 {
-			name = part[:i]
-			index, _ = strconv.Atoi(strings.TrimSuffix(part[i+1:], "]"))
-		}
-		key, value := mappingEntry(n, name)
-		if key == nil {
-			return line
-		}
-		n, line = value, key.Line
-		if index >= 0 {
-			if n.Kind != yaml.SequenceNode || index >= len(n.Content) {
-				return line
-			}
-			n = n.Content[index]
-			line = n.Line
-		}
-	}
-	return line
-}
-
-func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
-	if n.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i], n.Content[i+1]
-		}
-	}
-	return nil, nil
 }

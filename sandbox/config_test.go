@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -246,16 +247,16 @@ var cfgRejects = []struct {
 	{"rate as text", cfgPartners + `goldRate:
   rate: expensive #<
   updatedAt: 2026-01-02T03:04:05Z
-`, "goldRate.rate: cannot unmarshal !!str `expensive` into float64"},
+`, `goldRate.rate: want a number, got the string "expensive"`},
 	{"updatedAt not a time", cfgPartners + `goldRate:
   rate: 1
   updatedAt: yesterday #<
 `, `goldRate.updatedAt: "yesterday" is not an RFC 3339 time`},
-	{"partners as a mapping", "partners: {id: p1} #<\n" + cfgRate, "partners: cannot unmarshal !!map into []sandbox.Partner"},
-	{"user as a string", cfgPartners + "users:\n  - u1 #<\n" + cfgRate, "users[0]: cannot unmarshal !!str `u1` into sandbox.User"},
-	{"lifetime as text", cfgValid + "tokenLifetimeSeconds: an hour #<\n", "tokenLifetimeSeconds: cannot unmarshal !!str `an hour` into int"},
-	{"faults as text", cfgValid + "faults: sometimes #<\n", "faults: cannot unmarshal !!str `sometimes` into bool"},
-	{"config as a list", "- partners #<\n", "cannot unmarshal !!seq into sandbox.Config"},
+	{"partners as a mapping", "partners: {id: p1} #<\n" + cfgRate, "partners: want a list of partners, got a mapping"},
+	{"user as a string", cfgPartners + "users:\n  - u1 #<\n" + cfgRate, `users[0]: want a mapping of a user's fields, got the string "u1"`},
+	{"lifetime as text", cfgValid + "tokenLifetimeSeconds: an hour #<\n", `tokenLifetimeSeconds: want a whole number, got the string "an hour"`},
+	{"faults as text", cfgValid + "faults: sometimes #<\n", `faults: want true or false, got the string "sometimes"`},
+	{"config as a list", "- partners #<\n", "want a mapping of the config's keys, got a list"},
 	{"duplicate key", cfgPartners + `goldRate:
   rate: 1
   rate: 2 #<
@@ -270,6 +271,132 @@ var cfgRejects = []struct {
 	{"control character", cfgPartners + "goldRate:\n  rate: \x01 #<\n", "control characters are not allowed"},
 	{"invalid UTF-8", cfgPartners + "users:\n  - name: \xff\xfe #<\n", "invalid leading UTF-8 octet"},
 	{"unknown alias", cfgPartners + "goldRate:\n  rate: *price #<\n", "unknown anchor 'price' referenced"},
+	{"typo gets a suggestion", cfgPartners + `users:
+  - id: u1
+    name: A
+    email: a@example.com
+    countryCode: "91"
+    mobileNumber: "9876543210"
+    gender: MALE
+    upiId: a@upi
+    goldBalence: 1 #<
+` + cfgRate, "users[0].goldBalence: unknown key (did you mean goldBalance?)"},
+	{"top-level typo gets a suggestion", cfgValid + "tokenLifetimeSecond: 60 #<\n", "tokenLifetimeSecond: unknown key (did you mean tokenLifetimeSeconds?)"},
+	{"case typo gets a suggestion", cfgPartners + "GoldRate: #<\n  rate: 1\n", "GoldRate: unknown key (did you mean goldRate?)"},
+	{"fractional requests", cfgValid + "rateLimit:\n  requests: 2.9 #<\n", "rateLimit.requests: want a whole number, got 2.9"},
+	{"fractional lifetime", cfgValid + "tokenLifetimeSeconds: 1e3 #<\n", "tokenLifetimeSeconds: want a whole number, got 1e3"},
+	{"quoted rate", cfgPartners + "goldRate:\n  rate: \"1111\" #<\n  updatedAt: 2026-01-02T03:04:05Z\n", `goldRate.rate: want a number, got the string "1111"`},
+	{"hex rate", cfgPartners + "goldRate:\n  rate: 0x10 #<\n  updatedAt: 2026-01-02T03:04:05Z\n", "goldRate.rate: must be a positive finite number; got 0x10"},
+	{"rate of a billion digits", cfgPartners + "goldRate:\n  rate: 1e300 #<\n  updatedAt: 2026-01-02T03:04:05Z\n", "goldRate.rate: must be a positive finite number; got 1e300"},
+	{"second document", cfgValid + "--- #<\npartners: []\n", "a second YAML document; a config is one document"},
+	{"second empty document", cfgValid + "--- #<\n", "a second YAML document; a config is one document"},
+	{"merge key", cfgPartners + "goldRate:\n  rate: 1\n  <<: {rate: 1} #<\n  updatedAt: 2026-01-02T03:04:05Z\n", `goldRate."<<": unknown key`},
+}
+
+// TestParseConfigReportsEveryProblem: a config with several mistakes gets
+// them all, one "FILE:LINE: path: problem" line each, in line order.
+func TestParseConfigReportsEveryProblem(t *testing.T) {
+	yaml := `partners:
+  - id: p1
+    name: Partner One
+    secret: ` + cfgSecret + `
+    colour: blue
+users:
+  - id: u1
+    name: A
+    email: a@example.com
+    countryCode: "91"
+    mobileNumber: "98765"
+    gender: MALE
+    upiId: a@upi
+    goldBalence: 1
+goldRate:
+  rate: -1
+  cgstRate: 1.5
+  updatedAt: yesterday
+rateLimit:
+  requests: 2.9
+`
+	want := []string{
+		"cfg.yaml:5: partners[0].colour: unknown key",
+		`cfg.yaml:11: users[0].mobileNumber: "98765" is not ten digits`,
+		"cfg.yaml:14: users[0].goldBalence: unknown key (did you mean goldBalance?)",
+		"cfg.yaml:16: goldRate.rate: must be a positive finite number",
+		"cfg.yaml:17: goldRate.cgstRate: must be a fraction in [0, 1)",
+		`cfg.yaml:18: goldRate.updatedAt: "yesterday" is not an RFC 3339 time`,
+		"cfg.yaml:20: rateLimit.requests: want a whole number, got 2.9",
+	}
+	_, err := sandbox.ParseConfig("cfg.yaml", []byte(yaml))
+	if err == nil {
+		t.Fatal("ParseConfig = nil error; want seven problems")
+	}
+	if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseConfig error lines =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var ce *sandbox.ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != len(want) || ce.Problems[0].Path != "partners[0].colour" || ce.Problems[0].Line != 5 {
+		t.Errorf("ParseConfig error = %#v; want a *ConfigError with %d problems", err, len(want))
+	}
+}
+
+// TestParseConfigDecimalsAreExact: the digits a config spells are the digits
+// the sandbox answers with, where float64 would drift (0.1 + 0.2, and a
+// balance with more digits than a float64 holds).
+func TestParseConfigDecimalsAreExact(t *testing.T) {
+	yaml := cfgPartners + `users:
+  - {id: u1, name: A, email: a@example.com, countryCode: "91", mobileNumber: "9876543210", gender: MALE, upiId: a@upi, goldBalance: 12345678901234.567891}
+goldRate:
+  rate: 6543.21
+  cgstRate: 0.1
+  sgstRate: 0.2
+  updatedAt: 2026-01-02T03:04:05Z
+`
+	c, err := sandbox.ParseConfig("cfg.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Users[0].GoldBalance.String(); got != "12345678901234.567891" {
+		t.Errorf("goldBalance = %s; want 12345678901234.567891 (float64 gives %v)", got, 12345678901234.567891)
+	}
+	if got := c.GoldRate.CgstRate.Add(c.GoldRate.SgstRate.Decimal).String(); got != "0.3" {
+		t.Errorf("cgstRate + sgstRate = %s; want 0.3", got)
+	}
+	rate, err := json.Marshal(apiRate(c.GoldRate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"cgstRate":0.1,"rate":6543.21,"sgstRate":0.2,"updatedAt":"2026-01-02T03:04:05Z"}`; string(rate) != want {
+		t.Errorf("the sandbox's gold rate encodes as %s; want %s", rate, want)
+	}
+	user, err := json.Marshal(apiUser(c.Users[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(user), `"goldBalance":12345678901234.567891`) {
+		t.Errorf("the sandbox's user encodes as %s; want goldBalance 12345678901234.567891, a number", user)
+	}
+}
+
+func TestDefaultYAMLIsCommentedAndParses(t *testing.T) {
+	data := sandbox.DefaultYAML()
+	c, err := sandbox.ParseConfig("default.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Partners, sandbox.Default().Partners) {
+		t.Errorf("DefaultYAML parses to partners %v; want Default's", c.Partners)
+	}
+	// Every key the format has is named, at least in a comment.
+	for _, key := range []string{"partners:", "users:", "goldRate:", "goldBalance:", "tokenLifetimeSeconds:", "rateLimit:", "requests:",
+		"windowSeconds:", "headersOnEveryResponse:", "signingKey:", "faults:"} {
+		if !strings.Contains(string(data), key) {
+			t.Errorf("DefaultYAML does not mention %s", key)
+		}
+	}
+	data[0] = 'X' // a copy: the embedded default stays intact
+	if sandbox.DefaultYAML()[0] == 'X' {
+		t.Error("DefaultYAML returns the embedded bytes themselves")
+	}
 }
 
 func TestParseConfigRejects(t *testing.T) {
@@ -343,7 +470,7 @@ faults: true
 			t.Errorf("full config = %+v; want lifetime 60, %+v, a 32-byte key, faults", c, want)
 		}
 		u := c.Users[0]
-		if u.Birthday == nil || *u.Birthday != "1990-01-01" || u.Address != nil || u.Pincode != nil || u.GoldBalance != 1.25 {
+		if u.Birthday == nil || *u.Birthday != "1990-01-01" || u.Address != nil || u.Pincode != nil || u.GoldBalance.String() != "1.25" {
 			t.Errorf("user = %+v; want birthday 1990-01-01, null address and pincode, balance 1.25", u)
 		}
 		if want := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC); !c.GoldRate.UpdatedAt.Equal(want) {

@@ -62,7 +62,7 @@ type world struct {
 // New validates cfg and builds the sandbox. Without cfg.SigningKey, the key
 // is random, so tokens from another sandbox are refused.
 func New(cfg Config) (*Sandbox, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: config: %w", err)
 	}
 	spec, err := api.GetSwagger()

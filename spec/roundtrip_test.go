@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/money"
 )
 
 // fixture is a minimal strict-server implementation: just enough to prove that
@@ -22,7 +23,7 @@ type fixture struct {
 
 var _ api.StrictServerInterface = (*fixture)(nil)
 
-var fixtureRate = api.GoldRate{Rate: 1111, CgstRate: 0.015, SgstRate: 0.015, UpdatedAt: time.Date(2023, 1, 5, 9, 17, 3, 459e6, time.UTC)}
+var fixtureRate = api.GoldRate{Rate: money.MustParse("1111"), CgstRate: money.MustParse("0.015"), SgstRate: money.MustParse("0.015"), UpdatedAt: time.Date(2023, 1, 5, 9, 17, 3, 459e6, time.UTC)}
 
 func (f *fixture) CreateAccessToken(_ context.Context, req api.CreateAccessTokenRequestObject) (api.CreateAccessTokenResponseObject, error) {
 	f.gotForm = req.Body
@@ -92,7 +93,8 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.JSON200 == nil || res.JSON200.Data != fixtureRate {
+		if d := res.JSON200; d == nil || !d.Data.Rate.Equal(fixtureRate.Rate.Decimal) || !d.Data.CgstRate.Equal(fixtureRate.CgstRate.Decimal) ||
+			!d.Data.SgstRate.Equal(fixtureRate.SgstRate.Decimal) || !d.Data.UpdatedAt.Equal(fixtureRate.UpdatedAt) {
 			t.Fatalf("gold rate = %d %s; want %+v", res.StatusCode(), res.Body, fixtureRate)
 		}
 	})
@@ -134,7 +136,7 @@ func TestForwardCompatibility(t *testing.T) {
 			t.Fatalf("decode: %v", err)
 		}
 		u := res.JSON200.Data
-		if u.Gender != "NON_BINARY" || u.GoldBalance != 0.125 || u.Birthday != nil || u.MobileNumber != "1234567890" {
+		if u.Gender != "NON_BINARY" || u.GoldBalance.String() != "0.125" || u.Birthday != nil || u.MobileNumber != "1234567890" {
 			t.Errorf("user = %+v; want gender NON_BINARY, balance 0.125, nil birthday", u)
 		}
 	})
@@ -144,7 +146,7 @@ func TestForwardCompatibility(t *testing.T) {
 		if err != nil {
 			t.Fatalf("decode: %v", err)
 		}
-		if res.JSON200.Data.Rate != 1111.5 {
+		if res.JSON200.Data.Rate.String() != "1111.5" {
 			t.Errorf("rate = %v; want 1111.5", res.JSON200.Data.Rate)
 		}
 	})

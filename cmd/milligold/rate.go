@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"strconv"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 
 	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/money"
 )
 
 func (a *app) rateCmd() *cobra.Command {
@@ -36,14 +37,15 @@ gram with both included (operation getGoldRate, GET /gold/rate).`,
 			if s.output == "json" {
 				return writeJSON(a.stdout, struct {
 					milligold.GoldRate
-					RateWithGST float64 `json:"rateWithGst"`
+					RateWithGST money.Decimal `json:"rateWithGst"`
 				}{r, r.PriceWithGST()})
 			}
 			return writeTable(a.stdout, []row{
-				{"Rate", money(r.Rate) + " per gram"},
+				{"Rate", rupees(r.Rate) + " per gram"},
 				{"CGST", percent(r.CGSTRate)},
 				{"SGST", percent(r.SGSTRate)},
-				{"Rate with GST", money(r.PriceWithGST()) + " per gram"},
+				// One gram's price as a purchase is charged: up to the paisa.
+				{"Rate with GST", rupees(r.PriceFor(money.New(decimal.NewFromInt(1)))) + " per gram"},
 				{"Updated at", r.UpdatedAt.Format(time.RFC3339)},
 			})
 		},
@@ -52,8 +54,9 @@ gram with both included (operation getGoldRate, GET /gold/rate).`,
 	return cmd
 }
 
-func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+// rupees shows an amount to the paisa, exactly (no float64 rounding).
+func rupees(v money.Decimal) string { return v.StringFixed(2) }
 
-func percent(fraction float64) string {
-	return strconv.FormatFloat(fraction*100, 'f', -1, 64) + "%"
+func percent(fraction money.Decimal) string {
+	return fraction.Shift(2).String() + "%"
 }

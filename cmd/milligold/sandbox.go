@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 
 func (a *app) sandboxCmd() *cobra.Command {
 	var addr, configPath string
+	var printConfig bool
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local milliGOLD sandbox",
@@ -23,7 +25,12 @@ with tokens, the rate limit and the API's errors, on loopback.
 
 With no --config it serves the embedded default: the API document's partner,
 user and gold rate, so the document's curl examples work against the printed
-base URL. SIGINT or SIGTERM stops it after in-flight requests finish.`,
+base URL. --print-config prints that default, commented: the format of a
+--config file. The sandbox holds the terminal until SIGINT (Ctrl-C) or
+SIGTERM, which stop it after in-flight requests finish.`,
+		Example: `  milligold sandbox
+  milligold sandbox --print-config > world.yaml   # then edit it
+  milligold sandbox --config world.yaml --addr 127.0.0.1:9090`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("sandbox takes no arguments; got %q", args[0])
@@ -31,6 +38,13 @@ base URL. SIGINT or SIGTERM stops it after in-flight requests finish.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if printConfig {
+				_, err := a.stdout.Write(sandbox.DefaultYAML())
+				return err
+			}
+			if err := checkAddr(addr); err != nil {
+				return err
+			}
 			cfg := sandbox.Default()
 			if configPath != "" {
 				var err error
@@ -45,7 +59,9 @@ base URL. SIGINT or SIGTERM stops it after in-flight requests finish.`,
 				return usageError{err}
 			}
 			ln, err := net.Listen("tcp", addr)
-			if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return fmt.Errorf("%w (is another sandbox running? pick another port with --addr 127.0.0.1:PORT, or 0 for a free one)", err)
+			} else if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -56,11 +72,23 @@ base URL. SIGINT or SIGTERM stops it after in-flight requests finish.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	cmd.Flags().StringVar(&configPath, "config", "", "YAML file declaring partners, users, the gold rate and limits (default: the embedded document world)")
+	cmd.Flags().BoolVar(&printConfig, "print-config", false, "print the embedded default config, commented, and exit")
 	return cmd
 }
 
-// printSandbox tells the user where the API is and who may call it; only the
-// embedded default's well-known test secret is ever printed.
+// checkAddr rejects an --addr that cannot be listened on as a usage error,
+// before anything starts.
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("--addr %q: want HOST:PORT, such as 127.0.0.1:8080", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return usagef("--addr %q: the port must be a number from 0 to 65535", addr)
+	}
+	return nil
+}
+
 // dialable is addr as a client on this machine can reach it: a listener on
 // every interface (":8080", "0.0.0.0:8080") prints as 127.0.0.1, not [::].
 func dialable(addr net.Addr) string {
@@ -70,6 +98,8 @@ func dialable(addr net.Addr) string {
 	return addr.String()
 }
 
+// printSandbox tells the user where the API is and who may call it; only the
+// embedded default's well-known test secret is ever printed.
 func (a *app) printSandbox(addr string, cfg sandbox.Config) {
 	fmt.Fprintf(a.stdout, "milliGOLD sandbox serving http://%s%s\n", addr, sandbox.BasePath)
 	for _, p := range cfg.Partners {

@@ -173,9 +173,9 @@ func TestSandboxCommandSignals(t *testing.T) {
 func TestSandboxCommandUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	broken := filepath.Join(dir, "broken.yaml")
-	os.WriteFile(broken, []byte("partners:\n  - id: p\n    name: P\n    secret: s\n    colour: blue\n"), 0o600)
+	os.WriteFile(broken, []byte("partners:\n  - id: p\n    name: P\n    secret: s\n    colour: blue\ngoldRate: {rate: 1, updatedAt: 2026-01-02T03:04:05Z}\n"), 0o600)
 	invalid := filepath.Join(dir, "invalid.yaml")
-	os.WriteFile(invalid, []byte("partners:\n  - id: p\n    name: P\n    secret: s\ngoldRate:\n  rate: -3\n"), 0o600)
+	os.WriteFile(invalid, []byte("partners:\n  - id: p\n    name: P\n    secret: s\ngoldRate:\n  rate: -3\n  updatedAt: 2026-01-02T03:04:05Z\n"), 0o600)
 	missing := filepath.Join(dir, "missing.yaml")
 	for _, tc := range []struct {
 		name   string
@@ -188,7 +188,9 @@ func TestSandboxCommandUsageErrors(t *testing.T) {
 		{"missing file", []string{"sandbox", "--addr", "127.0.0.1:0", "--config", missing}, exitUsage, "milligold: open " + missing + ": no such file or directory"},
 		{"unknown flag", []string{"sandbox", "--port", "8080"}, exitUsage, "milligold: unknown flag: --port"},
 		{"argument", []string{"sandbox", "now"}, exitUsage, `milligold: sandbox takes no arguments; got "now"`},
-		{"bad address", []string{"sandbox", "--addr", "127.0.0.1:99999"}, exitError, "milligold: listen tcp: address 99999: invalid port"},
+		{"bad port", []string{"sandbox", "--addr", "127.0.0.1:99999"}, exitUsage, `milligold: --addr "127.0.0.1:99999": the port must be a number from 0 to 65535`},
+		{"nonsense address", []string{"sandbox", "--addr", "nonsense"}, exitUsage, `milligold: --addr "nonsense": want HOST:PORT, such as 127.0.0.1:8080`},
+		{"print-config with arguments", []string{"sandbox", "--print-config", "x"}, exitUsage, `milligold: sandbox takes no arguments; got "x"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder
@@ -235,5 +237,31 @@ func TestDialable(t *testing.T) {
 		if got := dialable(tt.addr); got != tt.want {
 			t.Errorf("dialable(%v) = %q; want %q", tt.addr, got, tt.want)
 		}
+	}
+}
+
+func TestSandboxPrintConfig(t *testing.T) {
+	var stdout, stderr strings.Builder
+	if code := run([]string{"sandbox", "--print-config"}, strings.NewReader(""), &stdout, &stderr); code != exitOK {
+		t.Fatalf("milligold sandbox --print-config = %d, stderr %q; want 0", code, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "# ") || !strings.Contains(stdout.String(), "goldBalance:") {
+		t.Errorf("--print-config printed %q; want the commented default", stdout.String())
+	}
+	if _, err := sandbox.ParseConfig("printed.yaml", []byte(stdout.String())); err != nil {
+		t.Errorf("the printed config does not parse: %v", err)
+	}
+}
+
+func TestSandboxAddressInUseSuggestsAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var stdout, stderr strings.Builder
+	code := run([]string{"sandbox", "--addr", ln.Addr().String()}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitError || !strings.Contains(stderr.String(), "address already in use") || !strings.Contains(stderr.String(), "--addr 127.0.0.1:PORT") {
+		t.Errorf("milligold sandbox --addr (taken) = %d, stderr %q; want 1 and a hint to pick another --addr", code, stderr.String())
 	}
 }

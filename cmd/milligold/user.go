@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -55,7 +54,7 @@ there is no such user.`,
 				{"UPI ID", u.UPIID},
 				{"Address", orDash(u.Address)},
 				{"Pincode", orDash(u.Pincode)},
-				{"Gold balance", strconv.FormatFloat(u.GoldBalance, 'f', -1, 64)},
+				{"Gold balance", u.GoldBalance.String()},
 			})
 		},
 	}

@@ -5,6 +5,8 @@ package api
 
 import (
 	"time"
+
+	"github.com/milligold/milligold-go/money"
 )
 
 // AccessToken defines model for AccessToken.
@@ -32,13 +34,13 @@ type ErrorResponse struct {
 // GoldRate defines model for GoldRate.
 type GoldRate struct {
 	// CgstRate The central GST rate, as a fraction (0.015 is 1.5%).
-	CgstRate float64 `json:"cgstRate"`
+	CgstRate money.Decimal `json:"cgstRate"`
 
 	// Rate The gold rate, per gram, before tax.
-	Rate float64 `json:"rate"`
+	Rate money.Decimal `json:"rate"`
 
 	// SgstRate The state GST rate, as a fraction.
-	SgstRate float64 `json:"sgstRate"`
+	SgstRate money.Decimal `json:"sgstRate"`
 
 	// UpdatedAt When the rate was last updated (RFC 3339).
 	UpdatedAt time.Time `json:"updatedAt"`
@@ -80,10 +82,10 @@ type User struct {
 	Gender string `json:"gender"`
 
 	// GoldBalance The user's gold balance; may be fractional.
-	GoldBalance  float64 `json:"goldBalance"`
-	Id           string  `json:"id"`
-	MobileNumber string  `json:"mobileNumber"`
-	Name         string  `json:"name"`
+	GoldBalance  money.Decimal `json:"goldBalance"`
+	Id           string        `json:"id"`
+	MobileNumber string        `json:"mobileNumber"`
+	Name         string        `json:"name"`
 
 	// Pincode May be null or absent; sent as null, as in the document's example.
 	Pincode *string `json:"pincode"`
