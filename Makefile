@@ -2,15 +2,26 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: sandbox test generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci
+.PHONY: help sandbox test soak generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci
+.DEFAULT_GOAL := help
 
-## sandbox: run the local milliGOLD sandbox on its embedded default (127.0.0.1:8080)
+## help: list these targets (the default)
+help:
+	@echo "make TARGET, one of:"
+	@awk '/^## [a-z-]+: / { sub(/^## /, ""); i = index($$0, ": "); printf "  %-15s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2) }' $(MAKEFILE_LIST)
+	@echo "Go: go.mod's toolchain ($$(awk '/^toolchain/ {print $$2}' go.mod)) is downloaded on first use when GOTOOLCHAIN=auto."
+
+## sandbox: run the local milliGOLD sandbox on its embedded default (127.0.0.1:8080); holds the terminal until Ctrl-C
 sandbox:
 	$(GO) run ./cmd/milligold sandbox
 
-## test: the whole test suite with the race detector
+## test: the whole test suite with the race detector, but the soak (needs no running sandbox)
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -skip '^TestSoak$$' ./...
+
+## soak: the sandbox under sustained load from hundreds of partners (about a minute; CI runs it)
+soak:
+	$(GO) test -race -count=1 -run '^TestSoak$$' -v ./sandbox/
 
 ## generate: regenerate gen/ from openapi.yaml (oapi-codegen, then milligold-gen)
 generate:
@@ -33,7 +44,7 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## vulncheck: govulncheck ./... against a pinned vulnerability database fetched through the module proxy
+## vulncheck: govulncheck ./... against a pinned vulnerability database (needs jq); checks with go.mod's toolchain, warns if yours is older
 vulncheck:
 	bash .ci/vulncheck.sh
 
@@ -45,13 +56,13 @@ fuzz:
 secrets:
 	bash .ci/secrets.sh
 
-## contract: Spectral lint of openapi.yaml, then the conformance suite through a Prism validating proxy in front of the sandbox
+## contract: (needs node and npm) Spectral lint of openapi.yaml, then the conformance suite through a Prism validating proxy in front of the sandbox
 contract:
 	bash conformance/ci.sh
 
-## bench: sandbox vs Prism vs bare net/http (wrk), client quota simulation and overhead; prints a Markdown table
+## bench: (needs node, npm and wrk, which it installs with apt-get when missing) sandbox vs Prism vs bare net/http (wrk), client quota simulation and overhead; prints a Markdown table
 bench:
 	bash bench/run.sh
 
 ## ci: what .ci/run runs
-ci: test check-generate vet fmt-check vulncheck secrets fuzz contract
+ci: test soak check-generate vet fmt-check vulncheck secrets fuzz contract

@@ -14,6 +14,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Check with the toolchain go.mod names, whatever the machine's GOTOOLCHAIN
+# says, so the result is the same everywhere; but tell a user whose own go
+# is older that what they build with it carries the standard library's
+# vulnerabilities fixed since (govulncheck reports those against GOROOT).
+want=$(awk '/^toolchain/ {print $2}' go.mod)
+setting=$(go env GOTOOLCHAIN)
+own=$(GOTOOLCHAIN=local go env GOVERSION)
+if [[ "$setting" == local* && -n "$want" && "$own" != "$want" ]] &&
+	[[ "$(printf '%s\n%s\n' "${own#go}" "${want#go}" | sort -V | head -1)" == "${own#go}" ]]; then
+	echo "vulncheck: WARNING: GOTOOLCHAIN=$setting builds with your $own, older than go.mod's $want." >&2
+	echo "vulncheck: WARNING: binaries built that way miss the standard-library security fixes $want has;" >&2
+	echo "vulncheck: WARNING: set GOTOOLCHAIN=auto (go env -w GOTOOLCHAIN=auto) to build with $want. Checking with $want." >&2
+fi
+export GOTOOLCHAIN=auto
+
 GOVULNCHECK_VERSION=${GOVULNCHECK_VERSION:-v1.9.0}
 VULNDB_PINNED=v0.0.0-20261105234957-e22db6528018
 VULNDB_SUM=h1:mfngRv0Yoh0VApsXKEN82CjD99kl7mtparN3bs3JnqI=

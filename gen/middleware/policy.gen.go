@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// RateLimit is x-milligold-rate-limit: 10 requests per 20 s per partner, the window opening at the first-request.
+// RateLimit is x-milligold-rate-limit: 10 requests per 20 s per partner, the window opening at the partner's first request.
 var RateLimit = ratelimit.Policy{
 	LimitHeader:     "X-Rate-Limit-Limit",
 	RemainingHeader: "X-Rate-Limit-Remaining",

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// RateLimit is x-milligold-rate-limit: 100 requests per 60 s per partner, the window opening at the first-request.
+// RateLimit is x-milligold-rate-limit: 100 requests per 60 s per partner, the window opening at the partner's first request.
 var RateLimit = ratelimit.Policy{
 	LimitHeader:     "Ratelimit-Limit",
 	RemainingHeader: "Ratelimit-Remaining",
