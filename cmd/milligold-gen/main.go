@@ -36,6 +36,15 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitError
 	}
+	if a := args[0]; a == "-h" || a == "-help" || a == "--help" || a == "help" {
+		fs.SetOutput(stdout) // asked for: the usage is the answer, not an error
+		fs.Usage = func() {
+			fmt.Fprintln(stdout, "usage: milligold-gen [-root dir] [-spec openapi.yaml] plan|apply")
+			fs.PrintDefaults()
+		}
+		fs.Usage()
+		return exitOK
+	}
 	cmd, rest := args[0], args[1:]
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

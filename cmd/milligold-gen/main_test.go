@@ -167,10 +167,17 @@ func TestUsage(t *testing.T) {
 		{"unknown flag", []string{"plan", "-force"}, exitError},
 		{"missing spec", []string{"plan", "-root", "/nonexistent"}, exitError},
 		{"help", []string{"plan", "-h"}, exitOK},
+		{"--help alone", []string{"--help"}, exitOK},
+		{"-h alone", []string{"-h"}, exitOK},
+		{"help command", []string{"help"}, exitOK},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if code, _, _ := runGen(c.args...); code != c.want {
+			code, stdout, _ := runGen(c.args...)
+			if code != c.want {
 				t.Errorf("milligold-gen %v = %d; want %d", c.args, code, c.want)
+			}
+			if len(c.args) == 1 && c.want == exitOK && !strings.Contains(stdout, "usage: milligold-gen") {
+				t.Errorf("milligold-gen %v printed %q on stdout; want the usage", c.args, stdout)
 			}
 		})
 	}

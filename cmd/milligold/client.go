@@ -190,7 +190,7 @@ func (s *session) call(ctx context.Context, fn func(context.Context) error) erro
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if err := fn(ctx); err != nil {
-		return s.explain(err)
+		return explained{s.explain(err), err}
 	}
 	return nil
 }
@@ -226,11 +226,11 @@ func explainAPI(e *milligold.APIError) error {
 	if e.Message != "" {
 		detail = ": " + e.Message
 	}
-	ref := ""
-	if e.ErrorCode != "" {
-		ref = " (errorCode " + e.ErrorCode + ")"
-	}
 	status := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	ref := "" // the errorCode goes inside status's parentheses: one pair, not two
+	if e.ErrorCode != "" {
+		status += ", errorCode " + e.ErrorCode
+	}
 	switch {
 	case e.StatusCode == http.StatusUnauthorized && e.Operation == "createAccessToken":
 		return fmt.Errorf("the API refused the partner credentials (%s)%s; check --partner-id/%s and %s or --partner-secret-file", status, ref, envPartnerID, envPartnerSecret)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	milligold "github.com/milligold/milligold-go"
 	"github.com/milligold/milligold-go/conformance"
 )
 
@@ -70,6 +71,11 @@ injection: --include-faults.`,
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 
+			// Wrong credentials would fail most cases as if the API broke
+			// the spec; one token request first gives rate's one clear error.
+			if err := a.checkCredentials(ctx, base, id, secret); err != nil {
+				return err
+			}
 			rep := conformance.Run(ctx, target, opts)
 			write := rep.WriteTable
 			if output == "json" {
@@ -96,4 +102,19 @@ injection: --include-faults.`,
 	fs.StringVarP(&output, "output", "o", "table", "output format: table or json")
 	fs.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
+}
+
+// checkCredentials asks the API for one token, so a wrong partner id,
+// secret or base URL is reported the way the other commands report it.
+func (a *app) checkCredentials(ctx context.Context, base, id, secret string) error {
+	c, err := milligold.New(milligold.WithBaseURL(base), milligold.WithCredentials(id, secret),
+		milligold.WithUserAgent("milligold-cli/"+version()))
+	if err != nil {
+		return usageError{err}
+	}
+	s := &session{client: c, baseURL: base, timeout: 30 * time.Second}
+	return s.call(ctx, func(ctx context.Context) error {
+		_, err := c.Token(ctx)
+		return err
+	})
 }

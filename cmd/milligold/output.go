@@ -2,11 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"unicode"
+
+	"github.com/spf13/cobra"
+
+	milligold "github.com/milligold/milligold-go"
 )
 
 // row is one line of a two-column table: a label and its value.
@@ -45,3 +50,34 @@ func orDash(s *string) string {
 	}
 	return *s
 }
+
+// writeErrorJSON prints err as a JSON object on stdout when the failed
+// command was asked for -o json, so a script reading stdout gets an answer
+// it can parse (as gh does with --json); stderr still has the message.
+func (a *app) writeErrorJSON(cmd *cobra.Command, err error, code int) {
+	if cmd == nil {
+		return
+	}
+	f := cmd.Flags().Lookup("output")
+	if f == nil || f.Value.String() != "json" {
+		return
+	}
+	out := struct {
+		Error     string `json:"error"`
+		Status    int    `json:"status,omitempty"`    // the API's HTTP status, when it answered
+		ErrorCode string `json:"errorCode,omitempty"` // the API's correlation id
+		ExitCode  int    `json:"exitCode"`
+	}{Error: err.Error(), ExitCode: code}
+	var apiErr *milligold.APIError
+	if errors.As(err, &apiErr) {
+		out.Status, out.ErrorCode = apiErr.StatusCode, apiErr.ErrorCode
+	}
+	_ = writeJSON(a.stdout, out)
+}
+
+// explained is a client error as the CLI words it; Unwrap keeps the
+// client's typed error reachable (writeErrorJSON reads its status).
+type explained struct{ msg, cause error }
+
+func (e explained) Error() string { return e.msg.Error() }
+func (e explained) Unwrap() error { return e.cause }

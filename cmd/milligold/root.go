@@ -48,16 +48,18 @@ func (a *app) run(args []string) int {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
 	fmt.Fprintf(a.stderr, "milligold: %v\n", err)
+	code := exitError
 	var ue usageError
 	if errors.As(err, &ue) {
-		return exitUsage
+		code = exitUsage
 	}
-	return exitError
+	a.writeErrorJSON(cmd, err, code)
+	return code
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -95,5 +97,6 @@ from ` + envPartnerSecret + ` or --partner-secret-file, never from a plain flag.
 	for _, sub := range a.commands() {
 		root.AddCommand(sub)
 	}
+	strictHelpAndCompletion(root)
 	return root
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 
 func (a *app) tokenCmd() *cobra.Command {
 	var f clientFlags
+	var raw bool
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Create an access token and print it",
@@ -18,10 +20,13 @@ func (a *app) tokenCmd() *cobra.Command {
 (operation createAccessToken, POST /auth/token). This is the one command
 that prints a secret: the token opens the partner's data until it expires.`,
 		Example: `  milligold token
-  curl -H "Authorization: Bearer $(milligold token -o json | jq -r .accessToken)" \
+  curl -H "Authorization: Bearer $(milligold token --raw)" \
     http://127.0.0.1:8080/partner/gold/rate`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if raw && cmd.Flags().Changed("output") {
+				return usagef("--raw prints the token alone; it does not combine with -o")
+			}
 			s, err := a.newSession(&f)
 			if err != nil {
 				return err
@@ -32,6 +37,11 @@ that prints a secret: the token opens the partner's data until it expires.`,
 				return err
 			})
 			if err != nil {
+				return err
+			}
+			if raw {
+				// For scripts, like gh auth token: the token and a line break.
+				_, err := io.WriteString(a.stdout, t.AccessToken+"\n")
 				return err
 			}
 			in := t.ExpiresIn(time.Now()).Round(time.Second)
@@ -50,5 +60,6 @@ that prints a secret: the token opens the partner's data until it expires.`,
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&raw, "raw", false, "print the access token alone, for scripts")
 	return cmd
 }
