@@ -19,6 +19,7 @@ import (
 	"github.com/milligold/milligold-go/gen/api"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/clock"
+	"github.com/milligold/milligold-go/money"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/tokens"
 )
@@ -54,7 +55,7 @@ func (s *partnerAPI) CreateAccessToken(ctx context.Context, r api.CreateAccessTo
 
 func (s *partnerAPI) GetGoldRate(ctx context.Context, _ api.GetGoldRateRequestObject) (api.GetGoldRateResponseObject, error) {
 	s.seen(ctx)
-	return api.GetGoldRate200JSONResponse{Success: true, Data: api.GoldRate{Rate: 1111, UpdatedAt: t0}}, nil
+	return api.GetGoldRate200JSONResponse{Success: true, Data: api.GoldRate{Rate: money.MustParse("1111"), UpdatedAt: t0}}, nil
 }
 
 func (s *partnerAPI) GetUserInfo(ctx context.Context, r api.GetUserInfoRequestObject) (api.GetUserInfoResponseObject, error) {

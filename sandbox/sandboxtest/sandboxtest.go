@@ -10,10 +10,10 @@ package sandboxtest
 import (
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/milligold/milligold-go/internal/clock"
 	"github.com/milligold/milligold-go/sandbox"
 )
 
@@ -25,8 +25,8 @@ type Sandbox struct {
 	Handler       *sandbox.Sandbox
 
 	srv  *httptest.Server
-	mu   sync.Mutex
-	fake *time.Time // nil unless WithFakeClock
+	t    testing.TB  // nil when started with Start
+	fake *clock.Fake // nil unless WithFakeClock
 }
 
 // Option adjusts the sandbox before it starts.
@@ -59,6 +59,7 @@ func New(t testing.TB, opts ...Option) *Sandbox {
 	if err != nil {
 		t.Fatalf("sandboxtest: %v", err)
 	}
+	sb.t = t
 	t.Cleanup(sb.Close)
 	return sb
 }
@@ -72,9 +73,8 @@ func Start(opts ...Option) (*Sandbox, error) {
 	}
 	sb := &Sandbox{}
 	if st.fake {
-		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		sb.fake = &t0
-		st.cfg.Now = sb.Now
+		sb.fake = clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		st.cfg.Now = sb.fake.Now
 	}
 	h, err := sandbox.New(st.cfg)
 	if err != nil {
@@ -93,20 +93,24 @@ func (sb *Sandbox) Close() { sb.srv.Close() }
 
 // Now is the sandbox's clock: the fake one under WithFakeClock, else time.Now.
 func (sb *Sandbox) Now() time.Time {
-	sb.mu.Lock()
-	defer sb.mu.Unlock()
 	if sb.fake == nil {
 		return time.Now()
 	}
-	return *sb.fake
+	return sb.fake.Now()
 }
 
-// Advance moves the fake clock; it fails the program if WithFakeClock was not used.
+// Advance moves the fake clock. Without WithFakeClock it fails the test
+// (t.Fatal, so call it from the test's goroutine); a Sandbox from Start has
+// no test to fail, and there it panics.
 func (sb *Sandbox) Advance(d time.Duration) {
-	sb.mu.Lock()
-	defer sb.mu.Unlock()
 	if sb.fake == nil {
-		panic("sandboxtest: Advance needs WithFakeClock")
+		const msg = "sandboxtest: Advance needs WithFakeClock: sandboxtest.New(t, sandboxtest.WithFakeClock())"
+		if sb.t != nil {
+			sb.t.Helper()
+			sb.t.Fatal(msg)
+			return
+		}
+		panic(msg)
 	}
-	*sb.fake = sb.fake.Add(d)
+	sb.fake.Advance(d)
 }
