@@ -61,11 +61,11 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 		res := CaseResult{Name: c.name(), Pair: c.pair}
 		switch {
 		case c.needs == needFaults && !opts.Faults:
-			res.Result, res.Error = Skip, "off: needs a sandbox with fault injection (Options.Faults, --include-faults)"
+			res.Result, res.Error = Skip, "off: needs a sandbox with fault injection ("+opts.enable("Faults")+")"
 		case c.needs == needRateLimit && !opts.RateLimit:
-			res.Result, res.Error = Skip, "off: spends the partner's quota (Options.RateLimit, --include-rate-limit)"
+			res.Result, res.Error = Skip, "off: spends the partner's quota ("+opts.enable("RateLimit")+")"
 		case c.needs == needExpiry && !opts.Expiry:
-			res.Result, res.Error = Skip, "off: waits out a token's lifetime (Options.Expiry, for a fake clock)"
+			res.Result, res.Error = Skip, "off: waits out a token's lifetime, for a fake clock ("+opts.enable("Expiry")+")"
 		case ctx.Err() != nil:
 			res.Result, res.Error = Fail, ctx.Err().Error()
 		default:
@@ -100,4 +100,12 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 func (s *session) redact(msg string) string {
 	c := checked{secrets: []string{s.target.PartnerSecret, s.token}}
 	return c.redact(msg)
+}
+
+// enable is how the caller turns on the option field, for a skip reason.
+func (o Options) enable(field string) string {
+	if o.Enable != nil {
+		return o.Enable(field)
+	}
+	return "Options." + field
 }

@@ -66,6 +66,10 @@ type Options struct {
 	// its fake clock, so nothing sleeps.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Enable says how the caller turns on an option, given its field name
+	// ("Faults", "RateLimit", "Expiry"), for the reason of a skipped case;
+	// nil means the field itself ("Options.Faults"). The CLI names its flags.
+	Enable func(field string) string
 }
 
 // Operations of the spec, as the cases name them.

@@ -172,7 +172,7 @@ func TestReportOutput(t *testing.T) {
 				Violations: []Violation{{Side: SideResponse, Operation: opRate, Status: 200, Source: SourceKin, Message: "/data/rate: value must be a number"}}},
 			{Name: "GET /user/info/{mobileNumber}: 404", Pair: Pair{opUser, 404}, Result: Fail, Error: "status 200;\nwant 404"},
 			{Name: "POST /auth/token: 200", Pair: Pair{opToken, 200}, Result: Pass},
-			{Name: "GET /gold/rate: 500 (injected fault)", Pair: Pair{opRate, 500}, Result: Skip, Error: "off: needs a sandbox with fault injection (Options.Faults, --include-faults)"},
+			{Name: "GET /gold/rate: 500 (injected fault)", Pair: Pair{opRate, 500}, Result: Skip, Error: "off: needs a sandbox with fault injection (Options.Faults)"},
 		},
 		NotExercised: []Pair{{opRate, 500}},
 	}

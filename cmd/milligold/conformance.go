@@ -11,6 +11,7 @@ import (
 
 	milligold "github.com/milligold/milligold-go"
 	"github.com/milligold/milligold-go/conformance"
+	"github.com/milligold/milligold-go/internal/clock"
 )
 
 // Environment variables every command that calls the API reads its target
@@ -76,6 +77,8 @@ injection: --include-faults.`,
 			if err := a.checkCredentials(ctx, base, id, secret); err != nil {
 				return err
 			}
+			opts.Enable = cliEnable
+			opts.Sleep = a.announcedSleep
 			rep := conformance.Run(ctx, target, opts)
 			write := rep.WriteTable
 			if output == "json" {
@@ -117,4 +120,22 @@ func (a *app) checkCredentials(ctx context.Context, base, id, secret string) err
 		_, err := c.Token(ctx)
 		return err
 	})
+}
+
+// cliEnable names the flag that turns a suite option on, for skip reasons.
+func cliEnable(field string) string {
+	switch field {
+	case "Faults":
+		return "--include-faults, against a sandbox started with faults: true"
+	case "RateLimit":
+		return "--include-rate-limit"
+	}
+	return "not from the CLI: only the library's in-process tests have a fake clock"
+}
+
+// announcedSleep is the suite's sleep, said on stderr: the suite waits out
+// rate-limit windows, and a silent wait looks like a hang.
+func (a *app) announcedSleep(ctx context.Context, d time.Duration) error {
+	fmt.Fprintf(a.stderr, "conformance: waiting %s for the rate-limit window to reset\n", d.Round(100*time.Millisecond))
+	return clock.Sleep(ctx, d)
 }

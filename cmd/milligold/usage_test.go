@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/milligold/milligold-go/sandbox"
 	"github.com/milligold/milligold-go/sandbox/sandboxtest"
@@ -100,5 +102,31 @@ func TestConformanceWrongCredentials(t *testing.T) {
 	}
 	if strings.Contains(stdout, "fail") || strings.Contains(stdout, "FAIL") {
 		t.Errorf("milligold conformance (wrong secret) printed cases:\n%s", stdout)
+	}
+}
+
+// TestConformanceSpeaksCLI: skip reasons name the CLI's flags, not library
+// fields, and a wait for a rate-limit window is announced on stderr.
+func TestConformanceSpeaksCLI(t *testing.T) {
+	sb := sandboxtest.New(t)
+	env := map[string]string{envBaseURL: sb.URL}
+	code, stdout, stderr := runApp(env, "conformance")
+	if code != exitOK {
+		t.Fatalf("milligold conformance = %d, stderr %q\n%s", code, stderr, stdout)
+	}
+	for _, want := range []string{"--include-faults", "--include-rate-limit", "not from the CLI"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("conformance table lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "Options.") {
+		t.Errorf("conformance table names library fields:\n%s", stdout)
+	}
+	// The suite sleeps through Options.Sleep (tested in conformance); the CLI's
+	// sleep says so on stderr.
+	var errOut strings.Builder
+	a := &app{stderr: &errOut}
+	if err := a.announcedSleep(context.Background(), 1500*time.Microsecond); err != nil || !strings.Contains(errOut.String(), "conformance: waiting 0s for the rate-limit window") {
+		t.Errorf("announcedSleep = %v, stderr %q; want the wait announced", err, errOut.String())
 	}
 }
