@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/milligold/milligold-go/internal/clock"
 )
 
 // TestEveryDocumentedPairHasACase is the coverage test: a new operation or
@@ -85,20 +87,6 @@ func TestRunRejectsABadBaseURL(t *testing.T) {
 	}
 }
 
-// fakeClock is a clock for the pacer's tests.
-type fakeClock struct {
-	now    time.Time
-	slept  []time.Duration
-	broken bool
-}
-
-func (c *fakeClock) Now() time.Time { return c.now }
-func (c *fakeClock) Sleep(_ context.Context, d time.Duration) error {
-	c.slept = append(c.slept, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
 func TestPacer(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
 	reset := fmt.Sprint(start.Unix() + 7)
@@ -136,9 +124,9 @@ func TestPacer(t *testing.T) {
 				}
 				w.WriteHeader(status)
 			}))
-			clock := &fakeClock{now: start}
+			clk := clock.NewAuto(start)
 			p := &pacer{client: http.DefaultClient, resetHeader: "X-Rate-Limit-Reset", maxWait: 21 * time.Second,
-				now: clock.Now, sleep: clock.Sleep}
+				now: clk.Now, sleep: clk.Sleep}
 			ctx := context.Background()
 			if tt.limited {
 				ctx = expectLimited(ctx)
@@ -152,8 +140,8 @@ func TestPacer(t *testing.T) {
 			if resp.StatusCode != tt.want {
 				t.Errorf("status = %d; want %d", resp.StatusCode, tt.want)
 			}
-			if !slices.Equal(clock.slept, tt.wantSlept) {
-				t.Errorf("slept %v; want %v", clock.slept, tt.wantSlept)
+			if !slices.Equal(clk.Slept(), tt.wantSlept) {
+				t.Errorf("slept %v; want %v", clk.Slept(), tt.wantSlept)
 			}
 			for i, b := range bodies {
 				if b != "partnerId=p" {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milligold/milligold-go/internal/clock"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/sandbox"
 )
@@ -77,10 +78,8 @@ func TestSoak(t *testing.T) {
 			ID: fmt.Sprintf("soak-partner-%03d", i), Name: fmt.Sprintf("Soak %d", i), Secret: fmt.Sprintf("soak-secret-%03d", i),
 		})
 	}
-	var clockMu sync.Mutex
-	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	cfg.Now = func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	advance := func(d time.Duration) { clockMu.Lock(); now = now.Add(d); clockMu.Unlock() }
+	clk := clock.NewFake(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	cfg.Now = clk.Now
 	window := time.Duration(cfg.RateLimit.WindowSeconds) * time.Second
 	limit := cfg.RateLimit.Requests
 	if window == 0 || limit == 0 {
@@ -214,7 +213,7 @@ func TestSoak(t *testing.T) {
 		if rounds == 1 {
 			heapFirst = heapAlloc()
 		}
-		advance(window)
+		clk.Advance(window)
 	}
 	heapLast = heapAlloc()
 	elapsed := time.Since(start)
@@ -222,7 +221,7 @@ func TestSoak(t *testing.T) {
 	// Idle windows: one window after the last round, a single request
 	// sweeps every partner's expired window away.
 	windowsBusy := sb.Windows()
-	advance(window)
+	clk.Advance(window)
 	form := url.Values{"partnerId": {cfg.Partners[0].ID}, "partnerSecret": {cfg.Partners[0].Secret}}.Encode()
 	req, _ := http.NewRequest(http.MethodPost, base+"/auth/token", strings.NewReader(form))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -4,6 +4,7 @@ package clock
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ type Fake struct {
 	now     time.Time
 	auto    bool
 	waiters []*waiter
+	slept   []time.Duration
 }
 
 type waiter struct {
@@ -74,6 +76,9 @@ func (f *Fake) advanceLocked(d time.Duration) {
 
 // Sleep waits until the fake time has moved d forward, or until ctx is done.
 func (f *Fake) Sleep(ctx context.Context, d time.Duration) error {
+	f.mu.Lock()
+	f.slept = append(f.slept, d)
+	f.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -103,6 +108,14 @@ func (f *Fake) Sleep(ctx context.Context, d time.Duration) error {
 		f.mu.Unlock()
 		return ctx.Err()
 	}
+}
+
+// Slept returns the durations Sleep was called with, in order (zero and
+// negative ones too), so a test can assert how long the code under test chose to wait.
+func (f *Fake) Slept() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.slept)
 }
 
 // Sleepers returns how many goroutines are blocked in Sleep, so tests can

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -62,5 +63,20 @@ func TestRealSleepCancel(t *testing.T) {
 	cancel()
 	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
 		t.Errorf("Sleep(cancelled, 1h) = %v; want context.Canceled", err)
+	}
+}
+
+func TestFakeSleptRecordsEveryCall(t *testing.T) {
+	f := NewAuto(time.Unix(0, 0))
+	for _, d := range []time.Duration{time.Second, 0, 3 * time.Second} {
+		if err := f.Sleep(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := f.Slept(), []time.Duration{time.Second, 0, 3 * time.Second}; !slices.Equal(got, want) {
+		t.Errorf("Slept() = %v; want %v", got, want)
+	}
+	if got := f.Now(); !got.Equal(time.Unix(4, 0)) {
+		t.Errorf("Now() = %v; want 4 s after the start", got)
 	}
 }
