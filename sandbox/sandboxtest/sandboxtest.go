@@ -8,6 +8,7 @@
 package sandboxtest
 
 import (
+	"context"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
@@ -49,7 +50,8 @@ func WithFaults() Option { return func(s *settings) { s.cfg.Faults = true } }
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.cfg.Logger = l } }
 
 // WithFakeClock stops the sandbox's clock at a fixed time; Advance moves it,
-// so tests cover token expiry and window resets without sleeping.
+// so tests cover token expiry and window resets without sleeping. Give the
+// client the same clock with Now and Sleep.
 func WithFakeClock() Option { return func(s *settings) { s.fake = true } }
 
 // New starts a sandbox on loopback, closed by t.Cleanup.
@@ -97,6 +99,29 @@ func (sb *Sandbox) Now() time.Time {
 		return time.Now()
 	}
 	return sb.fake.Now()
+}
+
+// Sleep waits d on the sandbox's clock: under WithFakeClock until Advance
+// has moved it d on, else on the real clock; ctx ends it early. With Now it
+// lets one clock drive the client too, limiter included:
+//
+//	milligold.WithClock(sb.Now),
+//	milligold.WithLimiter(ratelimit.NewSlidingLog(middleware.RateLimit,
+//		ratelimit.WithClock(sb.Now, sb.Sleep)))
+func (sb *Sandbox) Sleep(ctx context.Context, d time.Duration) error {
+	if sb.fake == nil {
+		return clock.Sleep(ctx, d)
+	}
+	return sb.fake.Sleep(ctx, d)
+}
+
+// Sleepers is how many goroutines wait in Sleep on the fake clock (0
+// without one), so a test can Advance once its calls have parked.
+func (sb *Sandbox) Sleepers() int {
+	if sb.fake == nil {
+		return 0
+	}
+	return sb.fake.Sleepers()
 }
 
 // Advance moves the fake clock. Without WithFakeClock it fails the test
