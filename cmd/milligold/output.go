@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"unicode"
 
@@ -81,3 +82,14 @@ type explained struct{ msg, cause error }
 
 func (e explained) Error() string { return e.msg.Error() }
 func (e explained) Unwrap() error { return e.cause }
+
+// watchedWriter notes whether anything was written through it.
+type watchedWriter struct {
+	w     io.Writer
+	wrote atomic.Bool
+}
+
+func (w *watchedWriter) Write(p []byte) (int, error) {
+	w.wrote.Store(true)
+	return w.w.Write(p)
+}

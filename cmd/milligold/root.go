@@ -42,6 +42,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func (a *app) run(args []string) int {
+	out := &watchedWriter{w: a.stdout}
+	a.stdout = out
 	root := a.rootCmd()
 	root.SetArgs(args)
 	ctx := a.ctx
@@ -58,7 +60,9 @@ func (a *app) run(args []string) int {
 	if errors.As(err, &ue) {
 		code = exitUsage
 	}
-	a.writeErrorJSON(cmd, err, code)
+	if !out.wrote.Load() { // conformance -o json has printed its report already
+		a.writeErrorJSON(cmd, err, code)
+	}
 	return code
 }
 

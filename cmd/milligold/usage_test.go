@@ -130,3 +130,21 @@ func TestConformanceSpeaksCLI(t *testing.T) {
 		t.Errorf("announcedSleep = %v, stderr %q; want the wait announced", err, errOut.String())
 	}
 }
+
+// TestConformanceJSONIsOneDocument: a failed run with -o json prints its
+// report and no second (error) object after it.
+func TestConformanceJSONIsOneDocument(t *testing.T) {
+	sb := sandboxtest.New(t)
+	code, stdout, _ := runApp(map[string]string{envBaseURL: sb.URL}, "conformance", "-o", "json", "--mobile-number", "1111111111")
+	if code != exitError {
+		t.Fatalf("milligold conformance with an unknown user = %d; want 1", code)
+	}
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	var report, extra any
+	if err := dec.Decode(&report); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if err := dec.Decode(&extra); err == nil {
+		t.Errorf("stdout has a second JSON value after the report: %v", extra)
+	}
+}
