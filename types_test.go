@@ -1,11 +1,18 @@
 package milligold
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"math"
+	"math/big"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/milligold/milligold-go/money"
+	"github.com/milligold/milligold-go/sandbox"
+	"github.com/milligold/milligold-go/sandbox/sandboxtest"
 )
 
 func dec(s string) money.Decimal { return money.MustParse(s) }
@@ -14,20 +21,20 @@ func rateOf(rate, cgst, sgst string) GoldRate {
 	return GoldRate{Rate: dec(rate), CGSTRate: dec(cgst), SGSTRate: dec(sgst)}
 }
 
-// The wanted values are worked by hand. The float64 column is what the old
-// float64 arithmetic gave, to show each row is one float64 gets wrong.
+// The wanted values are worked by hand; TestFloat64GetsTheseWrong shows the
+// old float64 arithmetic misses them.
 func TestGoldRatePriceWithGST(t *testing.T) {
 	tests := []struct {
 		name          string
 		rate          GoldRate
 		wantGST, want string
-		float64Got    float64 // rate * (1 + cgst + sgst) in float64
 	}{
-		{"document: 1111 × 1.03", rateOf("1111", "0.015", "0.015"), "0.03", "1144.33", 1111 * (1 + (0.015 + 0.015))},
-		{"no GST", rateOf("6000", "0", "0"), "0", "6000", 6000},
-		{"fractional rate: 7234.56 × 1.03", rateOf("7234.56", "0.015", "0.015"), "0.03", "7451.5968", 7234.56 * (1 + (0.015 + 0.015))},
-		{"0.1 + 0.2 GST", rateOf("100", "0.1", "0.2"), "0.3", "130", 100 * (1 + (0.1 + 0.2))},
-		{"only CGST", rateOf("100", "0.025", "0"), "0.025", "102.5", 102.5},
+		{"document: 1111 × 1.03", rateOf("1111", "0.015", "0.015"), "0.03", "1144.33"},
+		{"no GST", rateOf("6000", "0", "0"), "0", "6000"},
+		{"fractional rate: 7234.56 × 1.03", rateOf("7234.56", "0.015", "0.015"), "0.03", "7451.5968"},
+		{"0.1 + 0.2 GST", rateOf("100", "0.1", "0.2"), "0.3", "130"},
+		{"1111.11 × 1.3", rateOf("1111.11", "0.1", "0.2"), "0.3", "1444.443"},
+		{"only CGST", rateOf("100", "0.025", "0"), "0.025", "102.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,18 +48,32 @@ func TestGoldRatePriceWithGST(t *testing.T) {
 	}
 }
 
-// TestFloat64GetsTheseWrong keeps the test above honest: the values it
-// checks are ones binary floating point does not produce.
+// TestFloat64GetsTheseWrong keeps the tests here honest: the old float64
+// arithmetic (run time, since Go constants are exact) misses what the
+// decimals get right. 1111 × 1.03 is 1144.3299999999999272… in float64, not
+// 1144.33; and ₹931449.60 at 7234.56 a gram plus 3% GST buys exactly 125 g,
+// which float64 rounds down to 124.9999 g.
 func TestFloat64GetsTheseWrong(t *testing.T) {
-	rate, cgst, sgst := 1111.0, 0.015, 0.015
-	if got := rate * (1 + cgst + sgst); got == 1144.33 {
-		t.Errorf("float64 1111 × 1.03 = %v: the exactness test no longer shows anything", got)
+	price := float64GST(1111, 0.015, 0.015)
+	if exact, _ := new(big.Rat).SetString("1144.33"); new(big.Rat).SetFloat64(price).Cmp(exact) == 0 {
+		t.Errorf("float64 1111 × 1.03 is exactly 1144.33: the test shows nothing")
 	}
-	a, b := 0.1, 0.2
-	if a+b == 0.3 {
-		t.Error("float64 0.1 + 0.2 == 0.3: the exactness test no longer shows anything")
+	if got := rateOf("1111", "0.015", "0.015").PriceWithGST(); got.String() != "1144.33" {
+		t.Errorf("PriceWithGST() = %s; want exactly 1144.33", got)
+	}
+
+	fgrams := math.Floor(931449.60/float64GST(7234.56, 0.015, 0.015)*10000) / 10000
+	if fgrams == 125 {
+		t.Errorf("float64 gets 125 g for ₹931449.60: the test shows nothing")
+	}
+	grams, err := rateOf("7234.56", "0.015", "0.015").GramsFor(dec("931449.60"))
+	if err != nil || grams.String() != "125" {
+		t.Errorf("GramsFor(₹931449.60) at 7234.56 = %s, %v; want exactly 125 (float64: %v)", grams, err, fgrams)
 	}
 }
+
+// float64GST is PriceWithGST as it was, in float64.
+func float64GST(rate, cgst, sgst float64) float64 { return rate * (1 + (cgst + sgst)) }
 
 func TestGoldRatePriceForRoundsUpToThePaisa(t *testing.T) {
 	doc := rateOf("1111", "0.015", "0.015") // 1144.33 a gram with GST
@@ -101,8 +122,8 @@ func TestGoldRateGramsForRoundsDownTo4Places(t *testing.T) {
 			t.Errorf("PriceFor(GramsFor(₹%s)) = ₹%s; more than was paid", tt.rupees, cost)
 		}
 	}
-	// 1 rupee less than 9 digits of 9s: a quotient whose 16th digit rounds
-	// up would carry into the 4th place; truncation must not.
+	// A quotient just under a 4th-place boundary: a division rounded at 16
+	// places (shopspring's Div) would make it 1; truncation keeps 0.9999.
 	r := rateOf("1", "0", "0")
 	if got, _ := r.GramsFor(dec("0.99999999999999999999")); got.String() != "0.9999" {
 		t.Errorf("GramsFor(0.99999999999999999999) at 1/g = %s; want 0.9999", got)
@@ -138,5 +159,55 @@ func TestGoldRateJSONIsExact(t *testing.T) {
 	}
 	if want := `{"rate":7234.56,"cgstRate":0.015,"sgstRate":0.015,"updatedAt":"2023-01-05T09:17:03.459Z"}`; string(out) != want {
 		t.Errorf("json.Marshal = %s; want %s", out, want)
+	}
+}
+
+// TestMoneyExactEndToEnd: digits from the sandbox's config reach the
+// sandbox's answer and the client's types unchanged, and the price computed
+// from them is the hand-worked one that float64 misses.
+func TestMoneyExactEndToEnd(t *testing.T) {
+	sb := sandboxtest.New(t, sandboxtest.WithConfig(func(c *sandbox.Config) {
+		c.GoldRate.Rate, c.GoldRate.CgstRate, c.GoldRate.SgstRate = dec("1111.11"), dec("0.1"), dec("0.2")
+		c.Users[0].GoldBalance = dec("0.1234")
+	}))
+	c, err := New(WithBaseURL(sb.URL), WithCredentials(sb.PartnerID, sb.PartnerSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tok, err := c.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, sb.URL+"/gold/rate", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`"rate":1111.11`, `"cgstRate":0.1`, `"sgstRate":0.2`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the sandbox answered %s; want %s in it", body, want)
+		}
+	}
+	rate, err := c.GoldRate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1111.11 × 1.3 = 1444.443 exactly.
+	if got := rate.PriceWithGST().String(); got != "1444.443" {
+		t.Errorf("PriceWithGST() = %s; want 1444.443", got)
+	}
+	if got := rate.PriceFor(dec("1")).String(); got != "1444.45" {
+		t.Errorf("PriceFor(1 g) = %s; want 1444.45 (1444.443 up to the paisa)", got)
+	}
+	user, err := c.UserInfo(ctx, "1234567890")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := user.GoldBalance.String(); got != "0.1234" {
+		t.Errorf("GoldBalance = %s; want 0.1234", got)
 	}
 }
