@@ -7,10 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
-	"slices"
+	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/milligold/milligold-go/gen/api"
@@ -42,19 +40,21 @@ const maxBody = 1 << 20
 // to the retry limit, and turns every failure into an error to branch on.
 // A Client is safe for concurrent use; create one per partner and share it.
 type Client struct {
-	api       *api.ClientWithResponses
+	api       *api.Client // operations, behind the bearer layer
+	tokenAPI  *api.Client // the token request, without it
 	source    *tokens.Source
+	base      *url.URL
 	baseURL   string
 	partnerID string
 	secret    string
-	seen      *seenTokens
+	redactor  *redactor
 	now       func() time.Time
 }
 
 // New returns a Client for the options. WithCredentials is required; every
 // other option has a default. A bad option fails here, not at the first call.
 func New(opts ...Option) (*Client, error) {
-	cfg := config{maxRetries: DefaultMaxRetries, now: time.Now, userAgent: "milligold-go"}
+	cfg := config{maxRetries: DefaultMaxRetries, now: time.Now, userAgent: "milligold-go", requestTimeout: DefaultRequestTimeout}
 	cfg.baseURL, _ = parseBaseURL(SandboxURL)
 	for _, o := range opts {
 		if o == nil {
@@ -78,23 +78,30 @@ func New(opts ...Option) (*Client, error) {
 	}
 
 	c := &Client{
+		base:      cfg.baseURL,
 		baseURL:   cfg.baseURL.String(),
 		partnerID: cfg.partnerID,
 		secret:    cfg.secret,
-		seen:      &seenTokens{},
+		redactor:  newRedactor(cfg.secret),
 		now:       cfg.now,
 	}
 
 	// The stack, outermost first: bearer token, rate limit, logging, the
-	// caller's transport. Token requests count against the rate limit too,
-	// so they take the same stack below the bearer layer.
+	// per-attempt timeout, the caller's transport. Token requests count
+	// against the rate limit too, so they take the same stack below the
+	// bearer layer.
 	hc := http.Client{}
 	var base http.RoundTripper
 	if cfg.httpClient != nil {
 		hc = *cfg.httpClient
 		base = cfg.httpClient.Transport
 	}
-	limited := middleware.NewRateLimitTransport(&logTransport{base: base, logger: cfg.logger}, cfg.limiter)
+	// No redirect is followed: a 3xx comes back to readAnswer, which makes
+	// it a *RedirectError naming the Location (see RedirectError for why).
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	attempt := &attemptTransport{base: base, timeout: cfg.requestTimeout}
+	logged := &logTransport{base: attempt, logger: cfg.logger, redact: c.redact, now: cfg.now}
+	limited := middleware.NewRateLimitTransport(logged, cfg.limiter)
 	limited.Retries = cfg.maxRetries
 	if cfg.maxRetries == 0 {
 		limited.Retries = -1 // the Transport reads 0 as its default
@@ -110,17 +117,20 @@ func New(opts ...Option) (*Client, error) {
 		req.Header.Set("User-Agent", cfg.userAgent)
 		return nil
 	})
-	tokenAPI, err := api.NewClientWithResponses(c.baseURL, api.WithHTTPClient(&rawHC), ua)
+	var err error
+	c.tokenAPI, err = api.NewClient(c.baseURL, api.WithHTTPClient(&rawHC), ua)
 	if err != nil {
 		return nil, fmt.Errorf("milligold: New: %w", err)
 	}
 	c.source = tokens.NewSource(
-		middleware.TokenFetcher(tokenAPI, cfg.partnerID, cfg.secret),
-		tokens.WithStore(recordingStore{Store: cfg.store, seen: c.seen}),
+		c.fetchToken,
+		tokens.WithStore(recordingStore{Store: cfg.store, seen: c.redactor.seen}),
 		tokens.WithClock(cfg.now),
 	)
-	hc.Transport = middleware.NewBearerTransport(limited, c.source)
-	c.api, err = api.NewClientWithResponses(c.baseURL, api.WithHTTPClient(&hc), ua)
+	bearer := middleware.NewBearerTransport(limited, c.source)
+	bearer.Scope = cfg.baseURL
+	hc.Transport = bearer
+	c.api, err = api.NewClient(c.baseURL, api.WithHTTPClient(&hc), ua)
 	if err != nil {
 		return nil, fmt.Errorf("milligold: New: %w", err)
 	}
@@ -134,6 +144,34 @@ func retryable(req *http.Request) bool {
 		return true
 	}
 	return tokenRoute.Match(req)
+}
+
+// fetchToken asks the token endpoint for a new token (the tokens.FetchFunc
+// of the Client's Source). Its answer is held to the spec like any other:
+// bounded, status 200, JSON, success true, every field there.
+func (c *Client) fetchToken(ctx context.Context) (tokens.Grant, error) {
+	resp, err := c.tokenAPI.CreateAccessTokenWithFormdataBody(ctx, api.CreateAccessTokenFormdataRequestBody{
+		PartnerId:     c.partnerID,
+		PartnerSecret: c.secret,
+	})
+	if err != nil {
+		return tokens.Grant{}, err
+	}
+	var body api.TokenResponse
+	if err := c.readAnswer(opCreateAccessToken, resp, &body); err != nil {
+		return tokens.Grant{}, err
+	}
+	g, err := tokens.NewGrant(body.Data.AccessToken, body.Data.ExpiresIn)
+	if err != nil {
+		return tokens.Grant{}, &UnexpectedResponseError{
+			Operation:   opCreateAccessToken,
+			StatusCode:  resp.StatusCode,
+			ContentType: truncate(oneLine(c.redact(resp.Header.Get("Content-Type"))), snippetLen),
+			Reason:      strings.TrimPrefix(err.Error(), tokens.ErrBadGrant.Error()+": "),
+			Err:         err,
+		}
+	}
+	return g, nil
 }
 
 // Token returns the access token the Client uses, requesting a new one when
@@ -157,17 +195,11 @@ func (c *Client) GoldRate(ctx context.Context) (GoldRate, error) {
 	if err != nil {
 		return GoldRate{}, c.fail(opGetGoldRate, err)
 	}
-	if err := c.check(opGetGoldRate, resp); err != nil {
+	var body api.GoldRateResponse
+	if err := c.readAnswer(opGetGoldRate, resp, &body); err != nil {
 		return GoldRate{}, err
 	}
-	parsed, err := api.ParseGetGoldRateResponse(bounded(resp))
-	if err != nil {
-		return GoldRate{}, c.fail(opGetGoldRate, fmt.Errorf("decode response: %w", err))
-	}
-	if parsed.JSON200 == nil {
-		return GoldRate{}, c.notJSON(opGetGoldRate, resp)
-	}
-	return goldRateFrom(parsed.JSON200.Data), nil
+	return goldRateFrom(body.Data), nil
 }
 
 // UserInfo returns the user with the given mobile number (ten digits, no
@@ -182,17 +214,11 @@ func (c *Client) UserInfo(ctx context.Context, mobileNumber string) (User, error
 	if err != nil {
 		return User{}, c.fail(opGetUserInfo, err)
 	}
-	if err := c.check(opGetUserInfo, resp); err != nil {
+	var body api.UserInfoResponse
+	if err := c.readAnswer(opGetUserInfo, resp, &body); err != nil {
 		return User{}, err
 	}
-	parsed, err := api.ParseGetUserInfoResponse(bounded(resp))
-	if err != nil {
-		return User{}, c.fail(opGetUserInfo, fmt.Errorf("decode response: %w", err))
-	}
-	if parsed.JSON200 == nil {
-		return User{}, c.notJSON(opGetUserInfo, resp)
-	}
-	return userFrom(parsed.JSON200.Data), nil
+	return userFrom(body.Data), nil
 }
 
 // check is checkResponse with the Client's redaction and clock.
@@ -200,25 +226,26 @@ func (c *Client) check(op string, resp *http.Response) error {
 	return checkResponse(op, resp, c.redact, c.now())
 }
 
-func (c *Client) notJSON(op string, resp *http.Response) error {
-	return c.fail(op, fmt.Errorf("unexpected %s answer with content type %q; want 200 with JSON", statusLine(resp.StatusCode), resp.Header.Get("Content-Type")))
-}
-
-// fail wraps an error from below: a token request the API refused becomes
-// the same *APIError or *RateLimitError a direct call would give; anything
-// else keeps its chain for errors.Is and gets a redacted message.
+// fail wraps an error from below. An answer the Client already turned into
+// an error (*APIError, *RateLimitError, *UnexpectedResponseError,
+// *RedirectError: a token request's, say, that reached the caller through
+// the bearer layer and net/http's *url.Error) comes back as it is, so
+// callers and the CLI classify it by its type; anything else keeps its chain
+// for errors.Is and gets a redacted message.
 func (c *Client) fail(op string, err error) error {
-	var fe *tokens.FetchError
-	if errors.As(err, &fe) {
-		resp := &http.Response{StatusCode: fe.StatusCode, Header: fe.Header, Body: io.NopCloser(strings.NewReader(string(fe.Body)))}
-		if resp.Header == nil {
-			resp.Header = http.Header{}
-		}
-		return c.check(opCreateAccessToken, resp)
-	}
+	var rl *RateLimitError
 	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		return err
+	var ue *UnexpectedResponseError
+	var re *RedirectError
+	switch {
+	case errors.As(err, &rl):
+		return rl
+	case errors.As(err, &apiErr):
+		return apiErr
+	case errors.As(err, &ue):
+		return ue
+	case errors.As(err, &re):
+		return re
 	}
 	return &callError{msg: c.redact(fmt.Sprintf("milligold: %s: %v", op, err)), err: err}
 }
@@ -233,61 +260,9 @@ type callError struct {
 func (e *callError) Error() string { return e.msg }
 func (e *callError) Unwrap() error { return e.err }
 
-// Things that look like credentials in text the Client did not write: JWTs,
-// bearer headers and form-encoded secrets.
-var secretish = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|(?i:bearer)\s+[^\s"',;]+|(?i:partnerSecret)=[^&\s"]*`)
-
 // redact removes the partner secret, the tokens the Client has held and
-// anything token-shaped from s.
-func (c *Client) redact(s string) string {
-	if c.secret != "" {
-		s = strings.ReplaceAll(s, c.secret, redacted)
-	}
-	s = c.seen.redact(s)
-	return secretish.ReplaceAllString(s, redacted)
-}
-
-// seenTokens remembers the last few access tokens the Client held, so redact
-// removes them by value: the spec calls tokens opaque, so one need not look
-// like a JWT for the pattern to catch it.
-type seenTokens struct {
-	mu   sync.Mutex
-	vals []string // newest last
-}
-
-// Enough for a token and the ones it replaced while calls were in flight.
-const maxSeenTokens = 4
-
-// minRedactedToken keeps a degenerate one-letter token from mangling every
-// message; a token that short protects nothing anyway.
-const minRedactedToken = 6
-
-func (s *seenTokens) add(v string) {
-	if len(v) < minRedactedToken {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if slices.Contains(s.vals, v) {
-		return
-	}
-	s.vals = append(s.vals, v)
-	if len(s.vals) > maxSeenTokens {
-		s.vals = slices.Delete(s.vals, 0, len(s.vals)-maxSeenTokens)
-	}
-}
-
-func (s *seenTokens) redact(str string) string {
-	if s == nil {
-		return str
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range s.vals {
-		str = strings.ReplaceAll(str, v, redacted)
-	}
-	return str
-}
+// anything token-shaped from s, in the encodings they take in messages.
+func (c *Client) redact(s string) string { return c.redactor.redact(s) }
 
 // recordingStore notes every token that passes through the Client's store,
 // including one a shared store loads from elsewhere.
@@ -324,21 +299,16 @@ func (c *Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("baseURL", c.baseURL), slog.String("partnerID", c.partnerID))
 }
 
-// bounded caps what the generated parser reads of a success body.
-func bounded(resp *http.Response) *http.Response {
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.LimitReader(resp.Body, maxBody), resp.Body}
-	return resp
-}
-
 // logTransport logs every attempt that reaches the network, so retries
 // after a 429 show up too. It logs the operation, not the path, which holds
-// a user's mobile number; never headers or bodies.
+// a user's mobile number (and, after a redirect, whatever the server put
+// there); never headers or bodies, and of a 429 the wait it asks for, not
+// the raw reset header.
 type logTransport struct {
 	base   http.RoundTripper
 	logger *slog.Logger
+	redact func(string) string
+	now    func() time.Time // nil means time.Now
 }
 
 func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -366,9 +336,14 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	switch {
 	case err != nil:
-		attrs[2] = slog.String("error", err.Error())
+		attrs[2] = slog.String("error", t.redact(err.Error()))
 	case level == slog.LevelInfo:
-		attrs[2] = slog.String("reset", resp.Header.Get(ratelimit.HeaderReset))
+		now := time.Now
+		if t.now != nil {
+			now = t.now
+		}
+		wait := ratelimit.ParseReset(resp.Header.Get(ratelimit.HeaderReset), now(), middleware.RateLimit.Window)
+		attrs[2] = slog.Duration("retryAfter", wait.Round(time.Second))
 	default:
 		attrs[2] = slog.Int("status", resp.StatusCode)
 	}
@@ -392,5 +367,5 @@ func operation(req *http.Request) string {
 	if op, ok := req.Context().Value(operationKey{}).(string); ok {
 		return op
 	}
-	return req.Method + " " + req.URL.Path
+	return req.Method + " (unknown operation)" // never the path: it may carry anything
 }

@@ -137,15 +137,17 @@ func TestForwardCompatibility(t *testing.T) {
 		{"unknown fields", `{"success":true,"data":{"id":"u1","name":"A","email":"a@x","countryCode":"91","mobileNumber":"1234567890","gender":"MALE","upiId":"u@icici","goldBalance":1.5,"kycStatus":"VERIFIED","wallet":{"inr":10}},"meta":{"v":2}}`,
 			User{ID: "u1", Name: "A", Email: "a@x", CountryCode: "91", MobileNumber: "1234567890", Gender: GenderMale, UPIID: "u@icici", GoldBalance: money.MustParse("1.5")},
 			""}, // extra fields: the spec's open schemas allow them
-		{"new gender kept", `{"success":true,"data":{"id":"u2","gender":"NON_BINARY","goldBalance":0}}`,
-			User{ID: "u2", Gender: "NON_BINARY"}, "leaves out fields the spec requires (name, email, ...): the client tolerates a sparse answer"},
-		{"nullable fields present", `{"success":true,"data":{"id":"u3","gender":"FEMALE","birthday":"1990-01-01","address":"1 MG Road","pincode":"560001","goldBalance":0.0001}}`,
-			User{ID: "u3", Gender: "FEMALE", Birthday: ptr("1990-01-01"), Address: ptr("1 MG Road"), Pincode: ptr("560001"), GoldBalance: money.MustParse("0.0001")},
-			"leaves out fields the spec requires (name, email, ...): the client tolerates a sparse answer"},
-		{"optional fields absent", `{"success":true,"data":{"id":"u4","gender":"MALE","goldBalance":2}}`,
-			User{ID: "u4", Gender: GenderMale, GoldBalance: money.MustParse("2")}, "the fields it leaves out are required by the spec: the client tolerates their absence"},
-		{"content type with charset", `{"success":true,"data":{"id":"u5","gender":"MALE"}}`, User{ID: "u5", Gender: GenderMale},
-			"leaves out fields the spec requires: the row is about the content type"},
+		{"new gender kept", `{"success":true,"data":{` + required("u2") + `,"gender":"NON_BINARY","goldBalance":0}}`,
+			sparse("u2", "NON_BINARY", "0"), ""},
+		{"nullable fields present", `{"success":true,"data":{` + required("u3") + `,"gender":"FEMALE","birthday":"1990-01-01","address":"1 MG Road","pincode":"560001","goldBalance":0.0001}}`,
+			func() User {
+				u := sparse("u3", "FEMALE", "0.0001")
+				u.Birthday, u.Address, u.Pincode = ptr("1990-01-01"), ptr("1 MG Road"), ptr("560001")
+				return u
+			}(), ""},
+		{"optional fields absent", `{"success":true,"data":{` + required("u4") + `,"gender":"MALE","goldBalance":2}}`,
+			sparse("u4", GenderMale, "2"), ""},
+		{"content type with charset", `{"success":true,"data":{` + required("u5") + `,"gender":"MALE","goldBalance":0}}`, sparse("u5", GenderMale, "0"), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,6 +166,17 @@ func TestForwardCompatibility(t *testing.T) {
 			}
 		})
 	}
+}
+
+// required is the fields of a User the spec requires, but gender and
+// goldBalance, for a user with this id.
+func required(id string) string {
+	return `"id":"` + id + `","name":"A","email":"a@x","countryCode":"91","mobileNumber":"1234567890","upiId":"u@icici"`
+}
+
+// sparse is the User that required(id) and these make.
+func sparse(id string, g Gender, balance string) User {
+	return User{ID: id, Name: "A", Email: "a@x", CountryCode: "91", MobileNumber: "1234567890", UPIID: "u@icici", Gender: g, GoldBalance: money.MustParse(balance)}
 }
 
 // show prints a User with its pointers followed.
@@ -210,14 +223,16 @@ func TestClientErrors(t *testing.T) {
 			wantOp: "getGoldRate", wantCode: 502, wantInErr: `502 Bad Gateway: "<html>Bad Gateway</html>"`,
 			offSpec: "a proxy's undocumented status with an HTML body"},
 		{name: "200 not JSON", rate: []answer{{200, map[string]string{"Content-Type": "text/plain"}, `1111`}},
-			wantInErr: `getGoldRate: unexpected 200 OK answer with content type "text/plain"; want 200 with JSON`,
-			offSpec:   "a 200 that is not JSON"},
+			wantIs: ErrUnexpectedResponse, wantInErr: `getGoldRate: unexpected answer (200 OK): content type "text/plain"; want application/json`,
+			offSpec: "a 200 that is not JSON"},
 		{name: "200 cut JSON", rate: []answer{json200(`{"success":true,"data":{"rate":11`)},
-			wantInErr: "getGoldRate: decode response",
-			offSpec:   "a 200 whose JSON is cut"},
+			wantIs: ErrUnexpectedResponse, wantInErr: "getGoldRate: unexpected answer (200 OK): body is not JSON",
+			offSpec: "a 200 whose JSON is cut"},
 		{name: "token answer without token", token: []answer{json200(`{"success":true,"data":{"expiresIn":3600}}`)},
-			wantIs: tokens.ErrBadGrant, wantInErr: "empty access token",
+			wantIs: ErrUnexpectedResponse, wantInErr: `createAccessToken: unexpected answer (200 OK): data has no "accessToken", "createdAt"`,
 			offSpec: "a token answer without the required accessToken and createdAt"},
+		{name: "token answer with an empty token", token: []answer{json200(`{"success":true,"data":{"accessToken":"","expiresIn":3600,"createdAt":1}}`)},
+			wantIs: tokens.ErrBadGrant, wantInErr: "createAccessToken: unexpected answer (200 OK): empty access token"},
 		{name: "401 twice", rate: []answer{{401, nil, `{"success":false,"error":"Token expired","errorCode":"x"}`}},
 			wantIs: ErrUnauthorized, wantOp: "getGoldRate", wantCode: 401, wantInErr: "getGoldRate: 401 Unauthorized: Token expired"},
 	}

@@ -197,3 +197,79 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// ErrUnexpectedResponse is matched (errors.Is) by every *UnexpectedResponseError.
+var ErrUnexpectedResponse = errors.New("milligold: unexpected response")
+
+// UnexpectedResponseError is a 2xx answer that is not the one openapi.yaml
+// documents for the operation: another status (201, 202, 204…), another
+// media type than application/json, a body over 1 MiB or not JSON, an
+// envelope whose success is not true, or data without a field the spec
+// requires. The answer is not used: the call returns this error and no zero
+// values. Body is a redacted snippet; Err, when set, is the decoding error
+// (errors.As finds a *json.SyntaxError, say). Safe to read concurrently.
+type UnexpectedResponseError struct {
+	Operation   string
+	StatusCode  int
+	ContentType string // as the server sent it, redacted and cut to 512 bytes
+	Reason      string // what is wrong, e.g. `success is false: "maintenance"`
+	Body        string // at most 512 bytes of the body, redacted
+	Err         error
+}
+
+// Error reads like "milligold: getGoldRate: unexpected answer (200 OK):
+// data has no "rate"".
+func (e *UnexpectedResponseError) Error() string {
+	var b strings.Builder
+	b.WriteString("milligold: ")
+	if e.Operation != "" {
+		b.WriteString(e.Operation + ": ")
+	}
+	b.WriteString("unexpected answer (" + statusLine(e.StatusCode) + ")")
+	if e.Reason != "" {
+		b.WriteString(": " + e.Reason)
+	}
+	return b.String()
+}
+
+// Unwrap returns the decoding error, if any.
+func (e *UnexpectedResponseError) Unwrap() error { return e.Err }
+
+// Is matches ErrUnexpectedResponse.
+func (e *UnexpectedResponseError) Is(target error) bool { return target == ErrUnexpectedResponse }
+
+// RedirectError is a 3xx answer with a Location. The Client follows no
+// redirect, to another origin or its own: the API documents none, and
+// following one would send the access token, or on a 307/308 to the token
+// request the partner secret, wherever the server points (and accept a
+// token or data from there). Location is the target resolved against the
+// request, redacted; CrossOrigin says whether it leaves the base URL's
+// scheme, host and port. errors.Is matches ErrRedirect.
+type RedirectError struct {
+	Operation   string
+	StatusCode  int
+	Location    string
+	CrossOrigin bool
+}
+
+// ErrRedirect is matched (errors.Is) by every *RedirectError.
+var ErrRedirect = errors.New("milligold: redirect not followed")
+
+// Error reads like "milligold: getGoldRate: 302 Found: redirect to
+// https://elsewhere.example/collect (another origin) not followed".
+func (e *RedirectError) Error() string {
+	var b strings.Builder
+	b.WriteString("milligold: ")
+	if e.Operation != "" {
+		b.WriteString(e.Operation + ": ")
+	}
+	b.WriteString(statusLine(e.StatusCode) + ": redirect to " + strconv.Quote(e.Location))
+	if e.CrossOrigin {
+		b.WriteString(" (another origin)")
+	}
+	b.WriteString(" not followed; the client sends credentials only to its base URL")
+	return b.String()
+}
+
+// Is matches ErrRedirect.
+func (e *RedirectError) Is(target error) bool { return target == ErrRedirect }

@@ -18,7 +18,7 @@ const testSecret = "s3cr3t-Partner-Value"
 var t0 = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
 
 func testRedact(s string) string {
-	c := &Client{secret: testSecret, seen: &seenTokens{}}
+	c := &Client{secret: testSecret, redactor: newRedactor(testSecret)}
 	return c.redact(s)
 }
 

@@ -40,6 +40,8 @@ type config struct {
 	maxRetries int
 	now        func() time.Time
 	userAgent  string
+
+	requestTimeout time.Duration
 }
 
 // WithBaseURL sets the API's base URL, including its base path, such as
@@ -92,9 +94,12 @@ func WithCredentials(partnerID, partnerSecret string) Option {
 	}
 }
 
-// WithHTTPClient sets the HTTP client whose transport, timeout, redirect
-// policy and cookie jar the Client uses; the Client adds its token and
-// rate-limit layers on top of a copy and leaves hc untouched.
+// WithHTTPClient sets the HTTP client whose transport, timeout and cookie
+// jar the Client uses; the Client adds its token and rate-limit layers on
+// top of a copy and leaves hc untouched. Its redirect policy is not used:
+// the Client follows no redirect, so credentials go only to the base URL
+// (a 3xx is a *RedirectError). hc.Timeout, if set, bounds a whole call,
+// waits for the rate limit included; WithRequestTimeout bounds each attempt.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -177,6 +182,23 @@ func WithUserAgent(ua string) Option {
 			return fmt.Errorf("user agent %q: want one non-empty line", ua)
 		}
 		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithRequestTimeout bounds each HTTP attempt: connecting, sending and
+// reading the whole answer, so a server that stalls or dribbles its body
+// cannot hold a call forever even when ctx has no deadline. Waits for the
+// rate limit and for a 429's reset are not counted; ctx's deadline, when
+// sooner, still wins. An attempt cut off fails with *AttemptTimeoutError,
+// which matches context.DeadlineExceeded. The default is
+// DefaultRequestTimeout (30 s); 0 turns the bound off; negative is an error.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("request timeout %s: want 0 (none) or more", d)
+		}
+		c.requestTimeout = d
 		return nil
 	}
 }

@@ -2,6 +2,7 @@ package milligold
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,17 +43,22 @@ func TestOpaqueTokensAreRedacted(t *testing.T) {
 	}
 }
 
-// TestSeenTokensBounded: the Client remembers only its last few tokens, and
-// ignores values too short to protect anything.
+// TestSeenTokensBounded: the Client remembers its last maxSeenTokens
+// tokens (far more than the 4 it once kept: a token held 5 renewals ago is
+// still redacted), and ignores values too short to protect anything.
 func TestSeenTokensBounded(t *testing.T) {
 	var s seenTokens
-	for _, v := range []string{"token-1", "token-2", "token-2", "token-3", "token-4", "token-5", "abc"} {
-		s.add(v)
+	s.add("token-0-x")
+	for i := range maxSeenTokens {
+		s.add(fmt.Sprintf("token-%d-x", i+1))
+		s.add(fmt.Sprintf("token-%d-x", i+1)) // the same one again: no new entry
 	}
-	if got := strings.Join(s.vals, " "); got != "token-2 token-3 token-4 token-5" {
-		t.Errorf("seen = %q; want the last %d distinct tokens", got, maxSeenTokens)
+	s.add("abc")
+	if len(s.vals) != maxSeenTokens || s.vals[0] != "token-1-x" {
+		t.Errorf("seen holds %d tokens from %q; want the last %d distinct ones", len(s.vals), s.vals[0], maxSeenTokens)
 	}
-	if got := s.redact("token-1 token-5 abc"); got != "token-1 "+redacted+" abc" {
+	last := fmt.Sprintf("token-%d-x", maxSeenTokens)
+	if got := s.redact("token-0-x token-5-x " + last + " abc"); got != "token-0-x "+redacted+" "+redacted+" abc" {
 		t.Errorf("redact = %q", got)
 	}
 }

@@ -2,8 +2,10 @@ package tokens
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -18,11 +20,21 @@ type TokenSource interface {
 // the token once and retries once (when the body can be replayed); a second
 // 401 is returned as is. It never modifies the caller's request and closes
 // request bodies on every path. Safe for concurrent use.
+//
+// With Scope set, a request that needs a token but is not for Scope's
+// origin and path fails with ErrOutOfScope without being sent, so an
+// http.Client that follows a redirect elsewhere cannot carry the token there.
 type Transport struct {
 	Base       http.RoundTripper // nil means http.DefaultTransport
 	Source     TokenSource
 	NeedsToken func(*http.Request) bool // nil means every request
+	// Scope is the API's base URL: the token goes only to its scheme, host
+	// and port, and to paths at or below its path. nil means anywhere.
+	Scope *url.URL
 }
+
+// ErrOutOfScope is the error of a request outside Transport.Scope.
+var ErrOutOfScope = errors.New("tokens: request outside the API's base URL; the token is not sent")
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -32,6 +44,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if t.NeedsToken != nil && !t.NeedsToken(req) {
 		return base.RoundTrip(req)
+	}
+	if t.Scope != nil && !InScope(t.Scope, req.URL) {
+		closeBody(req)
+		return nil, ErrOutOfScope
 	}
 	ctx := req.Context()
 	tok, err := t.Source.Get(ctx)
@@ -117,4 +133,43 @@ func (rt Route) Match(r *http.Request) bool {
 		}
 	}
 	return true
+}
+
+// InScope reports whether u is at or below base: the same origin (scheme,
+// host and port, a missing port being the scheme's default) and a path equal
+// to base's or under it, with no "." or ".." segment that could climb out.
+func InScope(base, u *url.URL) bool {
+	if u == nil || !SameOrigin(base, u) {
+		return false
+	}
+	p := u.EscapedPath()
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." || strings.EqualFold(seg, "%2e") || strings.EqualFold(seg, "%2e%2e") ||
+			strings.EqualFold(seg, ".%2e") || strings.EqualFold(seg, "%2e.") {
+			return false
+		}
+	}
+	root := strings.TrimSuffix(base.EscapedPath(), "/")
+	return root == "" || p == root || strings.HasPrefix(p, root+"/")
+}
+
+// SameOrigin reports whether a and b have the same scheme, host and port
+// (a port left out is the scheme's default).
+func SameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		port(a) == port(b)
+}
+
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }

@@ -1,0 +1,198 @@
+package milligold
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/milligold/milligold-go/tokens"
+)
+
+// readAnswer takes resp as op's answer: a redirect becomes *RedirectError,
+// another non-2xx *APIError or *RateLimitError, and a 2xx that is not the
+// documented one (status 200, application/json, the success envelope with
+// every required field of data) *UnexpectedResponseError. Otherwise it
+// decodes the body into dst, a pointer to op's generated envelope type
+// (*api.GoldRateResponse, say). It reads at most maxBody bytes and always
+// closes the body.
+func (c *Client) readAnswer(op string, resp *http.Response, dst any) error {
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
+		return c.redirectError(op, resp)
+	}
+	if err := c.check(op, resp); err != nil {
+		return err
+	}
+	ct := resp.Header.Get("Content-Type")
+	unexpected := func(reason string, body []byte, err error) error {
+		return &UnexpectedResponseError{
+			Operation:   op,
+			StatusCode:  resp.StatusCode,
+			ContentType: truncate(oneLine(c.redact(ct)), snippetLen),
+			Reason:      reason,
+			Body:        truncate(c.redact(string(body)), snippetLen),
+			Err:         err,
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return unexpected("the spec documents 200 OK", body, nil)
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return unexpected(fmt.Sprintf("content type %q; want application/json", truncate(oneLine(c.redact(ct)), 64)), body, nil)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return c.fail(op, fmt.Errorf("read response: %w", err))
+	}
+	if len(body) > maxBody {
+		return unexpected(fmt.Sprintf("body over %d bytes", maxBody), body[:maxErrorBody], nil)
+	}
+	if reason, err := checkEnvelope(body, dst); reason != "" {
+		return unexpected(c.redact(reason), body, err)
+	}
+	if err := json.Unmarshal(body, dst); err != nil {
+		return unexpected("decode: "+c.redact(err.Error()), body, err)
+	}
+	return nil
+}
+
+// redirectError reports a 3xx answer; the redirect itself was not followed
+// (New's CheckRedirect).
+func (c *Client) redirectError(op string, resp *http.Response) error {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	e := &RedirectError{Operation: op, StatusCode: resp.StatusCode}
+	loc, err := resp.Location()
+	if err != nil {
+		e.Location = truncate(oneLine(c.redact(resp.Header.Get("Location"))), snippetLen)
+		e.CrossOrigin = true // unparsable: assume the worst
+		return e
+	}
+	e.Location = truncate(oneLine(c.redact(loc.String())), snippetLen)
+	e.CrossOrigin = !tokens.SameOrigin(c.base, loc)
+	return e
+}
+
+// checkEnvelope checks body against dst's envelope without decoding it for
+// real: success must be true and data an object holding every required
+// field of dst's data type. It returns why not ("" when all is well) and
+// the JSON error behind it, if any.
+func checkEnvelope(body []byte, dst any) (reason string, err error) {
+	sh := shadowOf(reflect.TypeOf(dst).Elem())
+	v := reflect.New(sh.typ)
+	if err := json.Unmarshal(body, v.Interface()); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return "decode: " + err.Error(), err
+		}
+		return "body is not JSON: " + err.Error(), err
+	}
+	v = v.Elem()
+	success, _ := v.Field(0).Interface().(*bool)
+	switch {
+	case success == nil:
+		return `no "success" field`, nil
+	case !*success:
+		if msg := v.Field(1).String(); msg != "" {
+			return fmt.Sprintf("success is false: %q", truncate(oneLine(msg), snippetLen)), nil
+		}
+		return "success is false", nil
+	}
+	data := v.Field(2)
+	if data.IsNil() {
+		return fmt.Sprintf("no %q", sh.dataName), nil
+	}
+	var missing []string
+	for i, name := range sh.required {
+		if !data.Elem().Field(i).Bool() {
+			missing = append(missing, fmt.Sprintf("%q", name))
+		}
+	}
+	if missing != nil {
+		return fmt.Sprintf("%s has no %s", sh.dataName, strings.Join(missing, ", ")), nil
+	}
+	return "", nil
+}
+
+// present records whether a JSON field was there and not null.
+type present bool
+
+func (p *present) UnmarshalJSON(b []byte) error {
+	*p = string(b) != "null"
+	return nil
+}
+
+// shadow is a struct type that reads what checkEnvelope needs of an
+// envelope: {Success *bool; Error string; Data *struct{F0 present; …}},
+// one present per required field of the data type.
+type shadow struct {
+	typ      reflect.Type
+	dataName string
+	required []string
+}
+
+var shadows sync.Map // reflect.Type → *shadow
+
+// shadowOf builds env's shadow once. env is a generated envelope: a struct
+// with a "success" and a "data" field. A required field of data is one
+// oapi-codegen made a value rather than a pointer: that is how it renders
+// the spec's required list (optional and nullable fields are pointers), so
+// the list has one home, openapi.yaml.
+func shadowOf(env reflect.Type) *shadow {
+	if s, ok := shadows.Load(env); ok {
+		return s.(*shadow)
+	}
+	s := &shadow{dataName: "data"}
+	var dataType reflect.Type
+	for i := range env.NumField() {
+		if f := env.Field(i); jsonName(f) == "data" {
+			dataType = f.Type
+		}
+	}
+	if dataType == nil || dataType.Kind() != reflect.Struct {
+		panic(fmt.Sprintf("milligold: %v is not an envelope with a data object", env))
+	}
+	var fields []reflect.StructField
+	for i := range dataType.NumField() {
+		f := dataType.Field(i)
+		name := jsonName(f)
+		if name == "" || f.Type.Kind() == reflect.Pointer {
+			continue
+		}
+		s.required = append(s.required, name)
+		fields = append(fields, reflect.StructField{
+			Name: fmt.Sprintf("F%d", len(fields)),
+			Type: reflect.TypeFor[present](),
+			Tag:  reflect.StructTag(fmt.Sprintf(`json:%q`, name)),
+		})
+	}
+	s.typ = reflect.StructOf([]reflect.StructField{
+		{Name: "Success", Type: reflect.TypeFor[*bool](), Tag: `json:"success"`},
+		{Name: "Error", Type: reflect.TypeFor[string](), Tag: `json:"error"`},
+		{Name: "Data", Type: reflect.PointerTo(reflect.StructOf(fields)), Tag: `json:"data"`},
+	})
+	got, _ := shadows.LoadOrStore(env, s)
+	return got.(*shadow)
+}
+
+// jsonName is the JSON name of an exported field, "" when it has none.
+func jsonName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	switch name {
+	case "-":
+		return ""
+	case "":
+		return f.Name
+	}
+	return name
+}
