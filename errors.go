@@ -206,7 +206,8 @@ var ErrUnexpectedResponse = errors.New("milligold: unexpected response")
 // media type than application/json, a body over 1 MiB or not JSON, an
 // envelope whose success is not true, or data without a field the spec
 // requires. The answer is not used: the call returns this error and no zero
-// values. Body is a redacted snippet; Err, when set, is the decoding error
+// values. Body is a redacted snippet (empty for the token request, whose
+// body may hold a token never accepted); Err, when set, is the decoding error
 // (errors.As finds a *json.SyntaxError, say). Safe to read concurrently.
 type UnexpectedResponseError struct {
 	Operation   string

@@ -31,6 +31,11 @@ func (c *Client) readAnswer(op string, resp *http.Response, dst any) error {
 	}
 	ct := resp.Header.Get("Content-Type")
 	unexpected := func(reason string, body []byte, err error) error {
+		if op == opCreateAccessToken {
+			// A token answer refused is not a token held: redaction would
+			// not know it, so none of that body is kept.
+			body = nil
+		}
 		return &UnexpectedResponseError{
 			Operation:   op,
 			StatusCode:  resp.StatusCode,

@@ -1,0 +1,139 @@
+// Package hostile is a loopback server for attacking the client: by default
+// it answers the API's three operations under /partner as the document
+// does, a test replaces any answer with its own (a redirect, an
+// undocumented 2xx, a huge or dribbled body, an echo of the credentials),
+// and it records every request it receives, so a test can show that the
+// token or the secret never reached it.
+package hostile
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Paths of the API's operations on a server whose base URL is URL.
+const (
+	TokenPath = "/partner/auth/token"
+	RatePath  = "/partner/gold/rate"
+	UserPath  = "/partner/user/info/1234567890"
+)
+
+// The document's answers, which the server gives by default. Token is not
+// JWT-shaped, so only redaction by value can hide it.
+const (
+	Token       = "opaque-hostile-token-0123456789"
+	TokenAnswer = `{"success":true,"data":{"accessToken":"` + Token + `","expiresIn":3600,"createdAt":1688994271}}`
+	RateAnswer  = `{"success":true,"data":{"rate":1111,"cgstRate":0.015,"sgstRate":0.015,"updatedAt":"2023-01-05T09:17:03.459Z"}}`
+	UserAnswer  = `{"success":true,"data":{"id":"cljwvd2x20001mm0gg0a9z5px","name":"Test User","email":"test@example.com","countryCode":"91","mobileNumber":"1234567890","gender":"MALE","birthday":null,"upiId":"milligold.911234567890@icici","address":null,"pincode":null,"goldBalance":0}}`
+)
+
+// Request is what the server received.
+type Request struct {
+	Method        string
+	Path          string // with the query, as sent
+	Authorization string
+	Body          string // at most 64 KiB
+}
+
+// Server is a running hostile server; safe for concurrent use.
+type Server struct {
+	Origin string // scheme://host:port
+	URL    string // Origin + "/partner", the base URL to point a client at
+
+	mu       sync.Mutex
+	handlers map[string]http.HandlerFunc
+	reqs     []Request
+}
+
+// New starts a server on loopback, closed when the test ends.
+func New(t testing.TB) *Server {
+	s := &Server{handlers: map[string]http.HandlerFunc{
+		TokenPath: JSON(http.StatusOK, TokenAnswer),
+		RatePath:  JSON(http.StatusOK, RateAnswer),
+		UserPath:  JSON(http.StatusOK, UserAnswer),
+	}}
+	ts := httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(ts.Close)
+	s.Origin = ts.URL
+	s.URL = ts.URL + "/partner"
+	return s
+}
+
+// Handle replaces the answer for path (without query), e.g. RatePath.
+func (s *Server) Handle(path string, h http.HandlerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers[path] = h
+}
+
+// Requests returns what the server has received, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.reqs...)
+}
+
+// Count is how many requests the server received for path.
+func (s *Server) Count(path string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if p, _, _ := strings.Cut(r.Path, "?"); p == path {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	s.mu.Lock()
+	s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.RequestURI(), Authorization: r.Header.Get("Authorization"), Body: string(body)})
+	h := s.handlers[r.URL.Path]
+	s.mu.Unlock()
+	if h == nil {
+		JSON(http.StatusNotFound, `{"success":false,"error":"The requested resource was not found","errorCode":"nf"}`)(w, r)
+		return
+	}
+	h(w, r)
+}
+
+// JSON answers status with body as application/json.
+func JSON(status int, body string) http.HandlerFunc {
+	return Answer(status, "application/json", body)
+}
+
+// Answer answers status with body as contentType; "" sends no
+// Content-Type at all (net/http would otherwise sniff one).
+func Answer(status int, contentType, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if contentType == "" {
+			w.Header()["Content-Type"] = nil
+		} else {
+			w.Header().Set("Content-Type", contentType)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+}
+
+// Redirect answers status with Location: location.
+func Redirect(status int, location string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Location", location)
+		w.WriteHeader(status)
+	}
+}
+
+// WithHeaders answers like h with these headers added.
+func WithHeaders(h http.HandlerFunc, header map[string]string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		h(w, r)
+	}
+}
