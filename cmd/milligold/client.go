@@ -87,6 +87,9 @@ func (a *app) newSession(f *clientFlags) (*session, error) {
 		milligold.WithBaseURL(base),
 		milligold.WithCredentials(id, secret),
 		milligold.WithMaxRetries(f.maxRetries),
+		// Each attempt gets the whole --timeout, so "no answer within
+		// --timeout" is true whichever bound ends a call.
+		milligold.WithRequestTimeout(f.timeout),
 		milligold.WithUserAgent("milligold-cli/"+version()),
 	)
 	if err != nil {
@@ -200,7 +203,17 @@ func (s *session) call(ctx context.Context, fn func(context.Context) error) erro
 func (s *session) explain(err error) error {
 	var rl *milligold.RateLimitError
 	var apiErr *milligold.APIError
+	var re *milligold.RedirectError
+	var ue *milligold.UnexpectedResponseError
 	switch {
+	case errors.As(err, &re):
+		where := "elsewhere on the same server"
+		if re.CrossOrigin {
+			where = "another server"
+		}
+		return fmt.Errorf("the API answered %s, a redirect to %s (%s); not followed, as the credentials go only to %s: check --base-url", statusText(re.StatusCode), re.Location, where, s.baseURL)
+	case errors.As(err, &ue):
+		return fmt.Errorf("unexpected answer from the API to %s (%s): %s; check that --base-url points at the milliGOLD API", ue.Operation, statusText(ue.StatusCode), ue.Reason)
 	case errors.As(err, &rl):
 		if rl.RetryAfter > 0 {
 			return fmt.Errorf("rate limited; retry after %s", rl.RetryAfter)
@@ -226,7 +239,7 @@ func explainAPI(e *milligold.APIError) error {
 	if e.Message != "" {
 		detail = ": " + e.Message
 	}
-	status := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	status := statusText(e.StatusCode)
 	ref := "" // the errorCode goes inside status's parentheses: one pair, not two
 	if e.ErrorCode != "" {
 		status += ", errorCode " + e.ErrorCode
@@ -247,6 +260,13 @@ func explainAPI(e *milligold.APIError) error {
 		return fmt.Errorf("the API rejected the request (%s)%s%s", status, detail, ref)
 	}
 	return fmt.Errorf("unexpected answer from the API (%s)%s%s", status, detail, ref)
+}
+
+func statusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return fmt.Sprintf("%d %s", code, t)
+	}
+	return fmt.Sprintf("HTTP %d", code)
 }
 
 // rootCause is the innermost error's text: "connection refused" rather than

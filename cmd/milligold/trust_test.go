@@ -1,0 +1,210 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/milligold/milligold-go/internal/hostile"
+	"github.com/milligold/milligold-go/internal/leak"
+)
+
+const cliSecret = "cli s3cr3t <&> +/%"
+
+// runHostile runs the CLI against srv with the test credentials.
+func runHostile(t *testing.T, srv *hostile.Server, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	env := map[string]string{envBaseURL: srv.URL, envPartnerID: "partner-cli", envPartnerSecret: cliSecret}
+	code, stdout, stderr = runApp(env, args...)
+	leak.Check(t, "stderr", stderr, cliSecret, hostile.Token)
+	if args[0] != "token" {
+		leak.Check(t, "stdout", stdout, cliSecret, hostile.Token)
+	}
+	return code, stdout, stderr
+}
+
+// wantFailure checks a run that must fail with one line on stderr holding
+// want, and nothing on stdout.
+func wantFailure(t *testing.T, code int, stdout, stderr, want string) {
+	t.Helper()
+	if code != exitError {
+		t.Errorf("exit %d; want %d (stderr %q)", code, exitError, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout = %q; want nothing", stdout)
+	}
+	if !strings.Contains(stderr, want) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr = %q; want one line with %q", stderr, want)
+	}
+}
+
+// TestCLIRedirects: through the CLI, a redirect of the token request or of
+// the data call, to another origin or the same, fails with exit 1 naming
+// the Location; nothing reaches the target and nothing is printed.
+func TestCLIRedirects(t *testing.T) {
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		for _, c := range []struct {
+			cmd  []string
+			path string
+		}{
+			{[]string{"token"}, hostile.TokenPath},
+			{[]string{"rate"}, hostile.TokenPath},
+			{[]string{"rate"}, hostile.RatePath},
+			{[]string{"user", "1234567890"}, hostile.UserPath},
+		} {
+			for _, other := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%d %s on %s other origin %v", code, c.cmd[0], c.path, other), func(t *testing.T) {
+					api, elsewhere := hostile.New(t), hostile.New(t)
+					dest := api
+					if other {
+						dest = elsewhere
+					}
+					loc := dest.Origin + "/collect"
+					api.Handle(c.path, hostile.Redirect(code, loc))
+					exit, stdout, stderr := runHostile(t, api, c.cmd...)
+					wantFailure(t, exit, stdout, stderr, "a redirect to "+loc)
+					if other && !strings.Contains(stderr, "(another server)") {
+						t.Errorf("stderr = %q; want it to say another server", stderr)
+					}
+					if n := dest.Count("/collect"); n != 0 {
+						t.Errorf("the redirect was followed: %d requests", n)
+					}
+					for _, r := range elsewhere.Requests() {
+						t.Errorf("the other server got %s %s (Authorization set: %v)", r.Method, r.Path, r.Authorization != "")
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCLIUndocumentedAnswers: an undocumented 2xx, from the token endpoint
+// or a data call, fails with exit 1 instead of printing zeros.
+func TestCLIUndocumentedAnswers(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cmd  []string
+		path string
+		h    http.HandlerFunc
+		want string
+	}{
+		{"token 200 text/html", []string{"rate"}, hostile.TokenPath, hostile.Answer(200, "text/html", hostile.TokenAnswer), `content type "text/html"`},
+		{"token 200 without Content-Type", []string{"token"}, hostile.TokenPath, hostile.Answer(200, "", hostile.TokenAnswer), `content type ""`},
+		{"token 201", []string{"rate"}, hostile.TokenPath, hostile.JSON(201, hostile.TokenAnswer), "201 Created"},
+		{"token 202", []string{"token"}, hostile.TokenPath, hostile.JSON(202, hostile.TokenAnswer), "202 Accepted"},
+		{"token 204", []string{"rate"}, hostile.TokenPath, hostile.Answer(204, "", ""), "204 No Content"},
+		{"rate {}", []string{"rate"}, hostile.RatePath, hostile.JSON(200, `{}`), `no "success" field`},
+		{"rate null", []string{"rate"}, hostile.RatePath, hostile.JSON(200, `null`), `no "success" field`},
+		{"rate success false", []string{"rate"}, hostile.RatePath, hostile.JSON(200, `{"success":false,"error":"maintenance"}`), `success is false: "maintenance"`},
+		{"rate 201", []string{"rate"}, hostile.RatePath, hostile.JSON(201, hostile.RateAnswer), "201 Created"},
+		{"user {}", []string{"user", "1234567890"}, hostile.UserPath, hostile.JSON(200, `{}`), `no "success" field`},
+		{"user null", []string{"user", "1234567890"}, hostile.UserPath, hostile.JSON(200, `null`), `no "success" field`},
+		{"user success false", []string{"user", "1234567890"}, hostile.UserPath, hostile.JSON(200, `{"success":false,"error":"maintenance"}`), "success is false"},
+		{"user data empty", []string{"user", "1234567890"}, hostile.UserPath, hostile.JSON(200, `{"success":true,"data":{}}`), `data has no "countryCode"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			api := hostile.New(t)
+			api.Handle(c.path, c.h)
+			code, stdout, stderr := runHostile(t, api, c.cmd...)
+			wantFailure(t, code, stdout, stderr, "unexpected answer from the API")
+			if !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr = %q; want it to say %q", stderr, c.want)
+			}
+		})
+	}
+}
+
+// TestCLIRateLimitedWhateverTheAnswer: a 429 from the token endpoint during
+// a data call reads as rate limited, not as a network failure, whatever its
+// headers and body.
+func TestCLIRateLimitedWhateverTheAnswer(t *testing.T) {
+	envelope := `{"success":false,"error":"Too many requests","errorCode":"r"}`
+	for _, c := range []struct {
+		name string
+		h    http.HandlerFunc
+	}{
+		{"reset out of range", hostile.WithHeaders(hostile.JSON(429, envelope), map[string]string{"X-Rate-Limit-Reset": "99999999999999999999"})},
+		{"reset unparsable", hostile.WithHeaders(hostile.JSON(429, envelope), map[string]string{"X-Rate-Limit-Reset": "soon"})},
+		{"body not JSON", hostile.Answer(429, "text/plain", "slow down")},
+		{"JSON type, HTML body", hostile.Answer(429, "application/json", "<html>")},
+	} {
+		for _, path := range []string{hostile.TokenPath, hostile.RatePath} {
+			t.Run(c.name+" on "+path, func(t *testing.T) {
+				api := hostile.New(t)
+				api.Handle(path, c.h)
+				code, stdout, stderr := runHostile(t, api, "rate")
+				wantFailure(t, code, stdout, stderr, "rate limited; retry after 20s")
+			})
+		}
+	}
+}
+
+// TestCLIHugeTokenAnswer: a token answer without end is cut off at 1 MiB.
+func TestCLIHugeTokenAnswer(t *testing.T) {
+	api := hostile.New(t)
+	api.Handle(hostile.TokenPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"success":true,"data":{"accessToken":"`)
+		chunk := strings.Repeat("a", 32<<10)
+		for range 8 << 10 { // 256 MiB at most
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+	})
+	code, stdout, stderr := runHostile(t, api, "rate")
+	wantFailure(t, code, stdout, stderr, "body over 1048576 bytes")
+}
+
+// TestCLIDribbledBody: --timeout bounds a server that sends headers and then
+// dribbles the body.
+func TestCLIDribbledBody(t *testing.T) {
+	api := hostile.New(t)
+	api.Handle(hostile.RatePath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"success":true,`)
+		w.(http.Flusher).Flush()
+		for range 1200 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			io.WriteString(w, " ")
+			w.(http.Flusher).Flush()
+		}
+	})
+	start := time.Now()
+	code, stdout, stderr := runHostile(t, api, "rate", "--timeout", "1s")
+	wantFailure(t, code, stdout, stderr, "within 1s; try again, or raise --timeout")
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("the command took %v; want about 1s", took)
+	}
+}
+
+// TestCLIEchoedSecret: a token endpoint that echoes the secret JSON-escaped
+// or percent-encoded does not get it onto the terminal.
+func TestCLIEchoedSecret(t *testing.T) {
+	for name, h := range map[string]http.HandlerFunc{
+		"JSON":           hostile.JSON(401, `{"success":false,"error":"bad secret cli s3cr3t \u003c\u0026\u003e +/%","errorCode":"x"}`),
+		"percent":        hostile.Answer(401, "text/plain", "bad secret cli+s3cr3t+%3C%26%3E+%2B%2F%25"),
+		"redirect query": hostile.Redirect(302, "http://127.0.0.1:1/?s=cli+s3cr3t+%3C%26%3E+%2B%2F%25"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := hostile.New(t)
+			api.Handle(hostile.TokenPath, h)
+			code, _, stderr := runHostile(t, api, "rate")
+			if code != exitError {
+				t.Errorf("exit %d; want %d", code, exitError)
+			}
+			for _, f := range []string{`cli s3cr3t \u003c\u0026\u003e +/%`, "cli+s3cr3t+%3C%26%3E+%2B%2F%25"} {
+				if strings.Contains(stderr, f) {
+					t.Errorf("stderr holds the secret, encoded: %s", leak.Mask(stderr, f))
+				}
+			}
+		})
+	}
+}
