@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/internal/leak"
+	"github.com/milligold/milligold-go/ratelimit"
+	"github.com/milligold/milligold-go/tokens"
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
@@ -28,6 +30,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"query", []Option{creds, WithBaseURL("https://api.milligold.in/partner?x=1")}, "must not have a query or fragment"},
 		{"nil HTTP client", []Option{creds, WithHTTPClient(nil)}, "nil HTTP client"},
 		{"nil logger", []Option{creds, WithLogger(nil)}, "nil logger"},
+		{"negative request timeout", []Option{creds, WithRequestTimeout(-time.Second)}, "request timeout -1s: want 0 (none) or more"},
 		{"nil limiter", []Option{creds, WithLimiter(nil)}, "nil limiter"},
 		{"nil token store", []Option{creds, WithTokenStore(nil)}, "nil token store"},
 		{"negative retries", []Option{creds, WithMaxRetries(-1)}, "max retries -1: want 0 or more"},
@@ -106,5 +109,42 @@ func TestTokenRedacts(t *testing.T) {
 	}
 	if got := tok.ExpiresIn(t0.Add(2 * time.Hour)); got != 0 {
 		t.Errorf("ExpiresIn(after expiry) = %v; want 0", got)
+	}
+}
+
+// TestRequestTimeoutDefault: without WithRequestTimeout, every attempt (the
+// token request's and the operations') is bounded by DefaultRequestTimeout;
+// the option replaces it, 0 removing it. A client built from a caller's
+// http.Client keeps the bound too.
+func TestRequestTimeoutDefault(t *testing.T) {
+	attemptOf := func(hc any) *attemptTransport {
+		rt := hc.(*http.Client).Transport
+		if b, ok := rt.(*tokens.Transport); ok {
+			rt = b.Base
+		}
+		return rt.(*ratelimit.Transport).Base.(*logTransport).base.(*attemptTransport)
+	}
+	for _, c := range []struct {
+		name string
+		opts []Option
+		want time.Duration
+	}{
+		{"default", nil, DefaultRequestTimeout},
+		{"a caller's http.Client", []Option{WithHTTPClient(&http.Client{})}, DefaultRequestTimeout},
+		{"set", []Option{WithRequestTimeout(5 * time.Second)}, 5 * time.Second},
+		{"off", []Option{WithRequestTimeout(0)}, 0},
+	} {
+		cl, err := New(append([]Option{WithCredentials("p1", testSecret)}, c.opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, hc := range map[string]any{"operations": cl.api.Client, "token request": cl.tokenAPI.Client} {
+			if got := attemptOf(hc).timeout; got != c.want {
+				t.Errorf("%s: the %s' request timeout = %v; want %v", c.name, what, got, c.want)
+			}
+		}
+	}
+	if DefaultRequestTimeout <= 0 || DefaultRequestTimeout > time.Minute {
+		t.Errorf("DefaultRequestTimeout = %v; want a bound, and a sane one", DefaultRequestTimeout)
 	}
 }

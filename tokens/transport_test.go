@@ -189,3 +189,52 @@ func TestRouteMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestTransportScope: with Scope set, a request the token would go with
+// that is not for the API's base URL (another host, port or scheme, a path
+// outside the base path, a dot segment climbing out) fails unsent: an
+// http.Client that follows a redirect elsewhere cannot carry the token.
+func TestTransportScope(t *testing.T) {
+	g := &guarded{ok: map[string]bool{"tok-1": true}}
+	other := httptest.NewServer(g)
+	defer other.Close()
+	redirector := httptest.NewServer(http.RedirectHandler(other.URL+"/partner/gold/rate", http.StatusTemporaryRedirect))
+	defer redirector.Close()
+	scope, _ := url.Parse(redirector.URL + "/partner")
+	f := &counter{lifetime: time.Hour}
+	rt := &Transport{Source: NewSource(f.fetch, WithClock(clock.NewFake(t0).Now)), Scope: scope}
+	hc := &http.Client{Transport: rt} // follows redirects, as http.Client does by default
+	_, err := hc.Get(redirector.URL + "/partner/gold/rate")
+	if !errors.Is(err, ErrOutOfScope) {
+		t.Errorf("following a redirect to another origin = %v; want ErrOutOfScope", err)
+	}
+	if len(g.auths) != 0 {
+		t.Errorf("the other server got %d requests; want none", len(g.auths))
+	}
+}
+
+func TestInScope(t *testing.T) {
+	base, _ := url.Parse("https://api.example/partner")
+	for _, c := range []struct {
+		url  string
+		want bool
+	}{
+		{"https://api.example/partner/gold/rate", true},
+		{"https://API.example:443/partner/gold/rate", true},
+		{"https://api.example/partner", true},
+		{"http://api.example/partner/gold/rate", false},
+		{"https://api.example:8443/partner/gold/rate", false},
+		{"https://evil.example/partner/gold/rate", false},
+		{"https://api.example.evil.example/partner/gold/rate", false},
+		{"https://api.example/partnerx/gold/rate", false},
+		{"https://api.example/collect", false},
+		{"https://api.example/partner/../collect", false},
+		{"https://api.example/partner/%2e%2e/collect", false},
+		{"https://api.example/partner/user/info/..", false},
+	} {
+		u, _ := url.Parse(c.url)
+		if got := InScope(base, u); got != c.want {
+			t.Errorf("InScope(%s, %s) = %v; want %v", base, c.url, got, c.want)
+		}
+	}
+}
