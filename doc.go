@@ -18,13 +18,20 @@
 // (a 429 a *RateLimitError, which also says when to retry), and errors.Is
 // matches ErrNotFound, ErrUnauthorized and ErrRateLimited by HTTP status, as
 // the API document asks; messages may be reworded, statuses stay. Responses
-// may gain fields and values (a new gender, say) without breaking decoding.
+// may gain fields and values (a new gender, say) without breaking decoding,
+// but a 2xx that is not the documented answer (another status or media
+// type, success not true, a required field missing) is an
+// *UnexpectedResponseError, never zero values. No redirect is followed (a
+// 3xx is a *RedirectError): the secret and the token go only to the base
+// URL. Every answer is read within bounds, in size and, per attempt, in time
+// (WithRequestTimeout).
 //
 // The partner secret and access tokens never appear in errors, in log records
 // (see WithLogger) or when a Client, an Option, a Token or an error is
 // printed with any fmt verb.
 //
 // The Client is built on the oapi-codegen client in gen/api, wrapped by the
-// token and rate-limit middleware milligold-gen generates from openapi.yaml.
+// token and rate-limit middleware milligold-gen generates from openapi.yaml;
+// it reads the answers itself, into gen/api's types.
 // For tests, sandbox/sandboxtest starts the local sandbox in-process.
 package milligold
