@@ -42,6 +42,7 @@ const maxBody = 1 << 20
 type Client struct {
 	api       *api.Client // operations, behind the bearer layer
 	tokenAPI  *api.Client // the token request, without it
+	fetch     tokens.FetchFunc
 	source    *tokens.Source
 	base      *url.URL
 	baseURL   string
@@ -122,6 +123,9 @@ func New(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("milligold: New: %w", err)
 	}
+	c.fetch = middleware.TokenFetcher(c.tokenAPI, cfg.partnerID, cfg.secret, func(resp *http.Response, dst any) error {
+		return c.readAnswer(opCreateAccessToken, resp, dst)
+	})
 	c.source = tokens.NewSource(
 		c.fetchToken,
 		tokens.WithStore(recordingStore{Store: cfg.store, seen: c.redactor.seen}),
@@ -147,31 +151,20 @@ func retryable(req *http.Request) bool {
 }
 
 // fetchToken asks the token endpoint for a new token (the tokens.FetchFunc
-// of the Client's Source). Its answer is held to the spec like any other:
-// bounded, status 200, JSON, success true, every field there.
+// of the Client's Source). Its answer is held to the spec like any other,
+// by readAnswer: bounded, status 200, JSON, success true, every field there.
 func (c *Client) fetchToken(ctx context.Context) (tokens.Grant, error) {
-	resp, err := c.tokenAPI.CreateAccessTokenWithFormdataBody(ctx, api.CreateAccessTokenFormdataRequestBody{
-		PartnerId:     c.partnerID,
-		PartnerSecret: c.secret,
-	})
-	if err != nil {
-		return tokens.Grant{}, err
-	}
-	var body api.TokenResponse
-	if err := c.readAnswer(opCreateAccessToken, resp, &body); err != nil {
-		return tokens.Grant{}, err
-	}
-	g, err := tokens.NewGrant(body.Data.AccessToken, body.Data.ExpiresIn)
-	if err != nil {
+	g, err := c.fetch(ctx)
+	if errors.Is(err, tokens.ErrBadGrant) {
+		// An empty token or an absurd expiresIn: an answer, not a failure to get one.
 		return tokens.Grant{}, &UnexpectedResponseError{
-			Operation:   opCreateAccessToken,
-			StatusCode:  resp.StatusCode,
-			ContentType: truncate(oneLine(c.redact(resp.Header.Get("Content-Type"))), snippetLen),
-			Reason:      strings.TrimPrefix(err.Error(), tokens.ErrBadGrant.Error()+": "),
-			Err:         err,
+			Operation:  opCreateAccessToken,
+			StatusCode: http.StatusOK,
+			Reason:     strings.TrimPrefix(err.Error(), tokens.ErrBadGrant.Error()+": "),
+			Err:        err,
 		}
 	}
-	return g, nil
+	return g, err
 }
 
 // Token returns the access token the Client uses, requesting a new one when

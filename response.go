@@ -19,7 +19,7 @@ import (
 // documented one (status 200, application/json, the success envelope with
 // every required field of data) *UnexpectedResponseError. Otherwise it
 // decodes the body into dst, a pointer to op's generated envelope type
-// (*api.GoldRateResponse, say). It reads at most maxBody bytes and always
+// (*api.GoldRateResponse, say) or a pointer to a pointer to it. It reads at most maxBody bytes and always
 // closes the body.
 func (c *Client) readAnswer(op string, resp *http.Response, dst any) error {
 	defer resp.Body.Close()
@@ -90,7 +90,11 @@ func (c *Client) redirectError(op string, resp *http.Response) error {
 // field of dst's data type. It returns why not ("" when all is well) and
 // the JSON error behind it, if any.
 func checkEnvelope(body []byte, dst any) (reason string, err error) {
-	sh := shadowOf(reflect.TypeOf(dst).Elem())
+	env := reflect.TypeOf(dst).Elem()
+	for env.Kind() == reflect.Pointer {
+		env = env.Elem() // dst may be a **T, which json fills with a new T
+	}
+	sh := shadowOf(env)
 	v := reflect.New(sh.typ)
 	if err := json.Unmarshal(body, v.Interface()); err != nil {
 		var te *json.UnmarshalTypeError

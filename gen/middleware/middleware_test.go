@@ -235,7 +235,7 @@ func client(t *testing.T, base string, clk *clock.Fake, partnerID string) *api.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := tokens.NewSource(middleware.TokenFetcher(tc, partnerID, partnerSecret), tokens.WithClock(clk.Now))
+	src := tokens.NewSource(middleware.TokenFetcher(tc, partnerID, partnerSecret, readJSON), tokens.WithClock(clk.Now))
 	hc := &http.Client{Transport: middleware.NewBearerTransport(paced.Transport, src)}
 	c, err := api.NewClientWithResponses(base+"/partner", api.WithHTTPClient(hc))
 	if err != nil {
@@ -277,12 +277,12 @@ func TestTokenFetcher(t *testing.T) {
 	ts, _ := server(t, middleware.ServerOptions{Verify: verify, KnownPartner: known, Now: clk.Now})
 	tc, _ := api.NewClientWithResponses(ts.URL + "/partner")
 
-	g, err := middleware.TokenFetcher(tc, "p1", partnerSecret)(context.Background())
+	g, err := middleware.TokenFetcher(tc, "p1", partnerSecret, readJSON)(context.Background())
 	if err != nil || g.Value != "good-p1" || g.ExpiresIn != time.Hour {
 		t.Errorf("TokenFetcher = %v, %v; want good-p1 for 1h", g, err)
 	}
 
-	_, err = middleware.TokenFetcher(tc, "p1", "wrong-"+partnerSecret)(context.Background())
+	_, err = middleware.TokenFetcher(tc, "p1", "wrong-"+partnerSecret, readJSON)(context.Background())
 	var fe *tokens.FetchError
 	if !errors.As(err, &fe) || fe.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong secret: %v; want a *tokens.FetchError with 401", err)
@@ -290,6 +290,21 @@ func TestTokenFetcher(t *testing.T) {
 	if err != nil && strings.Contains(err.Error(), partnerSecret) {
 		t.Errorf("error %q leaks the secret", err)
 	}
+}
+
+// readJSON is the least a TokenFetcher's read can be: a non-200 answer is
+// a *tokens.FetchError, a 200 is decoded. (The client's reader also holds
+// the answer to its media type and required fields.)
+func readJSON(resp *http.Response, dst any) error {
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return tokens.NewFetchError(resp, body)
+	}
+	return json.Unmarshal(body, dst)
 }
 
 // fixed answers every request with one response.
@@ -336,7 +351,7 @@ func FuzzTokenResponse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := middleware.TokenFetcher(tc, "p1", partnerSecret)(context.Background())
+		g, err := middleware.TokenFetcher(tc, "p1", partnerSecret, readJSON)(context.Background())
 		if err != nil {
 			if strings.Contains(err.Error(), partnerSecret) {
 				t.Fatalf("error %q leaks the secret", err)
@@ -352,7 +367,7 @@ func FuzzTokenResponse(f *testing.F) {
 func TestTokenResponses(t *testing.T) {
 	for i, b := range tokenBodies {
 		tc, _ := api.NewClientWithResponses("http://sandbox.invalid/partner", api.WithHTTPClient(&http.Client{Transport: fixed{200, []byte(b)}}))
-		g, err := middleware.TokenFetcher(tc, "p1", partnerSecret)(context.Background())
+		g, err := middleware.TokenFetcher(tc, "p1", partnerSecret, readJSON)(context.Background())
 		wantOK := i < 2
 		if (err == nil) != wantOK {
 			t.Errorf("TokenFetcher(%s) = %v, %v; want ok=%v", b, g, err, wantOK)

@@ -136,13 +136,14 @@ func (m *model) clientFile() *File {
 	f := m.newFile()
 	t := m.token
 	op := m.tokenOp()
-	commentf(f, "TokenFetcher returns a tokens.FetchFunc that calls %s (%s %s)\nthrough c and reads the token and its expiresIn from the response. Its\nerrors never contain the secret; a non-200 answer is a *tokens.FetchError.", t.operationID, op.method, op.path)
+	commentf(f, "TokenFetcher returns a tokens.FetchFunc that calls %s (%s %s)\nthrough c and reads the token and its expiresIn from the answer. read\nchecks the answer (status, media type, shape, size), decodes its body into\ndst (a pointer to a pointer to the 200 answer's type), closes it, and\nreturns an error for anything but the documented answer. Its errors never\ncontain the secret.", t.operationID, op.method, op.path)
 	f.Func().Id("TokenFetcher").Params(
-		Id("c").Add(m.api("ClientWithResponsesInterface")),
+		Id("c").Add(m.api("ClientInterface")),
 		List(Id("partnerID"), Id("partnerSecret")).String(),
+		Id("read").Func().Params(Id("resp").Op("*").Qual(pkgHTTP, "Response"), Id("dst").Any()).Error(),
 	).Qual(pkgTokens, "FetchFunc").Block(
 		Return(Func().Params(Id("ctx").Qual(pkgContext, "Context")).Params(Qual(pkgTokens, "Grant"), Error()).Block(
-			List(Id("resp"), Err()).Op(":=").Id("c").Dot(t.tokenGoName+"WithFormdataBodyWithResponse").Call(
+			List(Id("resp"), Err()).Op(":=").Id("c").Dot(t.tokenGoName+"WithFormdataBody").Call(
 				Id("ctx"),
 				m.api(t.tokenGoName+"FormdataRequestBody").Values(Dict{
 					Id(t.idField):     Id("partnerID"),
@@ -150,12 +151,16 @@ func (m *model) clientFile() *File {
 				}),
 			),
 			If(Err().Op("!=").Nil()).Block(Return(Qual(pkgTokens, "Grant").Values(), Err())),
-			If(Id("resp").Dot("JSON200").Op("==").Nil()).Block(
-				Return(Qual(pkgTokens, "Grant").Values(), Qual(pkgTokens, "NewFetchError").Call(Id("resp").Dot("HTTPResponse"), Id("resp").Dot("Body"))),
+			Id("body").Op(":=").Add(m.api(t.tokenGoName+"Response")).Values().Dot("JSON200").Comment("a nil pointer to the 200 answer's type"),
+			If(Err().Op(":=").Id("read").Call(Id("resp"), Op("&").Id("body")), Err().Op("!=").Nil()).Block(
+				Return(Qual(pkgTokens, "Grant").Values(), Err()),
+			),
+			If(Id("body").Op("==").Nil()).Block(
+				Return(Qual(pkgTokens, "Grant").Values(), Qual(pkgTokens, "ErrBadGrant")),
 			),
 			Return(Qual(pkgTokens, "NewGrant").Call(
-				Id("resp").Dot("JSON200").Dot(t.tokenPath),
-				Int64().Call(Id("resp").Dot("JSON200").Dot(t.expiresInPath)),
+				Id("body").Dot(t.tokenPath),
+				Int64().Call(Id("body").Dot(t.expiresInPath)),
 			)),
 		)),
 	)

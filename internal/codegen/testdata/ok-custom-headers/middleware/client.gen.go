@@ -11,21 +11,28 @@ import (
 )
 
 // TokenFetcher returns a tokens.FetchFunc that calls login (POST /login)
-// through c and reads the token and its expiresIn from the response. Its
-// errors never contain the secret; a non-200 answer is a *tokens.FetchError.
-func TokenFetcher(c api.ClientWithResponsesInterface, partnerID, partnerSecret string) tokens.FetchFunc {
+// through c and reads the token and its expiresIn from the answer. read
+// checks the answer (status, media type, shape, size), decodes its body into
+// dst (a pointer to a pointer to the 200 answer's type), closes it, and
+// returns an error for anything but the documented answer. Its errors never
+// contain the secret.
+func TokenFetcher(c api.ClientInterface, partnerID, partnerSecret string, read func(resp *http.Response, dst any) error) tokens.FetchFunc {
 	return func(ctx context.Context) (tokens.Grant, error) {
-		resp, err := c.LoginWithFormdataBodyWithResponse(ctx, api.LoginFormdataRequestBody{
+		resp, err := c.LoginWithFormdataBody(ctx, api.LoginFormdataRequestBody{
 			ClientId:     partnerID,
 			ClientSecret: partnerSecret,
 		})
 		if err != nil {
 			return tokens.Grant{}, err
 		}
-		if resp.JSON200 == nil {
-			return tokens.Grant{}, tokens.NewFetchError(resp.HTTPResponse, resp.Body)
+		body := api.LoginResponse{}.JSON200 // a nil pointer to the 200 answer's type
+		if err := read(resp, &body); err != nil {
+			return tokens.Grant{}, err
 		}
-		return tokens.NewGrant(resp.JSON200.Token, int64(resp.JSON200.Ttl))
+		if body == nil {
+			return tokens.Grant{}, tokens.ErrBadGrant
+		}
+		return tokens.NewGrant(body.Token, int64(body.Ttl))
 	}
 }
 
