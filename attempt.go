@@ -22,6 +22,7 @@ const DefaultRequestTimeout = 30 * time.Second
 type attemptTransport struct {
 	base    http.RoundTripper // nil means http.DefaultTransport
 	timeout time.Duration
+	cause   *AttemptTimeoutError // made once: it says the same for every attempt
 }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -33,7 +34,14 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return base.RoundTrip(req)
 	}
 	parent := req.Context()
-	ctx, cancel := context.WithTimeoutCause(parent, t.timeout, &AttemptTimeoutError{Limit: t.timeout})
+	if d, ok := parent.Deadline(); ok && time.Until(d) <= t.timeout {
+		return base.RoundTrip(req) // the caller's deadline comes first anyway
+	}
+	cause := t.cause
+	if cause == nil {
+		cause = &AttemptTimeoutError{Limit: t.timeout}
+	}
+	ctx, cancel := context.WithTimeoutCause(parent, t.timeout, cause)
 	resp, err := base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		err = attemptErr(parent, ctx, err)

@@ -100,7 +100,7 @@ func New(opts ...Option) (*Client, error) {
 	// No redirect is followed: a 3xx comes back to readAnswer, which makes
 	// it a *RedirectError naming the Location (see RedirectError for why).
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	attempt := &attemptTransport{base: base, timeout: cfg.requestTimeout}
+	attempt := &attemptTransport{base: base, timeout: cfg.requestTimeout, cause: &AttemptTimeoutError{Limit: cfg.requestTimeout}}
 	logged := &logTransport{base: attempt, logger: cfg.logger, redact: c.redact, now: cfg.now}
 	limited := middleware.NewRateLimitTransport(logged, cfg.limiter)
 	limited.Retries = cfg.maxRetries

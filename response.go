@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -49,7 +48,7 @@ func (c *Client) readAnswer(op string, resp *http.Response, dst any) error {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		return unexpected("the spec documents 200 OK", body, nil)
 	}
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+	if !isJSON(ct) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		return unexpected(fmt.Sprintf("content type %q; want application/json", truncate(oneLine(c.redact(ct)), 64)), body, nil)
 	}
@@ -60,13 +59,52 @@ func (c *Client) readAnswer(op string, resp *http.Response, dst any) error {
 	if len(body) > maxBody {
 		return unexpected(fmt.Sprintf("body over %d bytes", maxBody), body[:maxErrorBody], nil)
 	}
-	if reason, err := checkEnvelope(body, dst); reason != "" {
+	if err := json.Unmarshal(body, dst); err != nil {
+		reason, _ := checkEnvelope(body, dst)
+		if reason == "" {
+			reason = "decode: " + err.Error()
+		}
 		return unexpected(c.redact(reason), body, err)
 	}
-	if err := json.Unmarshal(body, dst); err != nil {
-		return unexpected("decode: "+c.redact(err.Error()), body, err)
+	// A complete answer shows in what was decoded: success true and every
+	// required field non-zero. Only otherwise is the body read again, to
+	// tell a field that is zero from one that is missing or null.
+	if !complete(dst) {
+		if reason, err := checkEnvelope(body, dst); reason != "" {
+			return unexpected(c.redact(reason), body, err)
+		}
 	}
 	return nil
+}
+
+// isJSON reports whether a Content-Type is application/json, with or
+// without parameters (mime.ParseMediaType, without its allocations).
+func isJSON(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
+}
+
+// complete reports whether dst, a decoded envelope (behind one or more
+// pointers), has success true and every required field of data non-zero.
+func complete(dst any) bool {
+	v := reflect.ValueOf(dst)
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return false
+		}
+		v = v.Elem()
+	}
+	sh := shadowOf(v.Type())
+	if s := v.Field(sh.successIndex); s.Kind() != reflect.Bool || !s.Bool() {
+		return false
+	}
+	data := v.Field(sh.dataIndex)
+	for _, i := range sh.requiredIndex {
+		if data.Field(i).IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 // redirectError reports a 3xx answer; the redirect itself was not followed
@@ -145,6 +183,10 @@ type shadow struct {
 	typ      reflect.Type
 	dataName string
 	required []string
+
+	// Where they are in the envelope type itself, for complete.
+	successIndex, dataIndex int
+	requiredIndex            []int
 }
 
 var shadows sync.Map // reflect.Type → *shadow
@@ -158,14 +200,17 @@ func shadowOf(env reflect.Type) *shadow {
 	if s, ok := shadows.Load(env); ok {
 		return s.(*shadow)
 	}
-	s := &shadow{dataName: "data"}
+	s := &shadow{dataName: "data", successIndex: -1}
 	var dataType reflect.Type
 	for i := range env.NumField() {
-		if f := env.Field(i); jsonName(f) == "data" {
-			dataType = f.Type
+		switch f := env.Field(i); jsonName(f) {
+		case "data":
+			dataType, s.dataIndex = f.Type, i
+		case "success":
+			s.successIndex = i
 		}
 	}
-	if dataType == nil || dataType.Kind() != reflect.Struct {
+	if dataType == nil || dataType.Kind() != reflect.Struct || s.successIndex < 0 {
 		panic(fmt.Sprintf("milligold: %v is not an envelope with a data object", env))
 	}
 	var fields []reflect.StructField
@@ -176,6 +221,7 @@ func shadowOf(env reflect.Type) *shadow {
 			continue
 		}
 		s.required = append(s.required, name)
+		s.requiredIndex = append(s.requiredIndex, i)
 		fields = append(fields, reflect.StructField{
 			Name: fmt.Sprintf("F%d", len(fields)),
 			Type: reflect.TypeFor[present](),
