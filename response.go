@@ -186,7 +186,7 @@ type shadow struct {
 
 	// Where they are in the envelope type itself, for complete.
 	successIndex, dataIndex int
-	requiredIndex            []int
+	requiredIndex           []int
 }
 
 var shadows sync.Map // reflect.Type → *shadow
