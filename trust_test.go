@@ -555,3 +555,19 @@ func TestLogWritesNoServerText(t *testing.T) {
 		t.Errorf("the log does not give the wait of the 429:\n%s", out)
 	}
 }
+
+// TestTransportErrorEchoesSecret: a server that puts the secret into a
+// malformed status line, which net/http quotes in its error, does not get it
+// into the client's error.
+func TestTransportErrorEchoesSecret(t *testing.T) {
+	const secret = "s3cr3t-<&>-in-a-status-line"
+	c, err := milligold.New(milligold.WithBaseURL(hostile.EchoInStatusLine(t)), milligold.WithCredentials(trustPartner, secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GoldRate(context.Background())
+	if err == nil {
+		t.Fatal("GoldRate = nil error")
+	}
+	checkForms(t, "the error", errorText(err), secret)
+}

@@ -229,7 +229,7 @@ func (s *session) explain(err error) error {
 	var netErr net.Error
 	var dnsErr *net.DNSError
 	if errors.As(err, &netErr) || errors.As(err, &dnsErr) || errors.Is(err, syscall.ECONNREFUSED) {
-		return fmt.Errorf("cannot reach %s: %s; check --base-url and the network", s.baseURL, rootCause(err))
+		return fmt.Errorf("cannot reach %s: %s; check --base-url and the network", s.baseURL, safeRootCause(err))
 	}
 	return errors.New(strings.TrimPrefix(err.Error(), "milligold: "))
 }
@@ -267,6 +267,17 @@ func statusText(code int) string {
 		return fmt.Sprintf("%d %s", code, t)
 	}
 	return fmt.Sprintf("HTTP %d", code)
+}
+
+// safeRootCause is rootCause when the client's own message, which it
+// redacted, still shows it word for word; else the innermost error held
+// something redaction took out (a server can echo the secret into a
+// malformed status line, which net/http quotes), and the message is used.
+func safeRootCause(err error) string {
+	if cause := rootCause(err); strings.Contains(err.Error(), cause) {
+		return cause
+	}
+	return strings.TrimPrefix(err.Error(), "milligold: ")
 }
 
 // rootCause is the innermost error's text: "connection refused" rather than

@@ -208,3 +208,16 @@ func TestCLIEchoedSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestCLITransportErrorEchoesSecret: a server that answers the token
+// request with a malformed status line holding the secret gets a transport
+// error, whose innermost text would hold it; the CLI's line does not.
+func TestCLITransportErrorEchoesSecret(t *testing.T) {
+	const secret = "cli-s3cr3t-<&>-value"
+	env := map[string]string{envBaseURL: hostile.EchoInStatusLine(t), envPartnerID: "partner-cli", envPartnerSecret: secret}
+	code, _, stderr := runApp(env, "rate")
+	if code != exitError {
+		t.Errorf("exit %d; want %d (stderr %q)", code, exitError, stderr)
+	}
+	leak.Check(t, "stderr", stderr, secret)
+}

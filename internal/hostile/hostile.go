@@ -7,7 +7,10 @@
 package hostile
 
 import (
+	"bufio"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -136,4 +139,34 @@ func WithHeaders(h http.HandlerFunc, header map[string]string) http.HandlerFunc 
 		}
 		h(w, r)
 	}
+}
+
+// EchoInStatusLine starts a raw TCP server on loopback that answers every
+// request with a malformed status line holding the request's partnerSecret
+// form field, which net/http then quotes in its error. It returns the base
+// URL (with /partner); the server closes when the test ends.
+func EchoInStatusLine(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				req, err := http.ReadRequest(bufio.NewReader(conn))
+				if err != nil {
+					return
+				}
+				req.ParseForm()
+				fmt.Fprintf(conn, "HTTP/1.1 %s OK\r\nContent-Length: 0\r\n\r\n", req.PostForm.Get("partnerSecret"))
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String() + "/partner"
 }
