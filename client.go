@@ -155,8 +155,12 @@ func retryable(req *http.Request) bool {
 // by readAnswer: bounded, status 200, JSON, success true, every field there.
 func (c *Client) fetchToken(ctx context.Context) (tokens.Grant, error) {
 	g, err := c.fetch(ctx)
+	if err == nil {
+		err = checkTokenValue(g.Value)
+	}
 	if errors.Is(err, tokens.ErrBadGrant) {
-		// An empty token or an absurd expiresIn: an answer, not a failure to get one.
+		// An empty, huge or unsendable token or an absurd expiresIn: an
+		// answer, not a failure to get one.
 		return tokens.Grant{}, &UnexpectedResponseError{
 			Operation:  opCreateAccessToken,
 			StatusCode: http.StatusOK,
@@ -165,6 +169,26 @@ func (c *Client) fetchToken(ctx context.Context) (tokens.Grant, error) {
 		}
 	}
 	return g, err
+}
+
+// maxTokenLen bounds an access token. A JWT like the sandbox's is a few
+// hundred bytes; the bound keeps a server that rotates huge tokens from
+// filling the memory the Client keeps to redact them, and the token fits
+// in a request header.
+const maxTokenLen = 8 << 10
+
+// checkTokenValue refuses a token that is too long or could not be sent as
+// "Authorization: Bearer <token>": anything but visible ASCII.
+func checkTokenValue(v string) error {
+	if len(v) > maxTokenLen {
+		return fmt.Errorf("%w: access token of %d bytes; want at most %d", tokens.ErrBadGrant, len(v), maxTokenLen)
+	}
+	for i := range len(v) {
+		if v[i] <= ' ' || v[i] > '~' {
+			return fmt.Errorf("%w: access token with a byte outside visible ASCII at %d", tokens.ErrBadGrant, i)
+		}
+	}
+	return nil
 }
 
 // Token returns the access token the Client uses, requesting a new one when
