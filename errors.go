@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/milligold/milligold-go/gen/middleware"
@@ -184,8 +185,18 @@ func headerInt(h http.Header, name string) (int, bool) {
 	return v, true
 }
 
-// oneLine folds whitespace so a message cannot forge extra log lines.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine folds whitespace so a message cannot forge extra log lines, and
+// replaces other control characters (an ESC that would drive a terminal
+// reading the log, say) with U+FFFD.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || (!unicode.IsPrint(r) && r != ' ') {
+			return unicode.ReplacementChar
+		}
+		return r
+	}, s)
+}
 
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut.
 func truncate(s string, n int) string {

@@ -54,7 +54,9 @@ func (a *app) run(args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(a.stderr, "milligold: %v\n", err)
+	// printable: an error may quote the server (a message, a Location),
+	// which must not drive the terminal.
+	fmt.Fprintf(a.stderr, "milligold: %s\n", printable(err.Error()))
 	code := exitError
 	var ue usageError
 	if errors.As(err, &ue) {

@@ -221,3 +221,25 @@ func TestCLITransportErrorEchoesSecret(t *testing.T) {
 	}
 	leak.Check(t, "stderr", stderr, secret)
 }
+
+// TestCLIErrorCannotDriveTheTerminal: an error message or a Location with
+// control characters reaches stderr without them.
+func TestCLIErrorCannotDriveTheTerminal(t *testing.T) {
+	for name, h := range map[string]http.HandlerFunc{
+		"message":  hostile.JSON(500, `{"success":false,"error":"boom\u001b[2J\u0007\r\nforged line","errorCode":"e\u001b]0;title\u0007"}`),
+		"location": hostile.Redirect(302, "http://127.0.0.1:1/\x1b[2J"),
+		"reason":   hostile.JSON(200, `{"success":false,"error":"maint\u001b[31menance"}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := hostile.New(t)
+			api.Handle(hostile.RatePath, h)
+			code, _, stderr := runHostile(t, api, "rate")
+			if code != exitError {
+				t.Errorf("exit %d; want %d", code, exitError)
+			}
+			if strings.ContainsAny(stderr[:len(stderr)-1], "\x1b\x07\r\n") {
+				t.Errorf("stderr carries control characters: %q", stderr)
+			}
+		})
+	}
+}
