@@ -45,7 +45,11 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 	}
 	s := &session{target: target, opts: opts, pol: tr.v.policy}
 	p := &pacer{
-		client:      &http.Client{Transport: tr, Timeout: requestTimeout},
+		// No redirect is followed: a 307 would re-send the secret, and any
+		// 3xx the token, to wherever it points. The case gets the 3xx,
+		// which the spec does not document, and fails on it.
+		client: &http.Client{Transport: tr, Timeout: requestTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		resetHeader: s.pol.rateLimit.Headers.Reset,
 		maxWait:     s.maxWait(),
 		now:         opts.Now,

@@ -243,3 +243,24 @@ func TestCLIErrorCannotDriveTheTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestCLIConformanceFollowsNoRedirect: milligold conformance against an API
+// that redirects its token request (307 keeps the POST and its body) and a
+// data call elsewhere: the other server gets nothing, and the run fails.
+func TestCLIConformanceFollowsNoRedirect(t *testing.T) {
+	for _, path := range []string{hostile.TokenPath, hostile.RatePath} {
+		t.Run(path, func(t *testing.T) {
+			api, other := hostile.New(t), hostile.New(t)
+			api.Handle(path, hostile.Redirect(http.StatusTemporaryRedirect, other.Origin+path))
+			env := map[string]string{envPartnerID: "partner-cli", envPartnerSecret: cliSecret}
+			code, stdout, stderr := runConformance(env, "--base-url", api.URL)
+			if code == exitOK {
+				t.Errorf("exit 0 against a redirecting API; want a failure\n%s", stdout)
+			}
+			for _, r := range other.Requests() {
+				t.Errorf("the other server got %s %s (Authorization set: %v, body %d bytes)", r.Method, r.Path, r.Authorization != "", len(r.Body))
+			}
+			leak.Check(t, "the output", stdout+stderr, cliSecret)
+		})
+	}
+}
