@@ -243,10 +243,10 @@ func (c *Client) check(op string, resp *http.Response) error {
 	return checkResponse(op, resp, c.redact, c.now())
 }
 
-// fail wraps an error from below. An answer the Client already turned into
-// an error (*APIError, *RateLimitError, *UnexpectedResponseError,
-// *RedirectError: a token request's, say, that reached the caller through
-// the bearer layer and net/http's *url.Error) comes back as it is, so
+// fail wraps an error from below. An error the Client already made
+// (*APIError, *RateLimitError, *UnexpectedResponseError, *RedirectError, or
+// a token request's failure to read its answer: one that reached the caller
+// through the bearer layer and net/http's *url.Error) comes back as it is, so
 // callers and the CLI classify it by its type; anything else keeps its chain
 // for errors.Is and gets a redacted message.
 func (c *Client) fail(op string, err error) error {
@@ -254,6 +254,7 @@ func (c *Client) fail(op string, err error) error {
 	var apiErr *APIError
 	var ue *UnexpectedResponseError
 	var re *RedirectError
+	var ce *callError
 	switch {
 	case errors.As(err, &rl):
 		return rl
@@ -263,6 +264,8 @@ func (c *Client) fail(op string, err error) error {
 		return ue
 	case errors.As(err, &re):
 		return re
+	case errors.As(err, &ce):
+		return ce // the token request's failure, already named and redacted
 	}
 	return &callError{msg: c.redact(fmt.Sprintf("milligold: %s: %v", op, err)), err: err}
 }
