@@ -230,7 +230,7 @@ func TestUndocumentedAnswers(t *testing.T) {
 func TestCharsetIsFine(t *testing.T) {
 	api := hostile.New(t)
 	api.Handle(hostile.RatePath, hostile.Answer(200, "application/json; charset=utf-8", hostile.RateAnswer))
-	if r, err := trustClient(t, api).GoldRate(context.Background()); err != nil || r.Rate != 1111 {
+	if r, err := trustClient(t, api).GoldRate(context.Background()); err != nil || r.Rate.String() != "1111" {
 		t.Errorf("GoldRate = %+v, %v; want the rate", r, err)
 	}
 }
