@@ -38,3 +38,5 @@ require (
 	golang.org/x/tools v0.49.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1
 )
+
+tool github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen

@@ -19,7 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apispec"
 )
 
 // Sources of a Violation.
@@ -94,7 +94,7 @@ type Validator struct {
 // consulted: requests to any host and port match, and basePath is cut from
 // their path before routing.
 func NewValidator(basePath string) (*Validator, error) {
-	doc, err := api.GetSwagger()
+	doc, err := apispec.GetSwagger()
 	if err != nil {
 		return nil, fmt.Errorf("conformance: load the embedded spec: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/sandbox"
 )
 
@@ -565,7 +566,7 @@ func apiRate(g sandbox.GoldRate) api.GoldRate {
 // User and GoldRate schemas, as the API types marshal them.
 func validateWorld(t *testing.T, c sandbox.Config) {
 	t.Helper()
-	spec, err := api.GetSwagger()
+	spec, err := apispec.GetSwagger()
 	if err != nil {
 		t.Fatal(err)
 	}

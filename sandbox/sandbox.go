@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/ratelimit"
 )
@@ -65,7 +66,7 @@ func New(cfg Config) (*Sandbox, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: config: %w", err)
 	}
-	spec, err := api.GetSwagger()
+	spec, err := apispec.GetSwagger()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: embedded spec: %w", err)
 	}

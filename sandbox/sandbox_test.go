@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/sandbox"
 	"github.com/milligold/milligold-go/sandbox/sandboxtest"
@@ -106,7 +107,7 @@ func validate(t *testing.T, spec *openapi3.T, res *http.Response, body []byte) {
 // TestDocumentedPairs produces every (operation, status) pair openapi.yaml
 // documents and validates each response against it.
 func TestDocumentedPairs(t *testing.T) {
-	spec, err := api.GetSwagger()
+	spec, err := apispec.GetSwagger()
 	if err != nil {
 		t.Fatal(err)
 	}

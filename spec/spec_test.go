@@ -13,7 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apispec"
 )
 
 const specPath = "../openapi.yaml"
@@ -38,7 +38,7 @@ func TestSpecValidates(t *testing.T) {
 // TestEmbeddedSpecMatchesFile fails when openapi.yaml was edited without
 // regenerating gen/api, so go test catches drift as well as make check-generate.
 func TestEmbeddedSpecMatchesFile(t *testing.T) {
-	embedded, err := api.GetSwagger()
+	embedded, err := apispec.GetSwagger()
 	if err != nil {
 		t.Fatalf("GetSwagger: %v", err)
 	}

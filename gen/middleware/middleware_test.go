@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/clock"
 	"github.com/milligold/milligold-go/money"
@@ -392,7 +393,7 @@ func TestNeedsToken(t *testing.T) {
 // TestOperationsMatchSpec walks the embedded spec: every operation is in
 // the table with its method, path, name and bearer requirement.
 func TestOperationsMatchSpec(t *testing.T) {
-	doc, err := api.GetSwagger()
+	doc, err := apispec.GetSwagger()
 	if err != nil {
 		t.Fatal(err)
 	}
