@@ -91,7 +91,7 @@ EOF
 
 export GOFLAGS=-mod=mod GOPROXY=${IMPORTERS_GOPROXY:-off} GOWORK=off
 cd "$mod"
-go mod tidy
+go mod tidy || { echo "bench/importers.sh: go mod tidy failed; offline it needs the modules in the cache (go mod download in the checkout, or IMPORTERS_GOPROXY=https://proxy.golang.org once)" >&2; exit 1; }
 
 # Every module path in a require line, with // indirect kept.
 requires() { awk '/^require \(/ {b=1; next} b && /^\)/ {b=0; next} b {print} /^require [^(]/ {sub(/^require /, ""); print}' go.mod | sed 's/^[[:space:]]*//'; }
