@@ -172,3 +172,12 @@ func maxConnsFor(nofile uint64) int {
 	}
 	return int(min(nofile-max(nofile/8, 64), most))
 }
+
+// CloseWrite half-closes a TCP connection: net/http does so after an error
+// answer, so the client reads the answer before the connection goes.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -2,12 +2,15 @@ package sandbox_test
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,4 +115,85 @@ func TestWireAnswers(t *testing.T) {
 			t.Errorf("the spec's envelope reading does not name %d, which net/http answers in plain text (%s)", c.status, c.name)
 		}
 	}
+}
+
+// wireServer is one sandbox.Serve for all of FuzzWire's inputs.
+var wireServer struct {
+	once sync.Once
+	addr string
+	err  error
+}
+
+// FuzzWire writes arbitrary bytes to a socket of sandbox.Serve, then
+// half-closes it: every answer comes (no hang), no answer is a 5xx of the
+// sandbox's, every error the sandbox writes has the envelope, and a
+// plain-text one has a status the spec's envelope reading names for net/http.
+func FuzzWire(f *testing.F) {
+	for _, c := range wireCases {
+		if len(c.raw) < 4<<10 {
+			f.Add([]byte(c.raw))
+		}
+	}
+	f.Add([]byte("GET /partner/gold/rate HTTP/1.1\r\nHost: x\r\n\r\nGET /partner/gold/rate HTTP/1.1\r\nHost: x\r\n\r\n"))
+	plain := map[int]bool{}
+	for _, c := range wireCases {
+		plain[c.status] = plain[c.status] || c.plain
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		wireServer.once.Do(func() {
+			h, err := sandbox.New(sandbox.Default())
+			if err != nil {
+				wireServer.err = err
+				return
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				wireServer.err = err
+				return
+			}
+			wireServer.addr = ln.Addr().String()
+			go sandbox.Serve(context.Background(), ln, h, sandbox.ServeOptions{}) // for the process's life
+		})
+		if wireServer.err != nil {
+			t.Fatal(wireServer.err)
+		}
+		conn, err := net.Dial("tcp", wireServer.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		go func() {
+			conn.Write(raw)
+			conn.(*net.TCPConn).CloseWrite()
+		}()
+		br := bufio.NewReader(conn)
+		for {
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Fatalf("%q: no answer and no close within 10 s", raw)
+				}
+				return // the server closed the connection
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err != nil {
+				return
+			}
+			if res.StatusCode < 400 {
+				continue
+			}
+			if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+				if problem := envelopeProblem(res, body); problem != "" {
+					t.Fatalf("%q -> %d %q: %s", raw, res.StatusCode, body, problem)
+				}
+				continue
+			}
+			if !plain[res.StatusCode] {
+				t.Fatalf("%q -> %d %q in plain text; the spec names only %v for net/http's own answers", raw, res.StatusCode, body, plain)
+			}
+		}
+	})
 }
