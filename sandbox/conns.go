@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// connLimiter is a net.Listener that keeps at most max connections open, so
+// connLimiter is a net.Listener that keeps at most limit connections open, so
 // a few clients holding keep-alive connections cannot exhaust the process's
 // descriptors (accept4: too many open files) and starve everyone else. Like
 // x/net/netutil's LimitListener, but a connection accepted at the cap first
 // makes room by closing the longest-idle keep-alive connection (HTTP lets a
 // server close an idle connection at any time; clients retry), and only when
-// every connection is busy waits for one to end. At most max+1 descriptors
+// every connection is busy waits for one to end. At most limit+1 descriptors
 // are used: the one waiting for a slot.
 type connLimiter struct {
 	net.Listener
@@ -38,10 +38,10 @@ const freshGrace = time.Second
 // to close (a fresh connection may have outlived freshGrace).
 const waitPoll = 100 * time.Millisecond
 
-func newConnLimiter(ln net.Listener, max int) *connLimiter {
+func newConnLimiter(ln net.Listener, limit int) *connLimiter {
 	return &connLimiter{
 		Listener: ln,
-		slots:    make(chan struct{}, max),
+		slots:    make(chan struct{}, limit),
 		done:     make(chan struct{}),
 		idle:     make(map[*limitedConn]idleSince),
 	}

@@ -57,9 +57,9 @@ func serveWith(t *testing.T, h http.Handler, o sandbox.ServeOptions) string {
 // the test, other clients are answered at once: the longest-idle
 // connections are closed to make room.
 func TestServeMakesRoomFromIdleConnections(t *testing.T) {
-	const max = 4
-	addr := serveWith(t, slowHandler(t, nil, nil), sandbox.ServeOptions{MaxConns: max, IdleTimeout: time.Minute})
-	held := make([]net.Conn, max)
+	const limit = 4
+	addr := serveWith(t, slowHandler(t, nil, nil), sandbox.ServeOptions{MaxConns: limit, IdleTimeout: time.Minute})
+	held := make([]net.Conn, limit)
 	for i := range held {
 		held[i] = keepAlive(t, addr)
 	}
@@ -67,7 +67,7 @@ func TestServeMakesRoomFromIdleConnections(t *testing.T) {
 	for i := range 3 {
 		res, err := c.Get(fmt.Sprintf("http://%s/partner/gold/rate", addr))
 		if err != nil {
-			t.Fatalf("request %d with %d idle connections held: %v", i+1, max, err)
+			t.Fatalf("request %d with %d idle connections held: %v", i+1, limit, err)
 		}
 		res.Body.Close()
 		if res.StatusCode != 401 {
@@ -93,11 +93,11 @@ func TestServeMakesRoomFromIdleConnections(t *testing.T) {
 // in a request, a new client waits (no error, no reset) and is answered
 // once a request finishes.
 func TestServeWaitsWhenEveryConnectionIsBusy(t *testing.T) {
-	const max = 2
-	started, release := make(chan struct{}, max), make(chan struct{})
-	addr := serveWith(t, slowHandler(t, started, release), sandbox.ServeOptions{MaxConns: max})
-	done := make(chan error, max)
-	for range max {
+	const limit = 2
+	started, release := make(chan struct{}, limit), make(chan struct{})
+	addr := serveWith(t, slowHandler(t, started, release), sandbox.ServeOptions{MaxConns: limit})
+	done := make(chan error, limit)
+	for range limit {
 		go func() {
 			res, err := http.Get("http://" + addr + "/slow")
 			if err == nil {
@@ -106,7 +106,7 @@ func TestServeWaitsWhenEveryConnectionIsBusy(t *testing.T) {
 			done <- err
 		}()
 	}
-	for range max {
+	for range limit {
 		<-started
 	}
 	got := make(chan error, 1)
@@ -126,7 +126,7 @@ func TestServeWaitsWhenEveryConnectionIsBusy(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Errorf("the waiting request = %v; want an answer once a slot freed", err)
 	}
-	for range max {
+	for range limit {
 		if err := <-done; err != nil {
 			t.Errorf("a busy request = %v", err)
 		}
