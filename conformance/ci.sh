@@ -3,7 +3,13 @@
 #
 #  1. Spectral (OpenAPI ruleset, .spectral.yaml) lints openapi.yaml; any
 #     error fails the run.
-#  2. Stoplight Prism, as a validating proxy in front of the sandbox, watches
+#  2. Stoplight Prism mocks openapi.yaml, static and dynamic: every
+#     documented (operation, status) pair must answer the envelope with
+#     success true on 2xx and false on errors, 429's X-Rate-Limit-* headers
+#     must be integers within the spec's minimums, and numbers that cannot be
+#     negative must not be, so tools that read only the spec answer
+#     faithfully.
+#  3. Stoplight Prism, as a validating proxy in front of the sandbox, watches
 #     `milligold conformance` run through it, every case included (the 500s
 #     by fault injection; the rate limit on the real 20 s window, so this
 #     step takes about a minute); any violation Prism reports fails the run.
@@ -21,7 +27,7 @@
 # local sandbox (credentials from MILLIGOLD_PARTNER_ID and
 # MILLIGOLD_PARTNER_SECRET; no fault cases).
 #
-# Needs go, node and npm. The npm tools are pinned and installed into
+# Needs go, node, npm, curl and jq. The npm tools are pinned and installed into
 # .tools/npm (gitignored) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +92,45 @@ wait_until() {
 		sleep 0.2
 	done
 }
+
+mock_port=$(free_port)
+log "prism mock openapi.yaml on 127.0.0.1:$mock_port"
+"$BIN/prism" mock openapi.yaml --host 127.0.0.1 --port "$mock_port" >"$work/mock.log" 2>&1 &
+pids+=($!)
+wait_until "grep -q 'Prism is listening' '$work/mock.log'" 60 "${pids[-1]}" "$work/mock.log"
+
+# mock_check METHOD PATH STATUS JQ: asks the mock for STATUS, statically
+# (the spec's examples) and dynamically (made up from the schemas), and fails
+# unless the answer has that status and its body satisfies JQ.
+mock_check() {
+	local method=$1 path=$2 code=$3 want=$4 prefer status name min value
+	local args=(-sS -D "$work/mock.h" -o "$work/mock.b" -X "$method" -H "Authorization: Bearer mock")
+	if [ "$method" = POST ]; then
+		args+=(-H 'Content-Type: application/x-www-form-urlencoded' --data 'partnerId=p&partnerSecret=s')
+	fi
+	for prefer in "code=$code" "code=$code, dynamic=true"; do
+		curl "${args[@]}" -H "Prefer: $prefer" "http://127.0.0.1:$mock_port$path" || fail "mock $method $path ($prefer): curl failed"
+		status=$(head -n1 "$work/mock.h" | cut -d' ' -f2)
+		[ "$status" = "$code" ] || fail "mock $method $path ($prefer): status $status; want $code"
+		jq -e "$want" "$work/mock.b" >/dev/null ||
+			fail "mock $method $path ($prefer): body $(cat "$work/mock.b") fails $want"
+		[ "$code" = 429 ] || continue
+		for name in X-Rate-Limit-Limit:1 X-Rate-Limit-Remaining:0 X-Rate-Limit-Reset:0; do
+			min=${name#*:} name=${name%:*}
+			value=$(grep -i "^$name:" "$work/mock.h" | cut -d' ' -f2 | tr -d '\r')
+			[[ "$value" =~ ^[0-9]+$ ]] && [ "$value" -ge "$min" ] ||
+				fail "mock $method $path ($prefer): $name is '$value'; want an integer of at least $min"
+		done
+	done
+}
+error='.success == false and (.error | type) == "string" and (.errorCode | type) == "string"'
+mock_check POST /auth/token 200 '.success == true and .data.expiresIn >= 1 and .data.createdAt >= 0'
+mock_check GET /gold/rate 200 '.success == true and ([.data.rate, .data.cgstRate, .data.sgstRate] | all(. >= 0))'
+mock_check GET /user/info/1234567890 200 '.success == true and .data.goldBalance >= 0'
+for code in 400 401 429 500; do mock_check POST /auth/token "$code" "$error"; done
+for code in 401 429 500; do mock_check GET /gold/rate "$code" "$error"; done
+for code in 400 401 404 429 500; do mock_check GET /user/info/1234567890 "$code" "$error"; done
+log "prism mock: every documented answer has the right envelope and sane headers"
 
 log "building milligold"
 go build -o "$work/milligold" ./cmd/milligold

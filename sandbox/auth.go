@@ -115,6 +115,23 @@ func (s *signer) verify(token string) (string, error) {
 	return c.PartnerID, nil
 }
 
+// dummySecret stands in for an unknown partner's secret, so an unknown id
+// and a wrong secret take the same path and time.
+const dummySecret = "\x00unknown-partner"
+
+// credentials returns the partner id names and whether secret is its secret.
+// An unknown id and a wrong secret answer alike, in the same time: the
+// comparison runs either way, against dummySecret for an unknown id.
+func (s *Sandbox) credentials(id, secret string) (Partner, bool) {
+	p, known := s.world.partners[id]
+	want := p.Secret
+	if !known {
+		want = dummySecret
+	}
+	equal := secretsEqual(secret, want)
+	return p, equal && known
+}
+
 // secretsEqual compares in constant time, whatever the lengths.
 func secretsEqual(a, b string) bool {
 	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))

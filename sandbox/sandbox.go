@@ -95,7 +95,7 @@ func New(cfg Config) (*Sandbox, error) {
 	strict := api.NewStrictHandlerWithOptions(&server{s}, []api.StrictMiddlewareFunc{
 		middleware.StrictMiddleware(middleware.ServerOptions{
 			Verify:                 s.verify,
-			KnownPartner:           func(id string) bool { _, ok := s.world.partners[id]; return ok },
+			Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },
 			Envelope:               s.envelope,
 			Window:                 s.window,
 			HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,

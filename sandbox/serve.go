@@ -14,10 +14,15 @@ type ServeOptions struct {
 	ReadHeaderTimeout time.Duration // default 5s: slowloris headers are cut
 	ReadTimeout       time.Duration // default 10s
 	WriteTimeout      time.Duration // default 10s
-	IdleTimeout       time.Duration // default 60s
+	IdleTimeout       time.Duration // default 5s: an idle keep-alive connection is closed soon
 	MaxHeaderBytes    int           // default 64 KiB: the hard backstop; the handler answers 431 above 16 KiB
 	ShutdownTimeout   time.Duration // default 10s for in-flight requests to finish
 	Logger            *slog.Logger  // net/http's own errors; nil means discard
+	// MaxConns caps the open connections; default DefaultMaxConns(), sized
+	// from RLIMIT_NOFILE so the process never runs out of descriptors. At
+	// the cap, a new connection closes the longest-idle one to make room,
+	// else waits for one to end; it never breaks the others.
+	MaxConns int
 }
 
 func (o ServeOptions) withDefaults() ServeOptions {
@@ -29,10 +34,13 @@ func (o ServeOptions) withDefaults() ServeOptions {
 	def(&o.ReadHeaderTimeout, 5*time.Second)
 	def(&o.ReadTimeout, 10*time.Second)
 	def(&o.WriteTimeout, 10*time.Second)
-	def(&o.IdleTimeout, 60*time.Second)
+	def(&o.IdleTimeout, 5*time.Second)
 	def(&o.ShutdownTimeout, 10*time.Second)
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = 64 << 10
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -44,7 +52,10 @@ func (o ServeOptions) withDefaults() ServeOptions {
 // in-flight requests finish (up to ShutdownTimeout) and Serve returns nil.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions) error {
 	o = o.withDefaults()
+	cl := newConnLimiter(ln, o.MaxConns)
+	ln = cl
 	srv := &http.Server{
+		ConnState:         cl.track,
 		Handler:           h,
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
 		ReadTimeout:       o.ReadTimeout,

@@ -23,8 +23,9 @@ type closeNotifier struct {
 }
 
 func (l *closeNotifier) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return l.Listener.Close()
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) }) // after the close, so a dial then is refused
+	return err
 }
 
 func listen(t *testing.T) *closeNotifier {

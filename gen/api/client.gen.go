@@ -94,7 +94,9 @@ type ClientInterface interface {
 	// Creates an access token, which should be used to fetch data from the
 	// other endpoints. Reading: wrong credentials get 401; a missing field
 	// or another content type gets 400. This call counts against the rate
-	// limit of the partner it names.
+	// limit of the partner it names when the secret is right; otherwise
+	// (a wrong secret or an unknown id, which answer alike) against the
+	// caller's address.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -106,7 +108,9 @@ type ClientInterface interface {
 	// Creates an access token, which should be used to fetch data from the
 	// other endpoints. Reading: wrong credentials get 401; a missing field
 	// or another content type gets 400. This call counts against the rate
-	// limit of the partner it names.
+	// limit of the partner it names when the secret is right; otherwise
+	// (a wrong secret or an unknown id, which answer alike) against the
+	// caller's address.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -136,7 +140,9 @@ type ClientInterface interface {
 // Creates an access token, which should be used to fetch data from the
 // other endpoints. Reading: wrong credentials get 401; a missing field
 // or another content type gets 400. This call counts against the rate
-// limit of the partner it names.
+// limit of the partner it names when the secret is right; otherwise
+// (a wrong secret or an unknown id, which answer alike) against the
+// caller's address.
 //
 // Takes any type of body and a specified content type.
 //
@@ -158,7 +164,9 @@ func (c *Client) CreateAccessTokenWithBody(ctx context.Context, contentType stri
 // Creates an access token, which should be used to fetch data from the
 // other endpoints. Reading: wrong credentials get 401; a missing field
 // or another content type gets 400. This call counts against the rate
-// limit of the partner it names.
+// limit of the partner it names when the secret is right; otherwise
+// (a wrong secret or an unknown id, which answer alike) against the
+// caller's address.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -362,7 +370,9 @@ type ClientWithResponsesInterface interface {
 	// Creates an access token, which should be used to fetch data from the
 	// other endpoints. Reading: wrong credentials get 401; a missing field
 	// or another content type gets 400. This call counts against the rate
-	// limit of the partner it names.
+	// limit of the partner it names when the secret is right; otherwise
+	// (a wrong secret or an unknown id, which answer alike) against the
+	// caller's address.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -374,7 +384,9 @@ type ClientWithResponsesInterface interface {
 	// Creates an access token, which should be used to fetch data from the
 	// other endpoints. Reading: wrong credentials get 401; a missing field
 	// or another content type gets 400. This call counts against the rate
-	// limit of the partner it names.
+	// limit of the partner it names when the secret is right; otherwise
+	// (a wrong secret or an unknown id, which answer alike) against the
+	// caller's address.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -642,7 +654,9 @@ func (r GetUserInfoResponse) ContentType() string {
 // Creates an access token, which should be used to fetch data from the
 // other endpoints. Reading: wrong credentials get 401; a missing field
 // or another content type gets 400. This call counts against the rate
-// limit of the partner it names.
+// limit of the partner it names when the secret is right; otherwise
+// (a wrong secret or an unknown id, which answer alike) against the
+// caller's address.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -660,7 +674,9 @@ func (c *ClientWithResponses) CreateAccessTokenWithBodyWithResponse(ctx context.
 // Creates an access token, which should be used to fetch data from the
 // other endpoints. Reading: wrong credentials get 401; a missing field
 // or another content type gets 400. This call counts against the rate
-// limit of the partner it names.
+// limit of the partner it names when the secret is right; otherwise
+// (a wrong secret or an unknown id, which answer alike) against the
+// caller's address.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //

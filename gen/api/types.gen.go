@@ -28,7 +28,9 @@ type ErrorResponse struct {
 
 	// ErrorCode Opaque; the document shows a UUID. Use it as a correlation id.
 	ErrorCode string `json:"errorCode"`
-	Success   bool   `json:"success"`
+
+	// Success Always false in an error envelope. (`x-go-type` keeps the generated field a plain bool, not an enum type.)
+	Success bool `json:"success"`
 }
 
 // GoldRate defines model for GoldRate.
@@ -48,8 +50,10 @@ type GoldRate struct {
 
 // GoldRateResponse defines model for GoldRateResponse.
 type GoldRateResponse struct {
-	Data    GoldRate `json:"data"`
-	Success bool     `json:"success"`
+	Data GoldRate `json:"data"`
+
+	// Success Always true in a success envelope. (`x-go-type` keeps the generated field a plain bool, not an enum type.)
+	Success bool `json:"success"`
 }
 
 // TokenRequest defines model for TokenRequest.
@@ -63,8 +67,10 @@ type TokenRequest struct {
 
 // TokenResponse defines model for TokenResponse.
 type TokenResponse struct {
-	Data    AccessToken `json:"data"`
-	Success bool        `json:"success"`
+	Data AccessToken `json:"data"`
+
+	// Success Always true in a success envelope. (`x-go-type` keeps the generated field a plain bool, not an enum type.)
+	Success bool `json:"success"`
 }
 
 // User defines model for User.
@@ -94,7 +100,9 @@ type User struct {
 
 // UserInfoResponse defines model for UserInfoResponse.
 type UserInfoResponse struct {
-	Data    User `json:"data"`
+	Data User `json:"data"`
+
+	// Success Always true in a success envelope. (`x-go-type` keeps the generated field a plain bool, not an enum type.)
 	Success bool `json:"success"`
 }
 

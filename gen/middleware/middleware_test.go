@@ -47,7 +47,7 @@ func (s *partnerAPI) seen(ctx context.Context) {
 }
 
 func (s *partnerAPI) CreateAccessToken(ctx context.Context, r api.CreateAccessTokenRequestObject) (api.CreateAccessTokenResponseObject, error) {
-	if !known(r.Body.PartnerId) || r.Body.PartnerSecret != partnerSecret {
+	if !credentials(ctx, r.Body.PartnerId, r.Body.PartnerSecret) {
 		return api.CreateAccessToken401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Error: "wrong credentials"}}, nil
 	}
 	s.tokens.Add(1)
@@ -71,7 +71,9 @@ func verify(_ context.Context, token string) (string, error) {
 	return "", errors.New("forged")
 }
 
-func known(id string) bool { return id == "p1" || id == "p2" }
+func credentials(_ context.Context, id, secret string) bool {
+	return (id == "p1" || id == "p2") && secret == partnerSecret
+}
 
 func envelope(_ context.Context, status int, message string) api.ErrorResponse {
 	return api.ErrorResponse{Error: message, ErrorCode: "code-" + strconv.Itoa(status)}
@@ -89,6 +91,7 @@ func server(t *testing.T, o middleware.ServerOptions) (*httptest.Server, *partne
 
 type call struct {
 	op, auth, partnerID string // op: "rate" or "token"
+	secret              string // of a token request; "" means partnerSecret
 	wantStatus          int
 	wantCode            string // errorCode of the envelope
 	wantHeaders         map[string]string
@@ -106,7 +109,11 @@ func do(t *testing.T, base string, c call) *http.Response {
 			req.Header.Set("Authorization", c.auth)
 		}
 	case "token":
-		form := url.Values{"partnerId": {c.partnerID}, "partnerSecret": {partnerSecret}}
+		secret := c.secret
+		if secret == "" {
+			secret = partnerSecret
+		}
+		form := url.Values{"partnerId": {c.partnerID}, "partnerSecret": {secret}}
 		req, _ = http.NewRequest(http.MethodPost, base+"/partner/auth/token", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -166,6 +173,13 @@ func TestStrictMiddleware(t *testing.T) {
 			{op: "token", partnerID: "nobody", wantStatus: 429, wantHeaders: limited},
 			{op: "token", partnerID: "p2", wantStatus: 200},
 		}},
+		{"wrong secrets count against the client address, not the partner they name", false, []call{
+			{op: "token", partnerID: "p1", secret: "wrong", wantStatus: 401, repeat: n},
+			{op: "token", partnerID: "p1", secret: "wrong", wantStatus: 429, wantCode: "code-429", wantHeaders: limited},
+			{op: "token", partnerID: "nobody", secret: "wrong", wantStatus: 429, wantCode: "code-429", wantHeaders: limited},
+			{op: "token", partnerID: "p1", wantStatus: 200},
+			{op: "rate", auth: "Bearer good-p1", wantStatus: 200},
+		}},
 		{"headers on every response, when asked", true, []call{
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: map[string]string{"X-Rate-Limit-Limit": limit, "X-Rate-Limit-Remaining": strconv.Itoa(n - 1), "X-Rate-Limit-Reset": reset}},
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: map[string]string{"X-Rate-Limit-Remaining": strconv.Itoa(n - 2)}},
@@ -174,7 +188,7 @@ func TestStrictMiddleware(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			clk := clock.NewFake(t0)
 			ts, _ := server(t, middleware.ServerOptions{
-				Verify: verify, KnownPartner: known, Envelope: envelope, Now: clk.Now, HeadersOnEveryResponse: c.everyRsp,
+				Verify: verify, Credentials: credentials, Envelope: envelope, Now: clk.Now, HeadersOnEveryResponse: c.everyRsp,
 			})
 			for i, cl := range c.calls {
 				clk.Advance(cl.advance)
@@ -251,7 +265,7 @@ func client(t *testing.T, base string, clk *clock.Fake, partnerID string) *api.C
 // request, and never sees a 429.
 func TestClientMeetsServer(t *testing.T) {
 	clk := clock.NewAuto(t0)
-	ts, impl := server(t, middleware.ServerOptions{Verify: verify, KnownPartner: known, Now: clk.Now})
+	ts, impl := server(t, middleware.ServerOptions{Verify: verify, Credentials: credentials, Now: clk.Now})
 	c := client(t, ts.URL, clk, "p1")
 	n := middleware.RateLimit.Requests
 	calls := 3*n + n/2 // with the token request, more than 3n and at most 4n requests
@@ -275,7 +289,7 @@ func TestClientMeetsServer(t *testing.T) {
 
 func TestTokenFetcher(t *testing.T) {
 	clk := clock.NewFake(t0)
-	ts, _ := server(t, middleware.ServerOptions{Verify: verify, KnownPartner: known, Now: clk.Now})
+	ts, _ := server(t, middleware.ServerOptions{Verify: verify, Credentials: credentials, Now: clk.Now})
 	tc, _ := api.NewClientWithResponses(ts.URL + "/partner")
 
 	g, err := middleware.TokenFetcher(tc, "p1", partnerSecret, readJSON)(context.Background())

@@ -196,8 +196,8 @@ func (m *model) serverFile() *File {
 	f.Type().Id("ServerOptions").Struct(
 		comments("Verify maps a bearer token to its partner id; an error means 401.\nRequired. Its error is not shown to the caller."),
 		Id("Verify").Func().Params(ctx(), Id("token").String()).Params(Id("partnerID").String(), Err().Error()),
-		comments("KnownPartner reports whether the partner a token request names exists:\nthen the request counts against that partner's window, else against\nClientKey. nil means no partner is known."),
-		Id("KnownPartner").Func().Params(Id("partnerID").String()).Bool(),
+		comments("Credentials reports whether a token request's partner id and secret\nare right: then the request counts against that partner's window, else\n(an unknown id or a wrong secret alike) against ClientKey, so a stranger\nwho knows an id can neither lock its partner out nor learn that it\nexists. It should take as long for an unknown id as for a wrong secret.\nnil means no credentials are right."),
+		Id("Credentials").Func().Params(ctx(), Id("partnerID"), Id("partnerSecret").String()).Bool(),
 		comments("ClientKey keys callers without a partner; nil means the host of r.RemoteAddr."),
 		Id("ClientKey").Func().Params(Id("r").Op("*").Qual(pkgHTTP, "Request")).String(),
 		comments("Envelope builds an error body; nil means one with only the message\nset (success false)."),
@@ -223,7 +223,7 @@ func (m *model) serverFile() *File {
 		Return(Id("id"), Id("ok")),
 	)
 	f.Line()
-	comment(f, "StrictMiddleware enforces the spec's policy in the strict server, in this\norder: the bearer check of protected operations (401), then the\nfixed-window rate limit per partner (429 with the three headers); then it\ncalls the handler with the partner id in the context. A request refused by\nthe bearer check names no known partner, so it counts against its client's\naddress: 401, or 429 once that address is over the limit. It panics when\no.Verify is nil.")
+	comment(f, "StrictMiddleware enforces the spec's policy in the strict server, in this\norder: the bearer check of protected operations (401), then the\nfixed-window rate limit per partner (429 with the three headers); then it\ncalls the handler with the partner id in the context. A request counts\nagainst the partner it is proven to come from (a valid token, or a token\nrequest whose o.Credentials are right); any other, refused by the bearer\ncheck or by the token handler, counts against its client's address: 401,\nor 429 once that address is over the limit. It panics when o.Verify is nil.")
 	f.Func().Id("StrictMiddleware").Params(Id("o").Id("ServerOptions")).Add(m.api("StrictMiddlewareFunc")).Block(
 		If(Id("o").Dot("Verify").Op("==").Nil()).Block(Panic(Lit("middleware: ServerOptions.Verify is nil"))),
 		Id("window").Op(":=").Id("o").Dot("Window"),
@@ -257,8 +257,8 @@ func (m *model) serverFile() *File {
 					Id("ctx").Op("=").Id("WithPartnerID").Call(Id("ctx"), Id("partner")),
 					Id("key").Op("=").Lit("partner:").Op("+").Id("partner"),
 				).Else().If(
-					Id("id").Op(":=").Id("tokenPartner").Call(Id("request")),
-					Id("id").Op("!=").Lit("").Op("&&").Id("o").Dot("KnownPartner").Op("!=").Nil().Op("&&").Id("o").Dot("KnownPartner").Call(Id("id")),
+					List(Id("id"), Id("secret"), Id("ok")).Op(":=").Id("tokenCredentials").Call(Id("request")),
+					Id("ok").Op("&&").Id("o").Dot("Credentials").Op("!=").Nil().Op("&&").Id("o").Dot("Credentials").Call(Id("ctx"), Id("id"), Id("secret")),
 				).Block(
 					Id("key").Op("=").Lit("partner:").Op("+").Id("id"),
 				),
@@ -285,13 +285,12 @@ func (m *model) serverFile() *File {
 	)
 	f.Line()
 	t := m.token
-	commentf(f, "tokenPartner returns the partner id a %s request names.", t.operationID)
-	f.Func().Id("tokenPartner").Params(Id("request").Any()).String().Block(
-		If(
-			List(Id("req"), Id("ok")).Op(":=").Id("request").Assert(m.api(t.tokenGoName+"RequestObject")),
-			Id("ok").Op("&&").Id("req").Dot("Body").Op("!=").Nil(),
-		).Block(Return(Id("req").Dot("Body").Dot(t.idField))),
-		Return(Lit("")),
+	commentf(f, "tokenCredentials returns the partner id and secret a %s request\ncarries; ok is false when either is missing.", t.operationID)
+	f.Func().Id("tokenCredentials").Params(Id("request").Any()).Params(Id("id"), Id("secret").String(), Id("ok").Bool()).Block(
+		List(Id("req"), Id("isToken")).Op(":=").Id("request").Assert(m.api(t.tokenGoName+"RequestObject")),
+		If(Op("!").Id("isToken").Op("||").Id("req").Dot("Body").Op("==").Nil()).Block(Return(Lit(""), Lit(""), False())),
+		List(Id("id"), Id("secret")).Op("=").List(Id("req").Dot("Body").Dot(t.idField), Id("req").Dot("Body").Dot(t.secretField)),
+		Return(Id("id"), Id("secret"), Id("id").Op("!=").Lit("").Op("&&").Id("secret").Op("!=").Lit("")),
 	)
 	f.Line()
 	comment(f, "unauthorized is each protected operation's typed 401.")

@@ -17,10 +17,13 @@ type ServerOptions struct {
 	// Verify maps a bearer token to its partner id; an error means 401.
 	// Required. Its error is not shown to the caller.
 	Verify func(ctx context.Context, token string) (partnerID string, err error)
-	// KnownPartner reports whether the partner a token request names exists:
-	// then the request counts against that partner's window, else against
-	// ClientKey. nil means no partner is known.
-	KnownPartner func(partnerID string) bool
+	// Credentials reports whether a token request's partner id and secret
+	// are right: then the request counts against that partner's window, else
+	// (an unknown id or a wrong secret alike) against ClientKey, so a stranger
+	// who knows an id can neither lock its partner out nor learn that it
+	// exists. It should take as long for an unknown id as for a wrong secret.
+	// nil means no credentials are right.
+	Credentials func(ctx context.Context, partnerID, partnerSecret string) bool
 	// ClientKey keys callers without a partner; nil means the host of r.RemoteAddr.
 	ClientKey func(r *http.Request) string
 	// Envelope builds an error body; nil means one with only the message
@@ -52,10 +55,11 @@ func PartnerID(ctx context.Context) (string, bool) {
 // StrictMiddleware enforces the spec's policy in the strict server, in this
 // order: the bearer check of protected operations (401), then the
 // fixed-window rate limit per partner (429 with the three headers); then it
-// calls the handler with the partner id in the context. A request refused by
-// the bearer check names no known partner, so it counts against its client's
-// address: 401, or 429 once that address is over the limit. It panics when
-// o.Verify is nil.
+// calls the handler with the partner id in the context. A request counts
+// against the partner it is proven to come from (a valid token, or a token
+// request whose o.Credentials are right); any other, refused by the bearer
+// check or by the token handler, counts against its client's address: 401,
+// or 429 once that address is over the limit. It panics when o.Verify is nil.
 func StrictMiddleware(o ServerOptions) api.StrictMiddlewareFunc {
 	if o.Verify == nil {
 		panic("middleware: ServerOptions.Verify is nil")
@@ -96,7 +100,7 @@ func StrictMiddleware(o ServerOptions) api.StrictMiddlewareFunc {
 				}
 				ctx = WithPartnerID(ctx, partner)
 				key = "partner:" + partner
-			} else if id := tokenPartner(request); id != "" && o.KnownPartner != nil && o.KnownPartner(id) {
+			} else if id, secret, ok := tokenCredentials(request); ok && o.Credentials != nil && o.Credentials(ctx, id, secret) {
 				key = "partner:" + id
 			}
 			d := window.Allow(key)
@@ -123,12 +127,15 @@ func remoteHost(r *http.Request) string {
 	return host
 }
 
-// tokenPartner returns the partner id a issueToken request names.
-func tokenPartner(request any) string {
-	if req, ok := request.(api.IssueTokenRequestObject); ok && req.Body != nil {
-		return req.Body.PartnerId
+// tokenCredentials returns the partner id and secret a issueToken request
+// carries; ok is false when either is missing.
+func tokenCredentials(request any) (id, secret string, ok bool) {
+	req, isToken := request.(api.IssueTokenRequestObject)
+	if !isToken || req.Body == nil {
+		return "", "", false
 	}
-	return ""
+	id, secret = req.Body.PartnerId, req.Body.PartnerSecret
+	return id, secret, id != "" && secret != ""
 }
 
 // unauthorized is each protected operation's typed 401.
