@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/sandbox"
 )
 
@@ -104,7 +104,7 @@ func TestWireAnswers(t *testing.T) {
 			}
 		})
 	}
-	spec, err := api.GetSwagger()
+	spec, err := apispec.GetSwagger()
 	if err != nil {
 		t.Fatal(err)
 	}
