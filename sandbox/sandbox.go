@@ -51,6 +51,7 @@ type Sandbox struct {
 	spec    *openapi3.T
 	options *openapi3filter.Options
 	world   world
+	ctl     *Control // nil unless built by NewWithControl
 }
 
 // world is the configured data, indexed for the handlers.
@@ -62,7 +63,10 @@ type world struct {
 
 // New validates cfg and builds the sandbox. Without cfg.SigningKey, the key
 // is random, so tokens from another sandbox are refused.
-func New(cfg Config) (*Sandbox, error) {
+func New(cfg Config) (*Sandbox, error) { return build(cfg, nil) }
+
+// build is New, with the control API's hooks when ctl is not nil.
+func build(cfg Config, ctl *Control) (*Sandbox, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: config: %w", err)
 	}
@@ -73,6 +77,9 @@ func New(cfg Config) (*Sandbox, error) {
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
+	}
+	if ctl != nil {
+		now = ctl.clock.wrap(now)
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -91,8 +98,14 @@ func New(cfg Config) (*Sandbox, error) {
 		spec:    spec,
 		options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
 		world:   newWorld(cfg),
+		ctl:     ctl,
 	}
-	strict := api.NewStrictHandlerWithOptions(&server{s}, []api.StrictMiddlewareFunc{
+	var mws []api.StrictMiddlewareFunc
+	if ctl != nil {
+		ctl.s = s
+		mws = append(mws, ctl.middleware) // first in the list runs innermost: after auth and the window
+	}
+	strict := api.NewStrictHandlerWithOptions(&server{s}, append(mws,
 		middleware.StrictMiddleware(middleware.ServerOptions{
 			Verify:                 s.verify,
 			Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },
@@ -100,7 +113,7 @@ func New(cfg Config) (*Sandbox, error) {
 			Window:                 s.window,
 			HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
 		}),
-	}, api.StrictHTTPServerOptions{
+	), api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  s.requestError,
 		ResponseErrorHandlerFunc: s.responseError,
 	})
@@ -147,6 +160,9 @@ func (s *Sandbox) verify(ctx context.Context, token string) (string, error) {
 	if _, ok := s.world.partners[id]; !ok {
 		return "", errNoPartner
 	}
+	if s.ctl != nil && s.ctl.revoked(token) {
+		return "", errRevoked
+	}
 	info(ctx).partner = id
 	return id, nil
 }
@@ -159,6 +175,10 @@ type requestInfo struct {
 	partner   string
 	errorCode string
 	fault     bool
+	message   string // the envelope's error: for a 400, the validation reason
+	operation string // the spec's operationId, when the control API is on
+	control   string // what the control API did to the answer, if anything
+	dropped   bool   // the control API dropped the connection
 }
 
 type infoKey struct{}
@@ -174,6 +194,14 @@ func info(ctx context.Context) *requestInfo {
 // limit, handle, write; then one log line.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	var jc *capture
+	if s.ctl != nil {
+		if s.ctl.owns(r) {
+			s.ctl.ServeHTTP(w, r)
+			return
+		}
+		w, r, jc = s.ctl.capture(w, r)
+	}
 	ri := &requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
@@ -200,6 +228,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.Duration("latency", time.Since(start)),
 			slog.String("errorCode", ri.errorCode),
 		)
+	}
+	if jc != nil {
+		s.ctl.record(r, rec.status, ri, jc, start)
 	}
 }
 
@@ -238,7 +269,8 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // envelope builds an error body with a fresh errorCode, noted for the log line.
 func (s *Sandbox) envelope(ctx context.Context, _ int, message string) api.ErrorResponse {
 	code := uuid.NewString()
-	info(ctx).errorCode = code
+	ri := info(ctx)
+	ri.errorCode, ri.message = code, message
 	return api.ErrorResponse{Success: false, Error: message, ErrorCode: code}
 }
 
@@ -285,7 +317,11 @@ func (m validatingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *h
 	for _, p := range pathParam.FindAllStringSubmatch(path, -1) {
 		params = append(params, p[1])
 	}
-	m.s.mux.HandleFunc(pattern, m.s.validate(route, params, h))
+	v := m.s.validate(route, params, h)
+	if m.s.ctl != nil {
+		v = noteOperation(route.Operation.OperationID, v)
+	}
+	m.s.mux.HandleFunc(pattern, v)
 	if m.paths[full] {
 		return
 	}

@@ -17,6 +17,8 @@ import (
 func (a *app) sandboxCmd() *cobra.Command {
 	var addr, configPath string
 	var printConfig bool
+	var control, controlRemote bool
+	var journalSize int
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local milliGOLD sandbox",
@@ -27,7 +29,13 @@ With no --config it serves the embedded default: the API document's partner,
 user and gold rate, so the document's curl examples work against the printed
 base URL. --print-config prints that default, commented: the format of a
 --config file. The sandbox holds the terminal until SIGINT (Ctrl-C) or
-SIGTERM, which stop it after in-flight requests finish.`,
+SIGTERM, which stop it after in-flight requests finish.
+
+--control adds, under /_sandbox/, a control API for test suites in any
+language (move the clock, reset windows and tokens, force faults, read the
+request journal), Prefer: code=NNN / example=NAME headers, and a console in
+the browser. It prints a control token; it refuses a non-loopback --addr
+unless --control-allow-remote.`,
 		Example: `  milligold sandbox
   milligold sandbox --print-config > world.yaml   # then edit it
   milligold sandbox --config world.yaml --addr 127.0.0.1:9090`,
@@ -54,7 +62,21 @@ SIGTERM, which stop it after in-flight requests finish.`,
 			}
 			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
 			cfg.Logger = logger
-			h, err := sandbox.New(cfg)
+			if !control && (controlRemote || cmd.Flags().Changed("journal-size")) {
+				return usagef("--control-allow-remote and --journal-size need --control")
+			}
+			if control {
+				if err := sandbox.CheckControlAddr(addr, controlRemote); err != nil {
+					return usageError{err}
+				}
+			}
+			var h *sandbox.Sandbox
+			var err error
+			if control {
+				h, err = sandbox.NewWithControl(cfg, sandbox.ControlOptions{JournalSize: journalSize})
+			} else {
+				h, err = sandbox.New(cfg)
+			}
 			if err != nil {
 				return usageError{err}
 			}
@@ -67,10 +89,17 @@ SIGTERM, which stop it after in-flight requests finish.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			a.printSandbox(dialable(ln.Addr()), cfg)
+			if ctl := h.Control(); ctl != nil {
+				a.printControl(dialable(ln.Addr()), ctl)
+				go func() { <-ctx.Done(); ctl.CloseStreams() }()
+			}
 			return sandbox.Serve(ctx, ln, h, sandbox.ServeOptions{Logger: logger})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+	cmd.Flags().BoolVar(&control, "control", false, "serve the control API, Prefer headers, the request journal and the console under /_sandbox/")
+	cmd.Flags().BoolVar(&controlRemote, "control-allow-remote", false, "allow --control on a non-loopback --addr (the control token travels in the clear)")
+	cmd.Flags().IntVar(&journalSize, "journal-size", sandbox.DefaultJournalSize, "requests the journal keeps (with --control; negative turns it off)")
 	cmd.Flags().StringVar(&configPath, "config", "", "YAML file declaring partners, users, the gold rate and limits (default: the embedded document world)")
 	cmd.Flags().BoolVar(&printConfig, "print-config", false, "print the embedded default config, commented, and exit")
 	return cmd
@@ -109,4 +138,13 @@ func (a *app) printSandbox(addr string, cfg sandbox.Config) {
 		}
 		fmt.Fprintf(a.stdout, "  partner %s (%s)\n", p.ID, p.Name)
 	}
+}
+
+// printControl prints where the console and the control API are, and the
+// control token (a sandbox-local credential, never a partner's secret). The
+// console URL carries it in the fragment, which browsers never send.
+func (a *app) printControl(addr string, ctl *sandbox.Control) {
+	fmt.Fprintf(a.stdout, "  control API http://%s%sapi/ (Authorization: Bearer <control token>)\n", addr, sandbox.ControlPrefix)
+	fmt.Fprintf(a.stdout, "  control token %s\n", ctl.Token())
+	fmt.Fprintf(a.stdout, "  console http://%s%s#token=%s\n", addr, sandbox.ControlPrefix, ctl.Token())
 }

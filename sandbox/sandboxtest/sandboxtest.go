@@ -24,6 +24,8 @@ type Sandbox struct {
 	PartnerID     string
 	PartnerSecret string
 	Handler       *sandbox.Sandbox
+	ControlToken  string // the control API's token, under WithControl
+	ControlURL    string // the control API's base, ending in /_sandbox/api/, under WithControl
 
 	srv  *httptest.Server
 	t    testing.TB  // nil when started with Start
@@ -34,8 +36,9 @@ type Sandbox struct {
 type Option func(*settings)
 
 type settings struct {
-	cfg  sandbox.Config
-	fake bool
+	cfg     sandbox.Config
+	fake    bool
+	control *sandbox.ControlOptions
 }
 
 // WithConfig edits the configuration (the embedded default unless replaced).
@@ -48,6 +51,13 @@ func WithFaults() Option { return func(s *settings) { s.cfg.Faults = true } }
 
 // WithLogger sends the sandbox's request log to l.
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.cfg.Logger = l } }
+
+// WithControl turns the control API, the Prefer headers, the journal and
+// the console on (see sandbox.NewWithControl), for tests that drive the
+// sandbox over HTTP as a suite in another language would.
+func WithControl(o sandbox.ControlOptions) Option {
+	return func(s *settings) { s.control = &o }
+}
 
 // WithFakeClock stops the sandbox's clock at a fixed time; Advance moves it,
 // so tests cover token expiry and window resets without sleeping. Give the
@@ -78,11 +88,21 @@ func Start(opts ...Option) (*Sandbox, error) {
 		sb.fake = clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		st.cfg.Now = sb.fake.Now
 	}
-	h, err := sandbox.New(st.cfg)
+	var h *sandbox.Sandbox
+	var err error
+	if st.control != nil {
+		h, err = sandbox.NewWithControl(st.cfg, *st.control)
+	} else {
+		h, err = sandbox.New(st.cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
 	sb.srv = httptest.NewServer(h)
+	if ctl := h.Control(); ctl != nil {
+		sb.ControlToken = ctl.Token()
+		sb.ControlURL = sb.srv.URL + sandbox.ControlPrefix + "api/"
+	}
 	sb.URL = sb.srv.URL + sandbox.BasePath
 	sb.PartnerID = st.cfg.Partners[0].ID
 	sb.PartnerSecret = st.cfg.Partners[0].Secret
@@ -91,7 +111,12 @@ func Start(opts ...Option) (*Sandbox, error) {
 }
 
 // Close stops the sandbox and waits for its requests to finish.
-func (sb *Sandbox) Close() { sb.srv.Close() }
+func (sb *Sandbox) Close() {
+	if ctl := sb.Handler.Control(); ctl != nil {
+		ctl.CloseStreams()
+	}
+	sb.srv.Close()
+}
 
 // Now is the sandbox's clock: the fake one under WithFakeClock, else time.Now.
 func (sb *Sandbox) Now() time.Time {

@@ -1,0 +1,310 @@
+package sandbox
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Entry is one request in the journal. Tokens, secrets and cookies are
+// redacted before an entry is stored.
+type Entry struct {
+	Seq           uint64     `json:"seq"`
+	Time          time.Time  `json:"time"`  // wall clock
+	Clock         time.Time  `json:"clock"` // the sandbox's clock, which the control API moves
+	Method        string     `json:"method"`
+	Path          string     `json:"path"`
+	Operation     string     `json:"operation,omitempty"`
+	Partner       string     `json:"partner,omitempty"`
+	Client        string     `json:"client"`
+	Status        int        `json:"status"` // 0: the connection was dropped
+	LatencyMicros int64      `json:"latencyMicros"`
+	ErrorCode     string     `json:"errorCode,omitempty"`
+	Error         string     `json:"error,omitempty"` // the envelope's message: for a 400, the validation reason
+	Control       string     `json:"control,omitempty"`
+	Limit         int        `json:"limit,omitempty"`
+	Remaining     *int       `json:"remaining,omitempty"` // in the window the request counted against
+	Reset         *time.Time `json:"reset,omitempty"`
+	Request       Message    `json:"request"`
+	Response      Message    `json:"response"`
+}
+
+// Message is the redacted headers and the start of the body of a request
+// or an answer.
+type Message struct {
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+}
+
+// How much of each body the journal keeps.
+const (
+	maxJournalRequestBody  = 2 << 10
+	maxJournalResponseBody = 4 << 10
+)
+
+// journal is a ring buffer of entries. It is safe for concurrent use.
+type journal struct {
+	mu      sync.Mutex
+	ring    []Entry // entry seq lives at ring[(seq-1)%len(ring)]
+	n       int     // entries held: seq next-n .. next-1
+	next    uint64  // seq of the next entry
+	waiters map[chan struct{}]struct{}
+}
+
+func newJournal(size int) *journal {
+	return &journal{ring: make([]Entry, size), next: 1, waiters: map[chan struct{}]struct{}{}}
+}
+
+func (j *journal) add(e Entry) {
+	j.mu.Lock()
+	e.Seq = j.next
+	j.next++
+	j.ring[(e.Seq-1)%uint64(len(j.ring))] = e
+	j.n = min(j.n+1, len(j.ring))
+	for w := range j.waiters {
+		select {
+		case w <- struct{}{}:
+		default: // already signalled
+		}
+	}
+	j.mu.Unlock()
+}
+
+func (j *journal) clear() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.n = 0 // seqs go on, so a stream's position stays meaningful
+	clear(j.ring)
+}
+
+// filter selects entries; zero fields match everything.
+type filter struct {
+	partner, operation, errorCode string
+	status                        int // a status, or 1..5 for a class (4 matches 4xx)
+	since                         uint64
+	limit                         int
+}
+
+func (f filter) match(e *Entry) bool {
+	switch {
+	case e.Seq <= f.since:
+		return false
+	case f.partner != "" && e.Partner != f.partner && e.Client != f.partner:
+		return false
+	case f.operation != "" && e.Operation != f.operation:
+		return false
+	case f.errorCode != "" && !strings.EqualFold(e.ErrorCode, f.errorCode):
+		return false
+	case f.status >= 100 && e.Status != f.status:
+		return false
+	case f.status > 0 && f.status < 10 && e.Status/100 != f.status:
+		return false
+	}
+	return true
+}
+
+// list returns the matching entries, oldest first (the newest limit of
+// them), and the last seq it looked at.
+func (j *journal) list(f filter) ([]Entry, uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []Entry
+	for seq := max(j.next-uint64(j.n), f.since+1); seq < j.next; seq++ {
+		e := &j.ring[(seq-1)%uint64(len(j.ring))]
+		if f.match(e) {
+			out = append(out, *e)
+		}
+	}
+	if f.limit > 0 && len(out) > f.limit {
+		out = out[len(out)-f.limit:]
+	}
+	return out, j.next - 1
+}
+
+// last is the seq of the newest entry, 0 before the first.
+func (j *journal) last() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.next - 1
+}
+
+func (j *journal) subscribe() chan struct{} {
+	w := make(chan struct{}, 1)
+	j.mu.Lock()
+	j.waiters[w] = struct{}{}
+	j.mu.Unlock()
+	return w
+}
+
+func (j *journal) unsubscribe(w chan struct{}) {
+	j.mu.Lock()
+	delete(j.waiters, w)
+	j.mu.Unlock()
+}
+
+// capture keeps the start of the answer's body, and of the request's, for
+// the journal.
+type capture struct {
+	http.ResponseWriter
+	body    []byte
+	reqBody *teeBody
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	if room := maxJournalResponseBody - len(c.body); room > 0 {
+		c.body = append(c.body, p[:min(room, len(p))]...)
+	}
+	return c.ResponseWriter.Write(p)
+}
+
+func (c *capture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+type teeBody struct {
+	io.ReadCloser
+	buf []byte
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if room := maxJournalRequestBody - len(t.buf); room > 0 && n > 0 {
+		t.buf = append(t.buf, p[:min(room, n)]...)
+	}
+	return n, err
+}
+
+// capture wraps w and r's body for the journal; a nil capture means the
+// journal is off.
+func (c *Control) capture(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, *capture) {
+	if c.journal == nil {
+		return w, r, nil
+	}
+	jc := &capture{ResponseWriter: w}
+	if r.Body != nil && r.Body != http.NoBody {
+		jc.reqBody = &teeBody{ReadCloser: r.Body}
+		r.Body = jc.reqBody
+	}
+	return jc, r, jc
+}
+
+// record adds the request to the journal.
+func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *capture, start time.Time) {
+	e := Entry{
+		Time:          start,
+		Clock:         c.clock.now(),
+		Method:        r.Method,
+		Path:          r.URL.EscapedPath(),
+		Operation:     ri.operation,
+		Partner:       ri.partner,
+		Client:        clientHost(r),
+		Status:        status,
+		LatencyMicros: time.Since(start).Microseconds(),
+		ErrorCode:     ri.errorCode,
+		Error:         ri.message,
+		Control:       ri.control,
+		Request:       Message{Headers: redactHeaders(r.Header)},
+		Response:      Message{Headers: redactHeaders(jc.Header()), Body: redactBody(jc.body)},
+	}
+	if ri.dropped {
+		e.Status = 0
+		e.Response = Message{}
+	}
+	if jc.reqBody != nil && len(jc.reqBody.buf) > 0 {
+		e.Request.Body = redactForm(r.Header.Get("Content-Type"), jc.reqBody.buf)
+	}
+	key := "client:" + e.Client
+	if e.Partner != "" {
+		key = "partner:" + e.Partner
+	}
+	if count, reset, ok := c.s.window.Peek(key); ok {
+		p := c.s.window.Policy()
+		rem := max(p.Requests-count, 0)
+		e.Limit, e.Remaining, e.Reset = p.Requests, &rem, &reset
+	}
+	if e.Partner == "" {
+		// Refused before authentication (a 400): name the token's partner
+		// anyway, so filtering by partner finds the request.
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			if id, err := c.s.signer.verify(tok); err == nil {
+				e.Partner = id
+			}
+		}
+	}
+	c.journal.add(e)
+}
+
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// redactHeaders flattens h, with credentials replaced by their scheme.
+func redactHeaders(h http.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		v := strings.Join(vs, ", ")
+		switch http.CanonicalHeaderKey(k) {
+		case "Authorization", "Proxy-Authorization":
+			scheme, _, _ := strings.Cut(v, " ")
+			if len(scheme) > 16 || strings.Contains(scheme, ".") {
+				scheme = ""
+			}
+			v = strings.TrimSpace(scheme + " [redacted]")
+		case "Cookie", "Set-Cookie":
+			v = "[redacted]"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+var tokenField = regexp.MustCompile(`("accessToken"\s*:\s*)"[^"]*"`)
+
+// redactBody hides an issued token; other answers carry no credential.
+func redactBody(b []byte) string {
+	if bytes.Contains(b, []byte("accessToken")) {
+		return string(tokenField.ReplaceAll(b, []byte(`$1"[redacted]"`)))
+	}
+	return string(b)
+}
+
+// formShown are the form fields whose values the journal shows; any other
+// field's value (partnerSecret, or a misspelling of it) is redacted.
+var formShown = map[string]bool{"partnerId": true}
+
+// redactForm shows a form body's field names, and the values of formShown
+// fields only; other bodies by their size.
+func redactForm(contentType string, b []byte) string {
+	if !strings.HasPrefix(strings.ToLower(contentType), "application/x-www-form-urlencoded") {
+		return "[" + strconv.Itoa(len(b)) + " bytes, not shown]"
+	}
+	var sb strings.Builder
+	for i, pair := range strings.Split(string(b), "&") {
+		if i > 0 {
+			sb.WriteByte('&')
+		}
+		k, v, hasValue := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil || !hasValue {
+			sb.WriteString("[redacted]")
+			continue
+		}
+		if !formShown[name] {
+			v = "[redacted]"
+		}
+		sb.WriteString(k + "=" + v)
+	}
+	return sb.String()
+}
