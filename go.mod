@@ -11,7 +11,13 @@ require (
 	github.com/spf13/cobra v1.10.2
 )
 
-require github.com/golang-jwt/jwt/v5 v5.3.1
+require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
+	github.com/golang-jwt/jwt/v5 v5.3.1
+)
+
+require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 
 require github.com/shopspring/decimal v1.6.0
 

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -690,5 +692,29 @@ func BenchmarkJournal(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// The vendored Redoc is the pinned, patched file update.sh records.
+func TestVendoredRedoc(t *testing.T) {
+	js, err := os.ReadFile("console/vendor/redoc.standalone.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums, err := os.ReadFile("console/vendor/redoc.standalone.js.sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ""
+	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+		if sum, name, _ := strings.Cut(line, "  "); name == "redoc.standalone.js" {
+			want = sum
+		}
+	}
+	if got := fmt.Sprintf("%x", sha256.Sum256(js)); got != want {
+		t.Errorf("console/vendor/redoc.standalone.js has sha256 %s; the pin says %q (run sandbox/console/update.sh)", got, want)
+	}
+	if bytes.Contains(js, []byte("cdn.redoc.ly")) {
+		t.Error("the vendored Redoc loads from its CDN; the console must work offline")
 	}
 }
