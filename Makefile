@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: help sandbox test soak generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci
+.PHONY: help sandbox test soak generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci console-test
 .DEFAULT_GOAL := help
 
 ## help: list these targets (the default)
@@ -60,9 +60,15 @@ secrets:
 contract:
 	bash conformance/ci.sh
 
+## console-test: the sandbox's console in chromium (chromedp; fails without chromium) and the curl-only control API test
+console-test:
+	$(GO) vet -tags browser ./sandbox/
+	$(GO) test -tags browser -race -count=1 -run 'TestConsoleInBrowser' ./sandbox/
+	bash sandbox/control_test.sh
+
 ## bench: (needs node, npm and wrk, which it installs with apt-get when missing) sandbox vs Prism vs bare net/http (wrk), client quota simulation and overhead; prints a Markdown table
 bench:
 	bash bench/run.sh
 
 ## ci: what .ci/run runs
-ci: test soak check-generate vet fmt-check vulncheck secrets fuzz contract
+ci: test soak check-generate vet fmt-check vulncheck secrets fuzz contract console-test
