@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -115,6 +117,16 @@ func TestConsoleInBrowser(t *testing.T) {
 			return chromedp.Void{}, os.WriteFile(filepath.Join(dir, name), png, 0o644)
 		}
 	}
+	// small is the console's upper part at 3/4 scale: README's picture (docs/console.png).
+	small := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		r, err := cdp.Call(ctx, tg, page.CaptureScreenshot, page.CaptureScreenshotParams{
+			Clip: &page.Viewport{X: 0, Y: 0, Width: 1280, Height: 580, Scale: 0.75},
+		})
+		if err != nil {
+			return chromedp.Void{}, err
+		}
+		return chromedp.Void{}, os.WriteFile(filepath.Join(dir, "console-small.png"), r.Data, 0o644)
+	}
 	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
@@ -185,6 +197,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#journal tr[data-status="400"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#detail .reason`)),
 		shot("console.png"),
+		small,
 	)
 	detail, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#detail`)))
 	if err != nil {

@@ -16,6 +16,7 @@
   const entries = new Map();
   let selected = 0;
   let stream = null;
+  let refreshSoon = 0;
 
   function status(msg, isError) {
     const el = $('#status');
@@ -142,6 +143,8 @@
     const tb = $('#journal tbody');
     tb.prepend(tr);
     while (tb.children.length > 500) tb.lastChild.remove();
+    clearTimeout(refreshSoon);
+    refreshSoon = setTimeout(refresh, 200); // the partner's window changed
   }
 
   function show(seq) {
