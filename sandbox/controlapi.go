@@ -319,7 +319,10 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 	}
 	f.limit = 0
 	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	// A stream outlives the server's timeouts: the write timeout would cut
+	// it, and the read timeout would cancel its context.
+	rc.SetWriteDeadline(time.Time{})
+	rc.SetReadDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
