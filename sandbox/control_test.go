@@ -509,8 +509,8 @@ func TestJournal(t *testing.T) {
 	if e.Status != 400 || e.Operation != "getUserInfo" || e.Partner != c.sb.PartnerID || !strings.Contains(e.Error, "mobileNumber") || e.Path != "/partner/user/info/123" {
 		t.Errorf("400 entry = %+v; want getUserInfo, the partner, the validation reason", e)
 	}
-	if e.Request.Headers["Authorization"] != "Bearer [redacted]" {
-		t.Errorf("Authorization in the journal = %q; want it redacted", e.Request.Headers["Authorization"])
+	if e.Request.Headers.Get("Authorization") != "Bearer [redacted]" {
+		t.Errorf("Authorization in the journal = %q; want it redacted", e.Request.Headers.Get("Authorization"))
 	}
 	all := c.journal("")
 	if len(all) != 4 {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -39,8 +40,51 @@ type Entry struct {
 // Message is the redacted headers and the start of the body of a request
 // or an answer.
 type Message struct {
-	Headers map[string]string `json:"headers,omitempty"`
-	Body    string            `json:"body,omitempty"`
+	Headers Headers `json:"headers,omitzero"`
+	Body    string  `json:"body,omitempty"`
+}
+
+// Headers are header fields, each with its values joined by ", ", as a JSON
+// object. They are a flat list, not a map, because the journal builds two
+// per request and a map cost the most of its time.
+type Headers struct{ kv []string }
+
+// Get returns the field's value ("" when absent); name is case-insensitive.
+func (h Headers) Get(name string) string {
+	for i := 0; i+1 < len(h.kv); i += 2 {
+		if strings.EqualFold(h.kv[i], name) {
+			return h.kv[i+1]
+		}
+	}
+	return ""
+}
+
+// Len is the number of fields.
+func (h Headers) Len() int { return len(h.kv) / 2 }
+
+// IsZero reports no fields (for omitzero).
+func (h Headers) IsZero() bool { return len(h.kv) == 0 }
+
+// MarshalJSON writes the fields as an object, sorted by name.
+func (h Headers) MarshalJSON() ([]byte, error) {
+	m := make(map[string]string, len(h.kv)/2)
+	for i := 0; i+1 < len(h.kv); i += 2 {
+		m[h.kv[i]] = h.kv[i+1]
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads an object of strings.
+func (h *Headers) UnmarshalJSON(b []byte) error {
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	h.kv = h.kv[:0]
+	for k, v := range m {
+		h.kv = append(h.kv, k, v)
+	}
+	return nil
 }
 
 // How much of each body the journal keeps.
@@ -248,13 +292,18 @@ func clientHost(r *http.Request) string {
 }
 
 // redactHeaders flattens h, with credentials replaced by their scheme.
-func redactHeaders(h http.Header) map[string]string {
+func redactHeaders(h http.Header) Headers {
 	if len(h) == 0 {
-		return nil
+		return Headers{}
 	}
-	out := make(map[string]string, len(h))
+	out := make([]string, 0, 2*len(h))
 	for k, vs := range h {
-		v := strings.Join(vs, ", ")
+		v := ""
+		if len(vs) == 1 {
+			v = vs[0]
+		} else {
+			v = strings.Join(vs, ", ")
+		}
 		switch http.CanonicalHeaderKey(k) {
 		case "Authorization", "Proxy-Authorization":
 			scheme, _, _ := strings.Cut(v, " ")
@@ -265,9 +314,9 @@ func redactHeaders(h http.Header) map[string]string {
 		case "Cookie", "Set-Cookie":
 			v = "[redacted]"
 		}
-		out[k] = v
+		out = append(out, k, v)
 	}
-	return out
+	return Headers{kv: out}
 }
 
 var tokenField = regexp.MustCompile(`("accessToken"\s*:\s*)"[^"]*"`)
