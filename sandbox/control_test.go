@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -776,4 +778,109 @@ func BenchmarkJournalCost(b *testing.B) {
 	b.ReportMetric(float64(best[0].Nanoseconds()), "off-ns/req")
 	b.ReportMetric(float64(best[1].Nanoseconds()), "journal-ns/req")
 	b.ReportMetric(float64((best[1] - best[0]).Nanoseconds()), "cost-ns/req")
+}
+
+// A journal stream outlives Serve's read and write timeouts (the read
+// timeout would cancel its context, the write timeout cut it), and ends
+// when the control API closes its streams.
+func TestJournalStreamOutlivesTimeouts(t *testing.T) {
+	h, err := sandbox.NewWithControl(sandbox.Default(), sandbox.ControlOptions{Token: "stream-control-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- sandbox.Serve(ctx, ln, h, sandbox.ServeOptions{ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond, ShutdownTimeout: 20 * time.Second})
+	}()
+	root := "http://" + ln.Addr().String()
+	req, _ := http.NewRequest("GET", root+"/_sandbox/api/journal/stream", nil)
+	req.Header.Set("Authorization", "Bearer stream-control-token")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	events := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				events <- v
+			}
+		}
+		close(events)
+	}()
+	time.Sleep(700 * time.Millisecond) // past both timeouts
+	if r, err := http.Get(root + "/partner/gold/rate"); err == nil {
+		r.Body.Close()
+	}
+	select {
+	case e, ok := <-events:
+		if !ok || !strings.Contains(e, `"status":401`) {
+			t.Fatalf("after the timeouts the stream gave %q (open %v); want the 401", e, ok)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event after the server's timeouts passed")
+	}
+	start := time.Now()
+	h.Control().CloseStreams()
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("shutdown with a stream open took %v", took)
+	}
+	for range events { // the stream ended
+	}
+}
+
+// The journal under concurrent requests, readers and a stream (for -race).
+func TestJournalConcurrent(t *testing.T) {
+	c := newCtl(t, append(roomy()[:1], sandboxtest.WithControl(sandbox.ControlOptions{JournalSize: 16}))...)
+	tok := c.token()
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 25; j++ {
+				req, _ := http.NewRequest("GET", c.sb.URL+"/gold/rate", nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				if res, err := http.DefaultClient.Do(req); err == nil {
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 25; j++ {
+				req, _ := http.NewRequest("GET", c.sb.ControlURL+"journal?status=2xx", nil)
+				req.Header.Set("Authorization", "Bearer "+c.sb.ControlToken)
+				if res, err := http.DefaultClient.Do(req); err == nil {
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	entries := c.journal("limit=100")
+	if len(entries) != 16 {
+		t.Fatalf("ring of 16 after 101 requests holds %d", len(entries))
+	}
+	for i := 1; i < len(entries); i++ {
+		if entries[i].Seq != entries[i-1].Seq+1 {
+			t.Fatalf("seqs not consecutive: %d then %d", entries[i-1].Seq, entries[i].Seq)
+		}
+	}
+	if last := entries[len(entries)-1].Seq; last != 101 {
+		t.Errorf("last seq %d; want 101", last)
+	}
 }

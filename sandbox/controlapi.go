@@ -319,8 +319,9 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 	}
 	f.limit = 0
 	rc := http.NewResponseController(w)
-	// A stream outlives the server's timeouts: the write timeout would cut
-	// it, and the read timeout would cancel its context.
+	// A stream outlives the server's timeouts: the write timeout cuts it
+	// (TestJournalStreamOutlivesTimeouts); the read deadline is cleared too,
+	// so the connection's background read cannot time out under it.
 	rc.SetWriteDeadline(time.Time{})
 	rc.SetReadDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
