@@ -884,18 +884,3 @@ func TestJournalConcurrent(t *testing.T) {
 		t.Errorf("last seq %d; want 101", last)
 	}
 }
-
-// BenchmarkJournalEntryJSON is what a stream costs per request it sends:
-// one entry (a served gold rate) encoded.
-func BenchmarkJournalEntryJSON(b *testing.B) {
-	c := newCtl(b)
-	tok := c.token()
-	c.goldRate(tok)
-	e := c.journal("operation=getGoldRate")[0]
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := json.Marshal(e); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -290,10 +290,18 @@ func (c *Control) getJournal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entries, last := c.journal.list(f)
-	if entries == nil {
-		entries = []Entry{}
+	b := append(make([]byte, 0, 1024*len(entries)+32), `{"entries":[`...)
+	for i := range entries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = entries[i].appendJSON(b)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "last": last})
+	b = append(b, `],"last":`...)
+	b = strconv.AppendUint(b, last, 10)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(b, '}', '\n'))
 }
 
 func (c *Control) deleteJournal(w http.ResponseWriter, r *http.Request) {
@@ -332,15 +340,21 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 	rc.Flush()
 	wake := c.journal.subscribe()
 	defer c.journal.unsubscribe(wake)
+	var buf []byte
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	for {
 		entries, last := c.journal.list(f)
-		for _, e := range entries {
-			body, _ := json.Marshal(e)
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: entry\ndata: %s\n\n", e.Seq, body); err != nil {
-				return
-			}
+		buf = buf[:0]
+		for i := range entries {
+			buf = append(buf, "id: "...)
+			buf = strconv.AppendUint(buf, entries[i].Seq, 10)
+			buf = append(buf, "\nevent: entry\ndata: "...)
+			buf = entries[i].appendJSON(buf)
+			buf = append(buf, "\n\n"...)
+		}
+		if _, err := w.Write(buf); err != nil {
+			return
 		}
 		f.since = max(f.since, last)
 		if err := rc.Flush(); err != nil {
