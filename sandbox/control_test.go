@@ -473,7 +473,8 @@ func TestControlPrefer(t *testing.T) {
 		{"example=nope", 400, `no example`},
 		{"code=201", 400, `not a documented success`},
 		{"code=abc", 400, `Prefer`},
-		{"code=401, example=example", 400, `has no example`},
+		{"code=401, example=example", 401, `"success":false`},
+		{"code=401, example=nope", 400, `has no example`},
 		{"code=204, example=example", 400, `documents no JSON answer`},
 		{"respond-async", 200, `"rate":`},
 	}
