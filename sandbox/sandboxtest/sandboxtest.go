@@ -4,10 +4,10 @@
 //	client, _ := milligold.New(milligold.WithBaseURL(sb.URL),
 //		milligold.WithCredentials(sb.PartnerID, sb.PartnerSecret))
 //
-// WithControl adds the control API, the journal and the console (the
-// sandbox a test suite in another language drives over HTTP: sb.ControlURL,
-// sb.ControlToken). Start does the same outside a test, for examples and
-// TestMain.
+// Start does the same outside a test, for examples and TestMain.
+// WithControl adds the control API, the journal and the console: the
+// sandbox a test suite in another language drives over HTTP (sb.ControlURL,
+// sb.ControlToken).
 package sandboxtest
 
 import (
