@@ -217,11 +217,14 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 // against Serve with short timeouts: a normal client is served meanwhile, and
 // every slow connection is cut.
 func TestSlowClientsCannotHoldServe(t *testing.T) {
+	// Timeouts a loaded 2-core machine can't trip for the normal client (at
+	// 200 ms, a stalled client between connect and headers got EOF), still
+	// far below the test's one-minute bound for the slow ones.
 	base := relServe(t, sandbox.ServeOptions{
-		ReadHeaderTimeout: 200 * time.Millisecond,
-		ReadTimeout:       500 * time.Millisecond,
-		WriteTimeout:      500 * time.Millisecond,
-		IdleTimeout:       time.Second,
+		ReadHeaderTimeout: time.Second,
+		ReadTimeout:       2 * time.Second,
+		WriteTimeout:      2 * time.Second,
+		IdleTimeout:       2 * time.Second,
 	})
 	u, _ := url.Parse(base)
 	// Unread answers cost the server CPU until the buffers fill, so fewer of those.
