@@ -65,6 +65,9 @@ func New(opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("milligold: New: %w", err)
 		}
 	}
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("milligold: New: %w", err)
+	}
 	if cfg.partnerID == "" {
 		return nil, errors.New("milligold: New: no credentials; pass WithCredentials(partnerID, partnerSecret)")
 	}

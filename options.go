@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,12 +43,14 @@ type config struct {
 	userAgent  string
 
 	requestTimeout time.Duration
+	insecureHTTP   bool // WithInsecureHTTP
 }
 
 // WithBaseURL sets the API's base URL, including its base path, such as
 // SandboxURL (the default), ProductionURL or a local sandbox's
 // "http://127.0.0.1:8080/partner". It must be an absolute http or https URL
-// without credentials, query or fragment.
+// without credentials, query or fragment; plain http only to this machine
+// (see IsLoopbackHost) unless WithInsecureHTTP is given too.
 func WithBaseURL(rawURL string) Option {
 	return func(c *config) error {
 		u, err := parseBaseURL(rawURL)
@@ -201,4 +204,36 @@ func WithRequestTimeout(d time.Duration) Option {
 		c.requestTimeout = d
 		return nil
 	}
+}
+
+// WithInsecureHTTP lets the base URL be plain http to a host other than
+// this machine. Without it New refuses such a URL: the partner secret and
+// every access token would cross the network unencrypted. Plain http to a
+// loopback host (127.0.0.0/8, ::1, localhost), such as a local sandbox,
+// needs no option. Use it only on a network you trust end to end.
+func WithInsecureHTTP() Option {
+	return func(c *config) error {
+		c.insecureHTTP = true
+		return nil
+	}
+}
+
+// check holds the options together, whatever their order: plain http goes
+// only to this machine unless WithInsecureHTTP.
+func (c *config) check() error {
+	if c.baseURL.Scheme == "http" && !c.insecureHTTP && !IsLoopbackHost(c.baseURL.Hostname()) {
+		return fmt.Errorf("base URL %q: plain http to a host other than this machine would send the partner secret and tokens unencrypted; use https, or pass WithInsecureHTTP() if the network is trusted", c.baseURL.Redacted())
+	}
+	return nil
+}
+
+// IsLoopbackHost reports whether host (a URL's Hostname) is this machine:
+// "localhost" or an address in 127.0.0.0/8 or ::1. Plain http is accepted
+// there without WithInsecureHTTP.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

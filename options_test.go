@@ -1,9 +1,12 @@
 package milligold
 
 import (
+	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,5 +149,88 @@ func TestRequestTimeoutDefault(t *testing.T) {
 	}
 	if DefaultRequestTimeout <= 0 || DefaultRequestTimeout > time.Minute {
 		t.Errorf("DefaultRequestTimeout = %v; want a bound, and a sane one", DefaultRequestTimeout)
+	}
+}
+
+// TestPlainHTTPOnlyToThisMachine: a base URL with plain http sends the
+// partner secret and the tokens unencrypted, so New accepts it only for a
+// loopback host unless WithInsecureHTTP says the network is trusted, given
+// before or after WithBaseURL.
+func TestPlainHTTPOnlyToThisMachine(t *testing.T) {
+	tests := []struct {
+		url      string
+		insecure bool
+		wantErr  bool
+	}{
+		{"http://127.0.0.1:8080/partner", false, false},
+		{"http://127.9.8.7/partner", false, false}, // all of 127.0.0.0/8
+		{"http://[::1]:8080/partner", false, false},
+		{"http://localhost:8080/partner", false, false},
+		{"http://LocalHost/partner", false, false},
+		{"http://[::ffff:127.0.0.1]:8080/partner", false, false},
+		{"https://api.milligold.in/partner", false, false},
+		{"https://10.0.0.5/partner", false, false},
+		{"http://api.milligold.in/partner", false, true},
+		{"http://10.0.0.5:8080/partner", false, true},
+		{"http://192.0.2.2/partner", false, true},
+		{"http://[2001:db8::1]/partner", false, true},
+		{"http://0.0.0.0:8080/partner", false, true},
+		{"http://localhost.example.com/partner", false, true},
+		{"http://127.0.0.1.example.com/partner", false, true},
+		{"HTTP://api.milligold.in/partner", false, true},
+		{"http://api.milligold.in/partner", true, false},
+		{"http://10.0.0.5:8080/partner", true, false},
+	}
+	for _, tt := range tests {
+		for _, first := range []bool{false, true} {
+			opts := []Option{WithCredentials("p1", testSecret), WithBaseURL(tt.url)}
+			if tt.insecure && first {
+				opts = append([]Option{WithInsecureHTTP()}, opts...)
+			} else if tt.insecure {
+				opts = append(opts, WithInsecureHTTP())
+			}
+			_, err := New(opts...)
+			switch {
+			case tt.wantErr && err == nil:
+				t.Errorf("New(WithBaseURL(%q)) = nil error; want plain http to another host refused", tt.url)
+			case tt.wantErr:
+				for _, want := range []string{"milligold: New: base URL", "plain http", "use https", "WithInsecureHTTP()"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("New(WithBaseURL(%q)) error = %q; want it to contain %q", tt.url, err, want)
+					}
+				}
+				leak.Check(t, "the error", err.Error(), testSecret)
+			case err != nil:
+				t.Errorf("New(WithBaseURL(%q), insecure %v, opt-in first %v) error = %v; want nil", tt.url, tt.insecure, first, err)
+			}
+		}
+	}
+}
+
+// TestInsecureHTTPReachesTheHost: with WithInsecureHTTP a plain-http host
+// that is not this machine is called (the dial is sent to a loopback
+// server, so the test needs no network); without it nothing is sent.
+func TestInsecureHTTPReachesTheHost(t *testing.T) {
+	f, base := newFakeAPI(t)
+	addr := strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/partner")
+	var dials atomic.Int32
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		dials.Add(1)
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}}
+	remote := "http://api.example.com/partner"
+	if _, err := New(WithBaseURL(remote), WithCredentials(fakePartnerID, testSecret), WithHTTPClient(hc)); err == nil {
+		t.Fatalf("New(%s) without WithInsecureHTTP: nil error; want a refusal", remote)
+	}
+	c, err := New(WithBaseURL(remote), WithCredentials(fakePartnerID, testSecret), WithHTTPClient(hc), WithInsecureHTTP())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GoldRate(context.Background()); err != nil {
+		t.Fatalf("GoldRate over plain http with WithInsecureHTTP: %v", err)
+	}
+	if dials.Load() == 0 || f.tokenRequests() != 1 {
+		t.Errorf("dials = %d, token requests = %d; want the host called, one token request", dials.Load(), f.tokenRequests())
 	}
 }

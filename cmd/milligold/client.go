@@ -31,6 +31,7 @@ type clientFlags struct {
 	baseURL    string
 	partnerID  string
 	secretFile string
+	insecure   bool // --insecure-http
 	output     string
 	timeout    time.Duration
 	maxRetries int
@@ -52,6 +53,7 @@ func (f *clientFlags) registerTarget(cmd *cobra.Command) {
 	fs.StringVar(&f.baseURL, "base-url", "", "the API: a URL with its base path, or local, sandbox or production (default $"+envBaseURL+", else local)")
 	fs.StringVar(&f.partnerID, "partner-id", "", "the partner ID (default $"+envPartnerID+")")
 	fs.StringVar(&f.secretFile, "partner-secret-file", "", "read the partner secret from this file (without it, the secret comes from $"+envPartnerSecret+")")
+	fs.BoolVar(&f.insecure, "insecure-http", false, "allow a plain http --base-url to a host other than this machine (the secret then crosses the network unencrypted)")
 	_ = cmd.RegisterFlagCompletionFunc("base-url", cobra.FixedCompletions([]string{"local", "sandbox", "production"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -75,7 +77,7 @@ func (a *app) newSession(f *clientFlags) (*session, error) {
 	if f.maxRetries < 0 {
 		return nil, usagef("--max-retries %d: want 0 or more", f.maxRetries)
 	}
-	base, err := a.resolveBaseURL(f.baseURL)
+	base, err := a.resolveBaseURL(f)
 	if err != nil {
 		return nil, err
 	}
@@ -83,23 +85,41 @@ func (a *app) newSession(f *clientFlags) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := milligold.New(
-		milligold.WithBaseURL(base),
-		milligold.WithCredentials(id, secret),
+	c, err := newClient(f, base, id, secret,
 		milligold.WithMaxRetries(f.maxRetries),
 		// Each attempt gets the whole --timeout, so "no answer within
 		// --timeout" is true whichever bound ends a call.
 		milligold.WithRequestTimeout(f.timeout),
-		milligold.WithUserAgent("milligold-cli/"+version()),
 	)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, err
 	}
 	return &session{client: c, baseURL: base, output: f.output, timeout: f.timeout}, nil
 }
 
-func (a *app) resolveBaseURL(flag string) (string, error) {
-	raw, from := flag, "--base-url"
+// newClient is milligold.New for the target the flags name; a refused
+// option is a usage error.
+func newClient(f *clientFlags, base, id, secret string, opts ...milligold.Option) (*milligold.Client, error) {
+	opts = append([]milligold.Option{
+		milligold.WithBaseURL(base),
+		milligold.WithCredentials(id, secret),
+		milligold.WithUserAgent("milligold-cli/" + version()),
+	}, opts...)
+	if f.insecure {
+		opts = append(opts, milligold.WithInsecureHTTP())
+	}
+	c, err := milligold.New(opts...)
+	if err != nil {
+		return nil, usageError{errors.New(strings.TrimPrefix(err.Error(), "milligold: "))}
+	}
+	return c, nil
+}
+
+// resolveBaseURL is the base URL --base-url or the environment names. Plain
+// http goes only to this machine unless --insecure-http: the secret would
+// cross the network in the clear.
+func (a *app) resolveBaseURL(f *clientFlags) (string, error) {
+	raw, from := f.baseURL, "--base-url"
 	if raw == "" {
 		raw, from = a.getenv(envBaseURL), envBaseURL
 	}
@@ -112,6 +132,9 @@ func (a *app) resolveBaseURL(flag string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", usagef("%s %q: want an http(s) URL such as http://127.0.0.1:8080/partner, or local, sandbox or production", from, raw)
+	}
+	if u.Scheme == "http" && !f.insecure && !milligold.IsLoopbackHost(u.Hostname()) {
+		return "", usagef("%s %q: plain http to a host other than this machine would send the partner secret unencrypted; use https, or pass --insecure-http if the network is trusted", from, raw)
 	}
 	return raw, nil
 }
@@ -177,15 +200,7 @@ func readSecretFile(path string) (string, error) {
 
 func isLoopback(rawURL string) bool {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return false
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && milligold.IsLoopbackHost(u.Hostname())
 }
 
 // call runs fn with the session's timeout.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	milligold "github.com/milligold/milligold-go"
 	"github.com/milligold/milligold-go/conformance"
 	"github.com/milligold/milligold-go/internal/clock"
 )
@@ -58,7 +57,7 @@ injection: --include-faults.`,
 			if timeout <= 0 {
 				return usagef("--timeout %s: want a positive duration", timeout)
 			}
-			base, err := a.resolveBaseURL(f.baseURL)
+			base, err := a.resolveBaseURL(&f)
 			if err != nil {
 				return err
 			}
@@ -74,7 +73,7 @@ injection: --include-faults.`,
 
 			// Wrong credentials would fail most cases as if the API broke
 			// the spec; one token request first gives rate's one clear error.
-			if err := a.checkCredentials(ctx, base, id, secret); err != nil {
+			if err := a.checkCredentials(ctx, &f, base, id, secret); err != nil {
 				return err
 			}
 			opts.Enable = cliEnable
@@ -109,11 +108,10 @@ injection: --include-faults.`,
 
 // checkCredentials asks the API for one token, so a wrong partner id,
 // secret or base URL is reported the way the other commands report it.
-func (a *app) checkCredentials(ctx context.Context, base, id, secret string) error {
-	c, err := milligold.New(milligold.WithBaseURL(base), milligold.WithCredentials(id, secret),
-		milligold.WithUserAgent("milligold-cli/"+version()))
+func (a *app) checkCredentials(ctx context.Context, f *clientFlags, base, id, secret string) error {
+	c, err := newClient(f, base, id, secret)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	s := &session{client: c, baseURL: base, timeout: 30 * time.Second}
 	return s.call(ctx, func(ctx context.Context) error {

@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	milligold "github.com/milligold/milligold-go"
 	"github.com/milligold/milligold-go/internal/hostile"
 	"github.com/milligold/milligold-go/internal/leak"
 )
@@ -262,5 +264,69 @@ func TestCLIConformanceFollowsNoRedirect(t *testing.T) {
 			}
 			leak.Check(t, "the output", stdout+stderr, cliSecret)
 		})
+	}
+}
+
+// nonLoopbackListener listens on an address of this machine that is not
+// loopback: an interface's IPv4 address, or without one 0.0.0.0 (which a
+// dial also reaches on this machine, and which is not loopback either).
+func nonLoopbackListener(t *testing.T) net.Listener {
+	t.Helper()
+	host := "0.0.0.0"
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			host = n.IP.String()
+			break
+		}
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestCLIPlainHTTPToAnotherHost: a plain-http --base-url (or
+// MILLIGOLD_BASE_URL) whose host is not this machine is a usage error that
+// names the fix, and the server gets nothing: the secret would cross the
+// network in the clear. With --insecure-http the call goes through.
+func TestCLIPlainHTTPToAnotherHost(t *testing.T) {
+	srv := hostile.NewOn(t, nonLoopbackListener(t))
+	if milligold.IsLoopbackHost(strings.Split(strings.TrimPrefix(srv.Origin, "http://"), ":")[0]) {
+		t.Fatalf("server at %s; want a non-loopback address", srv.Origin)
+	}
+	creds := map[string]string{envPartnerID: "partner-cli", envPartnerSecret: cliSecret}
+	withURL := map[string]string{envBaseURL: srv.URL, envPartnerID: "partner-cli", envPartnerSecret: cliSecret}
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		from string
+	}{
+		{"rate --base-url", creds, []string{"rate", "--base-url", srv.URL}, "--base-url"},
+		{"token from the environment", withURL, []string{"token"}, envBaseURL},
+		{"conformance", creds, []string{"conformance", "--base-url", srv.URL}, "--base-url"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runApp(c.env, c.args...)
+			want := fmt.Sprintf("%s %q: plain http to a host other than this machine would send the partner secret unencrypted; use https, or pass --insecure-http if the network is trusted", c.from, srv.URL)
+			if code != exitUsage || !strings.Contains(stderr, want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout = %q; want nothing", stdout)
+			}
+		})
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Fatalf("the server got %d requests; want none without --insecure-http", n)
+	}
+	code, stdout, stderr := runHostile(t, srv, "rate", "--insecure-http")
+	if code != exitOK || !strings.Contains(stdout, "1144.33") {
+		t.Errorf("rate --insecure-http: exit %d, stdout %q, stderr %q; want the rate", code, stdout, stderr)
+	}
+	if srv.Count(hostile.TokenPath) != 1 || srv.Count(hostile.RatePath) != 1 {
+		t.Errorf("requests %v; want one token request and one rate request", srv.Requests())
 	}
 }

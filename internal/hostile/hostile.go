@@ -53,13 +53,22 @@ type Server struct {
 }
 
 // New starts a server on loopback, closed when the test ends.
-func New(t testing.TB) *Server {
+func New(t testing.TB) *Server { return NewOn(t, nil) }
+
+// NewOn is New serving on l (nil: a new loopback listener), for a test
+// that needs the server at another address.
+func NewOn(t testing.TB, l net.Listener) *Server {
 	s := &Server{handlers: map[string]http.HandlerFunc{
 		TokenPath: JSON(http.StatusOK, TokenAnswer),
 		RatePath:  JSON(http.StatusOK, RateAnswer),
 		UserPath:  JSON(http.StatusOK, UserAnswer),
 	}}
-	ts := httptest.NewServer(http.HandlerFunc(s.serve))
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	if l != nil {
+		ts.Listener.Close()
+		ts.Listener = l
+	}
+	ts.Start()
 	t.Cleanup(ts.Close)
 	s.Origin = ts.URL
 	s.URL = ts.URL + "/partner"
