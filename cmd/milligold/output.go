@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
+	"time"
 	"unicode"
 
 	"github.com/spf13/cobra"
@@ -52,6 +56,33 @@ func orDash(s *string) string {
 	return *s
 }
 
+// errorJSON is the object a failed command prints on stdout with -o json.
+// Kind says what failed; Status is the HTTP status whenever the API
+// answered (an error envelope, a 429, a redirect, an undocumented answer),
+// and absent when it did not (a timeout, a refused connection), rather than
+// a status the API never sent.
+type errorJSON struct {
+	Error             string `json:"error"`
+	Kind              string `json:"kind"`                        // see errorKind
+	Status            int    `json:"status,omitempty"`            // the API's HTTP status, when it answered
+	ErrorCode         string `json:"errorCode,omitempty"`         // the API's correlation id
+	Location          string `json:"location,omitempty"`          // a redirect's target (not followed)
+	RetryAfterSeconds int64  `json:"retryAfterSeconds,omitempty"` // a 429's wait, rounded up
+	ExitCode          int    `json:"exitCode"`
+}
+
+// Kinds of failure in errorJSON.
+const (
+	kindAPI        = "api"                 // an error answer: 4xx or 5xx other than 429
+	kindRateLimit  = "rate_limited"        // 429
+	kindRedirect   = "redirect"            // a 3xx, not followed
+	kindUnexpected = "unexpected_response" // a 2xx that is not the documented answer
+	kindTimeout    = "timeout"             // no (whole) answer in time
+	kindNetwork    = "network"             // no answer at all
+	kindUsage      = "usage"               // bad flags, arguments or configuration
+	kindOther      = "error"
+)
+
 // writeErrorJSON prints err as a JSON object on stdout when the failed
 // command was asked for -o json, so a script reading stdout gets an answer
 // it can parse (as gh does with --json); stderr still has the message.
@@ -63,15 +94,32 @@ func (a *app) writeErrorJSON(cmd *cobra.Command, err error, code int) {
 	if f == nil || f.Value.String() != "json" {
 		return
 	}
-	out := struct {
-		Error     string `json:"error"`
-		Status    int    `json:"status,omitempty"`    // the API's HTTP status, when it answered
-		ErrorCode string `json:"errorCode,omitempty"` // the API's correlation id
-		ExitCode  int    `json:"exitCode"`
-	}{Error: err.Error(), ExitCode: code}
-	var apiErr *milligold.APIError
-	if errors.As(err, &apiErr) {
-		out.Status, out.ErrorCode = apiErr.StatusCode, apiErr.ErrorCode
+	out := errorJSON{Error: err.Error(), Kind: kindOther, ExitCode: code}
+	var (
+		re     *milligold.RedirectError
+		ue     *milligold.UnexpectedResponseError
+		rl     *milligold.RateLimitError
+		apiErr *milligold.APIError
+		netErr net.Error
+		usage  usageError
+	)
+	// The order is explain's, so the kind agrees with the message.
+	switch {
+	case errors.As(err, &usage):
+		out.Kind = kindUsage
+	case errors.As(err, &re):
+		out.Kind, out.Status, out.Location = kindRedirect, re.StatusCode, re.Location
+	case errors.As(err, &ue):
+		out.Kind, out.Status = kindUnexpected, ue.StatusCode
+	case errors.As(err, &rl):
+		out.Kind, out.Status, out.ErrorCode = kindRateLimit, rl.StatusCode, rl.ErrorCode
+		out.RetryAfterSeconds = int64((rl.RetryAfter + time.Second - 1) / time.Second)
+	case errors.As(err, &apiErr):
+		out.Kind, out.Status, out.ErrorCode = kindAPI, apiErr.StatusCode, apiErr.ErrorCode
+	case errors.Is(err, context.DeadlineExceeded):
+		out.Kind = kindTimeout
+	case errors.As(err, &netErr), errors.Is(err, syscall.ECONNREFUSED):
+		out.Kind = kindNetwork
 	}
 	_ = writeJSON(a.stdout, out)
 }

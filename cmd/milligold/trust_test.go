@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -329,4 +330,82 @@ func TestCLIPlainHTTPToAnotherHost(t *testing.T) {
 	if srv.Count(hostile.TokenPath) != 1 || srv.Count(hostile.RatePath) != 1 {
 		t.Errorf("requests %v; want one token request and one rate request", srv.Requests())
 	}
+}
+
+// TestErrorJSONNamesTheFailure: with -o json, the error object on stdout
+// tells a script what failed (kind) and, whenever the API answered, its
+// status: for a redirect (with the Location), an undocumented answer, a
+// 429 (with the wait) and an error envelope alike. A timeout or a refused
+// connection has no status: the API gave none.
+func TestErrorJSONNamesTheFailure(t *testing.T) {
+	dribble := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"success":true,`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	}
+	type errJSON struct {
+		Error             string `json:"error"`
+		Kind              string `json:"kind"`
+		Status            int    `json:"status"`
+		ErrorCode         string `json:"errorCode"`
+		Location          string `json:"location"`
+		RetryAfterSeconds int    `json:"retryAfterSeconds"`
+		ExitCode          int    `json:"exitCode"`
+	}
+	for _, c := range []struct {
+		name string
+		path string
+		h    http.HandlerFunc
+		args []string
+		want errJSON
+	}{
+		{"redirect", hostile.RatePath, hostile.Redirect(302, "https://elsewhere.example/collect"), []string{"rate"},
+			errJSON{Kind: "redirect", Status: 302, Location: "https://elsewhere.example/collect", ExitCode: exitError}},
+		{"redirect of the token request", hostile.TokenPath, hostile.Redirect(307, "https://elsewhere.example/token"), []string{"rate"},
+			errJSON{Kind: "redirect", Status: 307, Location: "https://elsewhere.example/token", ExitCode: exitError}},
+		{"undocumented 201", hostile.RatePath, hostile.JSON(201, hostile.RateAnswer), []string{"rate"},
+			errJSON{Kind: "unexpected_response", Status: 201, ExitCode: exitError}},
+		{"undocumented token answer", hostile.TokenPath, hostile.Answer(200, "text/html", "<html>"), []string{"token"},
+			errJSON{Kind: "unexpected_response", Status: 200, ExitCode: exitError}},
+		{"429", hostile.RatePath, hostile.JSON(429, `{"success":false,"error":"Too many requests","errorCode":"r-1"}`), []string{"rate"},
+			errJSON{Kind: "rate_limited", Status: 429, ErrorCode: "r-1", RetryAfterSeconds: 20, ExitCode: exitError}},
+		{"429 of the token request, not JSON", hostile.TokenPath, hostile.Answer(429, "text/plain", "slow down"), []string{"rate"},
+			errJSON{Kind: "rate_limited", Status: 429, RetryAfterSeconds: 20, ExitCode: exitError}},
+		{"404", hostile.UserPath, hostile.JSON(404, `{"success":false,"error":"not found","errorCode":"nf-1"}`), []string{"user", "1234567890"},
+			errJSON{Kind: "api", Status: 404, ErrorCode: "nf-1", ExitCode: exitError}},
+		{"timeout", hostile.RatePath, dribble, []string{"rate", "--timeout", "500ms"},
+			errJSON{Kind: "timeout", ExitCode: exitError}},
+		{"usage", "", nil, []string{"user", "123"},
+			errJSON{Kind: "usage", ExitCode: exitUsage}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			api := hostile.New(t)
+			if c.h != nil {
+				api.Handle(c.path, c.h)
+			}
+			code, stdout, stderr := runHostile(t, api, append(c.args, "-o", "json")...)
+			var got errJSON
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("stdout %q is not a JSON object: %v (stderr %q)", stdout, err, stderr)
+			}
+			if code != c.want.ExitCode || got.Error == "" || !strings.Contains(stderr, got.Error) {
+				t.Errorf("exit %d, error %q, stderr %q; want exit %d and stderr's message", code, got.Error, stderr, c.want.ExitCode)
+			}
+			got.Error = ""
+			if got != c.want {
+				t.Errorf("JSON error = %+v; want %+v", got, c.want)
+			}
+		})
+	}
+	t.Run("connection refused", func(t *testing.T) {
+		code, stdout, _ := runApp(map[string]string{envBaseURL: closedURL(t)}, "rate", "-o", "json")
+		var got errJSON
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil || code != exitError || got.Kind != "network" || got.Status != 0 {
+			t.Errorf("exit %d, stdout %q; want 1 and kind network without a status", code, stdout)
+		}
+	})
 }
