@@ -56,7 +56,7 @@ type Client struct {
 // other option has a default. A bad option fails here, not at the first call.
 func New(opts ...Option) (*Client, error) {
 	cfg := config{maxRetries: DefaultMaxRetries, now: time.Now, userAgent: "milligold-go", requestTimeout: DefaultRequestTimeout}
-	cfg.baseURL, _ = parseBaseURL(SandboxURL)
+	cfg.baseURL, _ = parseBaseURL(HostedSandboxURL)
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("milligold: New: nil option")

@@ -3,7 +3,7 @@
 // Create one Client per partner and share it; it is safe for concurrent use:
 //
 //	client, err := milligold.New(
-//		milligold.WithBaseURL(milligold.ProductionURL), // SandboxURL is the default
+//		milligold.WithBaseURL(milligold.ProductionURL), // HostedSandboxURL is the default
 //		milligold.WithCredentials(partnerID, partnerSecret),
 //	)
 //	rate, err := client.GoldRate(ctx)

@@ -15,7 +15,7 @@ import (
 
 // The examples run against a local sandbox started in-process by the
 // sandbox test helper (sandboxtest.New(t) in a test); against the
-// real API, pass milligold.SandboxURL or milligold.ProductionURL and your
+// real API, pass milligold.HostedSandboxURL or milligold.ProductionURL and your
 // own credentials instead.
 
 func Example() {

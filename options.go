@@ -15,14 +15,22 @@ import (
 )
 
 // Base URLs from the API document. Each already ends in the /partner base
-// path the operations' paths follow.
+// path the operations' paths follow. HostedSandboxURL is milliGOLD's own
+// sandbox, on the network; the local sandbox (package sandbox, `milligold
+// sandbox`) has whatever address it is started on.
 const (
-	SandboxURL    = "https://api-sandbox.milligold.in/partner"
-	ProductionURL = "https://api.milligold.in/partner"
+	HostedSandboxURL = "https://api-sandbox.milligold.in/partner"
+	ProductionURL    = "https://api.milligold.in/partner"
 )
 
+// SandboxURL is HostedSandboxURL.
+//
+// Deprecated: the name read as the local sandbox; use HostedSandboxURL.
+const SandboxURL = HostedSandboxURL
+
 // DefaultMaxRetries is how many times a call is retried after a 429 when
-// WithMaxRetries is not given.
+// WithMaxRetries is not given; the milligold CLI's --max-retries defaults
+// to it too.
 const DefaultMaxRetries = 2
 
 // Option configures a Client in New. Options that get a bad value make New
@@ -47,7 +55,7 @@ type config struct {
 }
 
 // WithBaseURL sets the API's base URL, including its base path, such as
-// SandboxURL (the default), ProductionURL or a local sandbox's
+// HostedSandboxURL (the default), ProductionURL or a local sandbox's
 // "http://127.0.0.1:8080/partner". It must be an absolute http or https URL
 // without credentials, query or fragment; plain http only to this machine
 // (see IsLoopbackHost) unless WithInsecureHTTP is given too.
@@ -68,7 +76,7 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	case err != nil:
 		return nil, fmt.Errorf("base URL %q: %w", raw, errors.Unwrap(err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("base URL %q: want an http or https URL such as %s", raw, SandboxURL)
+		return nil, fmt.Errorf("base URL %q: want an http or https URL such as %s", raw, ProductionURL)
 	case u.Host == "":
 		return nil, fmt.Errorf("base URL %q: no host", raw)
 	case u.User != nil:

@@ -62,7 +62,7 @@ func TestNewAcceptsGoodOptions(t *testing.T) {
 		opt  Option
 		want string // in String()
 	}{
-		{"default is the sandbox", nil, `BaseURL: "https://api-sandbox.milligold.in/partner"`},
+		{"default is the hosted sandbox", nil, `BaseURL: "` + HostedSandboxURL + `"`},
 		{"production", WithBaseURL(ProductionURL), `BaseURL: "https://api.milligold.in/partner"`},
 		{"trailing slash dropped", WithBaseURL("http://127.0.0.1:8080/partner/"), `BaseURL: "http://127.0.0.1:8080/partner"`},
 		{"http client", WithHTTPClient(&http.Client{Timeout: time.Second}), "PartnerID"},

@@ -19,12 +19,20 @@ import (
 	"github.com/milligold/milligold-go/sandbox"
 )
 
-// Base URL names --base-url and MILLIGOLD_BASE_URL accept besides a URL.
+// Base URL names --base-url and MILLIGOLD_BASE_URL accept besides a URL:
+// local is the sandbox 'milligold sandbox' runs on this machine,
+// hosted-sandbox milliGOLD's own.
 var baseURLNames = map[string]string{
-	"local":      "http://127.0.0.1:8080/partner",
-	"sandbox":    milligold.SandboxURL,
-	"production": milligold.ProductionURL,
+	"local":          "http://127.0.0.1:8080/partner",
+	"hosted-sandbox": milligold.HostedSandboxURL,
+	"production":     milligold.ProductionURL,
 }
+
+// oldSandboxName is what hosted-sandbox was called. It still means the
+// hosted sandbox, so a script or an environment that says it keeps working
+// and its credentials keep going where they went, but it says so on
+// stderr: next to 'milligold sandbox' it reads as the local one.
+const oldSandboxName = "sandbox"
 
 // clientFlags are the flags of every command that calls the API.
 type clientFlags struct {
@@ -42,7 +50,7 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long")
-	fs.IntVar(&f.maxRetries, "max-retries", 0, "retry a rate-limited call this many times, waiting for the window to reset")
+	fs.IntVar(&f.maxRetries, "max-retries", milligold.DefaultMaxRetries, "retry a rate-limited call this many times, waiting (within --timeout) for the window to reset; 0 fails at once")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -50,11 +58,11 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 // every command that calls the API.
 func (f *clientFlags) registerTarget(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&f.baseURL, "base-url", "", "the API: a URL with its base path, or local, sandbox or production (default $"+envBaseURL+", else local)")
+	fs.StringVar(&f.baseURL, "base-url", "", "the API: a URL with its base path, or local, hosted-sandbox or production (default $"+envBaseURL+", else local: the sandbox 'milligold sandbox' runs)")
 	fs.StringVar(&f.partnerID, "partner-id", "", "the partner ID (default $"+envPartnerID+")")
 	fs.StringVar(&f.secretFile, "partner-secret-file", "", "read the partner secret from this file (without it, the secret comes from $"+envPartnerSecret+")")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow a plain http --base-url to a host other than this machine (the secret then crosses the network unencrypted)")
-	_ = cmd.RegisterFlagCompletionFunc("base-url", cobra.FixedCompletions([]string{"local", "sandbox", "production"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("base-url", cobra.FixedCompletions([]string{"local", "hosted-sandbox", "production"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // session is a configured client and what error messages need to know.
@@ -119,19 +127,23 @@ func newClient(f *clientFlags, base, id, secret string, opts ...milligold.Option
 // http goes only to this machine unless --insecure-http: the secret would
 // cross the network in the clear.
 func (a *app) resolveBaseURL(f *clientFlags) (string, error) {
-	raw, from := f.baseURL, "--base-url"
+	raw, from, said := f.baseURL, "--base-url", "--base-url "
 	if raw == "" {
-		raw, from = a.getenv(envBaseURL), envBaseURL
+		raw, from, said = a.getenv(envBaseURL), envBaseURL, envBaseURL+"="
 	}
 	if raw == "" {
 		raw = "local"
+	}
+	if raw == oldSandboxName {
+		fmt.Fprintf(a.stderr, "milligold: note: %s%s is milliGOLD's hosted sandbox (%s); say hosted-sandbox, or local for the one 'milligold sandbox' runs\n", said, raw, milligold.HostedSandboxURL)
+		raw = "hosted-sandbox"
 	}
 	if u, ok := baseURLNames[raw]; ok {
 		return u, nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", usagef("%s %q: want an http(s) URL such as http://127.0.0.1:8080/partner, or local, sandbox or production", from, raw)
+		return "", usagef("%s %q: want an http(s) URL such as http://127.0.0.1:8080/partner, or local, hosted-sandbox or production", from, raw)
 	}
 	if u.Scheme == "http" && !f.insecure && !milligold.IsLoopbackHost(u.Hostname()) {
 		return "", usagef("%s %q: plain http to a host other than this machine would send the partner secret unencrypted; use https, or pass --insecure-http if the network is trusted", from, raw)

@@ -80,7 +80,7 @@ func TestAPICommands(t *testing.T) {
 		{name: "secret from file", env: map[string]string{envPartnerID: sandbox.DefaultPartnerID}, args: []string{"rate", "--base-url", sb.URL, "--partner-secret-file", secretFile}, wantOut: []string{"1144.33"}},
 		{name: "wrong secret", env: withCreds(wrongSecret), args: []string{"rate"}, wantCode: exitError,
 			wantErr: "the API refused the partner credentials (401 Unauthorized, errorCode "},
-		{name: "rate limited", env: map[string]string{envBaseURL: limited.URL}, args: []string{"rate"}, wantCode: exitError, wantErr: "milligold: rate limited; retry after 2"},
+		{name: "rate limited", env: map[string]string{envBaseURL: limited.URL}, args: []string{"rate", "--max-retries", "0"}, wantCode: exitError, wantErr: "milligold: rate limited; retry after 2"},
 		{name: "sandbox down", env: map[string]string{envBaseURL: closedURL(t)}, args: []string{"rate"}, wantCode: exitError,
 			wantErr: "connection refused; start the sandbox with 'milligold sandbox', or pass --base-url"},
 		{name: "production needs credentials", args: []string{"rate", "--base-url", "production"}, wantCode: exitUsage,
@@ -109,7 +109,10 @@ func TestAPICommands(t *testing.T) {
 		{name: "help user", args: []string{"help", "user"}, wantOut: []string{"milligold user MOBILE", "--partner-secret-file"}},
 		{name: "no arguments shows help", args: nil, wantOut: []string{"Available Commands:"}},
 		{name: "bash completion", args: []string{"completion", "bash"}, wantOut: []string{"bash completion"}},
-		{name: "flag value completion", args: []string{"__complete", "rate", "--base-url", ""}, wantOut: []string{"local\n", "sandbox\n", "production\n"}},
+		{name: "flag value completion", args: []string{"__complete", "rate", "--base-url", ""}, wantOut: []string{"local\n", "hosted-sandbox\n", "production\n"}},
+		{name: "hosted sandbox needs credentials", args: []string{"rate", "--base-url", "hosted-sandbox"}, wantCode: exitUsage,
+			wantErr: "no credentials for https://api-sandbox.milligold.in/partner"},
+		{name: "help names the base URLs", args: []string{"help", "rate"}, wantOut: []string{"local, hosted-sandbox or production", "--max-retries int", "(default 2)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,5 +280,41 @@ func TestExplain(t *testing.T) {
 				t.Errorf("explain(%v) =\n  %q\nwant\n  %q", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBaseURLNames: each name --base-url and MILLIGOLD_BASE_URL take is the
+// URL it says; "sandbox", the old name of the hosted sandbox, still means
+// it but says so on stderr, since 'milligold sandbox' is the local one.
+func TestBaseURLNames(t *testing.T) {
+	tests := []struct {
+		raw, want, warning string
+	}{
+		{"", "http://127.0.0.1:8080/partner", ""},
+		{"local", "http://127.0.0.1:8080/partner", ""},
+		{"hosted-sandbox", milligold.HostedSandboxURL, ""},
+		{"production", milligold.ProductionURL, ""},
+		{"sandbox", milligold.HostedSandboxURL, "milligold: note: --base-url sandbox is milliGOLD's hosted sandbox (https://api-sandbox.milligold.in/partner); say hosted-sandbox, or local for the one 'milligold sandbox' runs\n"},
+	}
+	for _, tt := range tests {
+		for _, fromEnv := range []bool{false, true} {
+			var stderr bytes.Buffer
+			a := &app{stderr: &stderr, getenv: func(string) string { return "" }}
+			f := &clientFlags{baseURL: tt.raw}
+			warning := tt.warning
+			if fromEnv {
+				a.getenv = func(k string) string { return map[string]string{envBaseURL: tt.raw}[k] }
+				f.baseURL = ""
+				warning = strings.Replace(warning, "--base-url", envBaseURL+"=", 1)
+				warning = strings.Replace(warning, "= ", "=", 1)
+			}
+			got, err := a.resolveBaseURL(f)
+			if err != nil || got != tt.want || stderr.String() != warning {
+				t.Errorf("resolveBaseURL(%q, from env %v) = %q, %v, stderr %q; want %q, nil, stderr %q", tt.raw, fromEnv, got, err, stderr.String(), tt.want, warning)
+			}
+		}
+	}
+	if milligold.SandboxURL != milligold.HostedSandboxURL {
+		t.Errorf("SandboxURL = %q; want the deprecated name of HostedSandboxURL %q", milligold.SandboxURL, milligold.HostedSandboxURL)
 	}
 }

@@ -19,7 +19,7 @@ func (a *app) rateCmd() *cobra.Command {
 		Long: `Show the current gold rate per gram, its CGST and SGST, and the price per
 gram with both included (operation getGoldRate, GET /gold/rate).`,
 		Example: `  milligold rate
-  milligold rate -o json --base-url sandbox`,
+  milligold rate -o json --base-url hosted-sandbox`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := a.newSession(&f)

@@ -76,7 +76,7 @@ func (a *app) rootCmd() *cobra.Command {
 
 With nothing configured it talks to the local sandbox (start it with
 'milligold sandbox') as the sandbox's default partner. Point it elsewhere with
---base-url or ` + envBaseURL + ` (a URL, or local, sandbox or production) and
+--base-url or ` + envBaseURL + ` (a URL, or local, hosted-sandbox or production) and
 give the partner with --partner-id or ` + envPartnerID + `; the secret comes
 from ` + envPartnerSecret + ` or --partner-secret-file, never from a plain flag.`,
 		SilenceUsage:  true,

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,7 +140,7 @@ func TestCLIRateLimitedWhateverTheAnswer(t *testing.T) {
 			t.Run(c.name+" on "+path, func(t *testing.T) {
 				api := hostile.New(t)
 				api.Handle(path, c.h)
-				code, stdout, stderr := runHostile(t, api, "rate")
+				code, stdout, stderr := runHostile(t, api, "rate", "--max-retries", "0")
 				wantFailure(t, code, stdout, stderr, "rate limited; retry after 20s")
 			})
 		}
@@ -371,9 +373,9 @@ func TestErrorJSONNamesTheFailure(t *testing.T) {
 			errJSON{Kind: "unexpected_response", Status: 201, ExitCode: exitError}},
 		{"undocumented token answer", hostile.TokenPath, hostile.Answer(200, "text/html", "<html>"), []string{"token"},
 			errJSON{Kind: "unexpected_response", Status: 200, ExitCode: exitError}},
-		{"429", hostile.RatePath, hostile.JSON(429, `{"success":false,"error":"Too many requests","errorCode":"r-1"}`), []string{"rate"},
+		{"429", hostile.RatePath, hostile.JSON(429, `{"success":false,"error":"Too many requests","errorCode":"r-1"}`), []string{"rate", "--max-retries", "0"},
 			errJSON{Kind: "rate_limited", Status: 429, ErrorCode: "r-1", RetryAfterSeconds: 20, ExitCode: exitError}},
-		{"429 of the token request, not JSON", hostile.TokenPath, hostile.Answer(429, "text/plain", "slow down"), []string{"rate"},
+		{"429 of the token request, not JSON", hostile.TokenPath, hostile.Answer(429, "text/plain", "slow down"), []string{"rate", "--max-retries", "0"},
 			errJSON{Kind: "rate_limited", Status: 429, RetryAfterSeconds: 20, ExitCode: exitError}},
 		{"404", hostile.UserPath, hostile.JSON(404, `{"success":false,"error":"not found","errorCode":"nf-1"}`), []string{"user", "1234567890"},
 			errJSON{Kind: "api", Status: 404, ErrorCode: "nf-1", ExitCode: exitError}},
@@ -408,4 +410,35 @@ func TestErrorJSONNamesTheFailure(t *testing.T) {
 			t.Errorf("exit %d, stdout %q; want 1 and kind network without a status", code, stdout)
 		}
 	})
+}
+
+// TestCLIRetriesA429ByDefault: the CLI retries a 429 as the library does
+// (DefaultMaxRetries times, waiting for the reset), so a script that runs
+// into the limit waits instead of failing; --max-retries 0 fails at once.
+func TestCLIRetriesA429ByDefault(t *testing.T) {
+	for _, c := range []struct {
+		args     []string
+		wantCode int
+		wantRate int // requests for the gold rate
+	}{
+		{[]string{"rate"}, exitOK, 2},
+		{[]string{"rate", "--max-retries", "0"}, exitError, 1},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			api := hostile.New(t)
+			var n atomic.Int32
+			api.Handle(hostile.RatePath, func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					reset := strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10)
+					hostile.WithHeaders(hostile.JSON(429, `{"success":false,"error":"Too many requests","errorCode":"r"}`), map[string]string{"X-Rate-Limit-Reset": reset})(w, r)
+					return
+				}
+				hostile.JSON(200, hostile.RateAnswer)(w, r)
+			})
+			code, stdout, stderr := runHostile(t, api, c.args...)
+			if code != c.wantCode || api.Count(hostile.RatePath) != c.wantRate {
+				t.Errorf("exit %d after %d rate requests (stdout %q, stderr %q); want %d after %d", code, api.Count(hostile.RatePath), stdout, stderr, c.wantCode, c.wantRate)
+			}
+		})
+	}
 }
