@@ -1,6 +1,7 @@
 package milligold
 
 import (
+	"context"
 	"encoding/json"
 	"html"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/milligold/milligold-go/tokens"
 )
 
 // Things that look like credentials in text the Client did not write: JWTs,
@@ -304,4 +307,28 @@ func (s *seenTokens) in(str string) bool {
 		}
 	}
 	return false
+}
+
+// redact removes the partner secret, the tokens the Client has held and
+// anything token-shaped from s, in the encodings they take in messages.
+func (c *Client) redact(s string) string { return c.redactor.redact(s) }
+
+// recordingStore notes every token that passes through the Client's store,
+// including one a shared store loads from elsewhere.
+type recordingStore struct {
+	tokens.Store
+	seen *seenTokens
+}
+
+func (r recordingStore) Load(ctx context.Context) (tokens.Token, bool, error) {
+	t, ok, err := r.Store.Load(ctx)
+	if ok {
+		r.seen.add(t.Value)
+	}
+	return t, ok, err
+}
+
+func (r recordingStore) Save(ctx context.Context, t tokens.Token) error {
+	r.seen.add(t.Value)
+	return r.Store.Save(ctx, t)
 }

@@ -267,26 +267,25 @@ func explainAPI(e *milligold.APIError) error {
 		detail = ": " + e.Message
 	}
 	status := statusText(e.StatusCode)
-	ref := "" // the errorCode goes inside status's parentheses: one pair, not two
 	if e.ErrorCode != "" {
-		status += ", errorCode " + e.ErrorCode
+		status += ", errorCode " + e.ErrorCode // inside status's parentheses: one pair, not two
 	}
 	switch {
 	case e.StatusCode == http.StatusUnauthorized && e.Operation == "createAccessToken":
-		return fmt.Errorf("the API refused the partner credentials (%s)%s; check --partner-id/%s and %s or --partner-secret-file", status, ref, envPartnerID, envPartnerSecret)
+		return fmt.Errorf("the API refused the partner credentials (%s); check --partner-id/%s and %s or --partner-secret-file", status, envPartnerID, envPartnerSecret)
 	case e.StatusCode == http.StatusUnauthorized:
-		return fmt.Errorf("the API refused a fresh access token (%s)%s; check that --base-url points at one API", status, ref)
+		return fmt.Errorf("the API refused a fresh access token (%s); check that --base-url points at one API", status)
 	case e.StatusCode == http.StatusNotFound && e.Operation == "getUserInfo":
-		return fmt.Errorf("user not found (%s)%s%s; check the mobile number", status, detail, ref)
+		return fmt.Errorf("user not found (%s)%s; check the mobile number", status, detail)
 	case e.StatusCode == http.StatusNotFound:
 		// Only getUserInfo has a resource to miss; anywhere else the URL is wrong.
-		return fmt.Errorf("no such endpoint (%s)%s%s; check that --base-url includes the API's base path, such as https://api.milligold.in/partner", status, detail, ref)
+		return fmt.Errorf("no such endpoint (%s)%s; check that --base-url includes the API's base path, such as https://api.milligold.in/partner", status, detail)
 	case e.StatusCode >= 500:
-		return fmt.Errorf("the API failed (%s)%s%s; try again later, and quote the errorCode if it persists", status, detail, ref)
+		return fmt.Errorf("the API failed (%s)%s; try again later, and quote the errorCode if it persists", status, detail)
 	case e.StatusCode >= 400:
-		return fmt.Errorf("the API rejected the request (%s)%s%s", status, detail, ref)
+		return fmt.Errorf("the API rejected the request (%s)%s", status, detail)
 	}
-	return fmt.Errorf("unexpected answer from the API (%s)%s%s", status, detail, ref)
+	return fmt.Errorf("unexpected answer from the API (%s)%s", status, detail)
 }
 
 func statusText(code int) string {
