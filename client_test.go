@@ -15,41 +15,34 @@ import (
 	"github.com/milligold/milligold-go/conformance"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/clock"
+	"github.com/milligold/milligold-go/internal/hostile"
 	"github.com/milligold/milligold-go/internal/leak"
 	"github.com/milligold/milligold-go/money"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/tokens"
 )
 
-// newTestClient builds a Client for the fake API with the test credentials.
-// Its traffic goes through the validating transport of package conformance:
-// every request the client sends and every answer it reads is checked
-// against openapi.yaml, and the test fails at its end with each violation.
-// A test whose fake answers break the spec on purpose says so with
-// requestsOnly, and why: its requests are still checked. (An opts' own WithHTTPClient
-// replaces the validating one.)
+// newTestClient builds a Client for baseURL (the fake API, mostly) with the
+// test credentials. Its traffic goes through the validating transport of
+// package conformance: every request the client sends and every answer it
+// reads is checked against openapi.yaml, and the test fails at its end with
+// each violation. (An opts' own WithHTTPClient replaces the validating one.)
 func newTestClient(t *testing.T, baseURL string, opts ...Option) *Client {
 	t.Helper()
-	mode := validateAll
-	var rest []Option
-	for _, o := range opts {
-		// A validation setting is an Option whose only effect is to name
-		// itself; the others, run once on a scratch config, ignore this.
-		var v validation
-		if errors.As(o(&config{}), &v) {
-			mode = v
-			continue
-		}
-		rest = append(rest, o)
-	}
-	base := []Option{WithBaseURL(baseURL), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0)}
-	switch mode {
-	case validateAll:
-		tr := conformance.NewTestTransport(t, baseURL, nil)
-		base = append(base, WithHTTPClient(&http.Client{Transport: tr}))
-	case validateRequests:
-		tr, err := conformance.NewTransport(baseURL, nil)
-		if err != nil {
+	return testClient(t, baseURL, "", opts...)
+}
+
+// testClient is newTestClient for a test whose fake answers may break the
+// spec on purpose: offSpec, when not empty, says why, and then only what the
+// client sends is validated.
+func testClient(t *testing.T, baseURL, offSpec string, opts ...Option) *Client {
+	t.Helper()
+	var tr *conformance.Transport
+	if offSpec == "" {
+		tr = conformance.NewTestTransport(t, baseURL, nil)
+	} else {
+		var err error
+		if tr, err = conformance.NewTransport(baseURL, nil); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
@@ -59,36 +52,20 @@ func newTestClient(t *testing.T, baseURL string, opts ...Option) *Client {
 				}
 			}
 		})
-		base = append(base, WithHTTPClient(&http.Client{Transport: tr}))
 	}
-	c, err := New(append(base, rest...)...)
+	base := []Option{WithBaseURL(baseURL), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0), WithHTTPClient(&http.Client{Transport: tr})}
+	c, err := New(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return c
 }
 
-// validation is how newTestClient checks a client's traffic against
-// openapi.yaml.
-type validation int
-
-const (
-	validateAll      validation = iota // requests and responses (the default)
-	validateRequests                   // requests only: the fake's answers break the spec on purpose
-)
-
-func (v validation) Error() string { return fmt.Sprintf("newTestClient validation setting %d", int(v)) }
-
-// requestsOnly makes newTestClient validate only what the client sends, for
-// a test whose fake answers break the spec on purpose (undocumented
-// statuses, garbage bodies). Give the reason at the call.
-func requestsOnly() Option { return func(*config) error { return validateRequests } }
-
 func ptr(s string) *string { return &s }
 
 func TestClientDocumentExamples(t *testing.T) {
-	f, base := newFakeAPI(t)
-	c := newTestClient(t, base, WithUserAgent("partner-app/1.0"))
+	f := newFakeAPI(t)
+	c := newTestClient(t, f.URL, WithUserAgent("partner-app/1.0"))
 	ctx := context.Background()
 
 	rate, err := c.GoldRate(ctx)
@@ -110,15 +87,15 @@ func TestClientDocumentExamples(t *testing.T) {
 		t.Errorf("UserInfo() = %+v; want %+v", user, wantUser)
 	}
 
-	if n := f.tokenRequests(); n != 1 {
+	if n := f.Count(hostile.TokenPath); n != 1 {
 		t.Errorf("token requests = %d; want 1 for both calls", n)
 	}
-	for _, r := range f.seen() {
+	for _, r := range f.Requests() {
 		if ua := r.Header.Get("User-Agent"); ua != "partner-app/1.0" {
-			t.Errorf("%s %s: User-Agent = %q; want partner-app/1.0", r.Method, r.URL.Path, ua)
+			t.Errorf("%s %s: User-Agent = %q; want partner-app/1.0", r.Method, r.Path, ua)
 		}
-		if !strings.HasPrefix(r.URL.Path, "/partner/") {
-			t.Errorf("request to %s; want it under /partner", r.URL.Path)
+		if !strings.HasPrefix(r.Path, "/partner/") {
+			t.Errorf("request to %s; want it under /partner", r.Path)
 		}
 	}
 }
@@ -151,13 +128,9 @@ func TestForwardCompatibility(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, base := newFakeAPI(t)
-			f.set("/user/info/1234567890", answer{200, map[string]string{"Content-Type": "application/json; charset=utf-8"}, tt.body})
-			var opts []Option
-			if tt.offSpec != "" {
-				opts = append(opts, requestsOnly()) // the answer breaks the spec on purpose: tt.offSpec
-			}
-			got, err := newTestClient(t, base, opts...).UserInfo(context.Background(), "1234567890")
+			f := newFakeAPI(t)
+			f.Handle(hostile.UserPath, hostile.Answer(200, "application/json; charset=utf-8", tt.body))
+			got, err := testClient(t, f.URL, tt.offSpec).UserInfo(context.Background(), "1234567890")
 			if err != nil {
 				t.Fatalf("UserInfo: %v", err)
 			}
@@ -197,8 +170,8 @@ func TestClientErrors(t *testing.T) {
 	reset := time.Now().Add(9 * time.Second).Unix()
 	tests := []struct {
 		name      string
-		token     []answer // the token endpoint's answers; nil means the fake's own
-		rate      []answer
+		token     []http.HandlerFunc // the token endpoint's answers, in turn; nil means the fake's own
+		rate      []http.HandlerFunc
 		wantIs    error
 		wantOp    string
 		wantCode  int // 0: not an APIError
@@ -207,49 +180,45 @@ func TestClientErrors(t *testing.T) {
 		// purpose; such a row validates the client's requests only.
 		offSpec string
 	}{
-		{name: "wrong credentials", token: []answer{{401, nil, `{"success":false,"error":"Invalid partner credentials","errorCode":"c1"}`}},
+		{name: "wrong credentials", token: []http.HandlerFunc{hostile.JSON(401, `{"success":false,"error":"Invalid partner credentials","errorCode":"c1"}`)},
 			wantIs: ErrUnauthorized, wantOp: "createAccessToken", wantCode: 401, wantInErr: "createAccessToken: 401 Unauthorized: Invalid partner credentials"},
-		{name: "token rate limited", token: []answer{{429, map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": itoa(reset)}, `{"success":false,"error":"Too many","errorCode":"r"}`}},
+		{name: "token rate limited", token: []http.HandlerFunc{hostile.WithHeaders(hostile.JSON(429, `{"success":false,"error":"Too many","errorCode":"r"}`), map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": itoa(reset)})},
 			wantIs: ErrRateLimited, wantOp: "createAccessToken", wantCode: 429, wantInErr: "rate limited; retry after"},
-		{name: "rate limited", rate: []answer{{429, map[string]string{"X-Rate-Limit-Reset": itoa(reset)}, `{"success":false,"error":"Too many","errorCode":"r"}`}},
+		{name: "rate limited", rate: []http.HandlerFunc{hostile.WithHeaders(hostile.JSON(429, `{"success":false,"error":"Too many","errorCode":"r"}`), map[string]string{"X-Rate-Limit-Reset": itoa(reset)})},
 			wantIs: ErrRateLimited, wantOp: "getGoldRate", wantCode: 429, wantInErr: "getGoldRate: rate limited; retry after",
 			offSpec: "a 429 with only the reset header: the spec requires all three"},
-		{name: "500", rate: []answer{{500, nil, `{"success":false,"error":"Internal error","errorCode":"boom"}`}},
+		{name: "500", rate: []http.HandlerFunc{hostile.JSON(500, `{"success":false,"error":"Internal error","errorCode":"boom"}`)},
 			wantOp: "getGoldRate", wantCode: 500, wantInErr: "500 Internal Server Error: Internal error (errorCode boom)"},
-		{name: "new status 451", rate: []answer{{451, nil, `{"success":false,"error":"Unavailable here","errorCode":"l"}`}},
+		{name: "new status 451", rate: []http.HandlerFunc{hostile.JSON(451, `{"success":false,"error":"Unavailable here","errorCode":"l"}`)},
 			wantOp: "getGoldRate", wantCode: 451, wantInErr: "451 Unavailable For Legal Reasons",
 			offSpec: "a status the spec does not document"},
-		{name: "502 from a proxy", rate: []answer{{502, map[string]string{"Content-Type": "text/html"}, `<html>Bad Gateway</html>`}},
+		{name: "502 from a proxy", rate: []http.HandlerFunc{hostile.Answer(502, "text/html", `<html>Bad Gateway</html>`)},
 			wantOp: "getGoldRate", wantCode: 502, wantInErr: `502 Bad Gateway: "<html>Bad Gateway</html>"`,
 			offSpec: "a proxy's undocumented status with an HTML body"},
-		{name: "200 not JSON", rate: []answer{{200, map[string]string{"Content-Type": "text/plain"}, `1111`}},
+		{name: "200 not JSON", rate: []http.HandlerFunc{hostile.Answer(200, "text/plain", `1111`)},
 			wantIs: ErrUnexpectedResponse, wantInErr: `getGoldRate: unexpected answer (200 OK): content type "text/plain"; want application/json`,
 			offSpec: "a 200 that is not JSON"},
-		{name: "200 cut JSON", rate: []answer{json200(`{"success":true,"data":{"rate":11`)},
+		{name: "200 cut JSON", rate: []http.HandlerFunc{hostile.JSON(200, `{"success":true,"data":{"rate":11`)},
 			wantIs: ErrUnexpectedResponse, wantInErr: "getGoldRate: unexpected answer (200 OK): body is not JSON",
 			offSpec: "a 200 whose JSON is cut"},
-		{name: "token answer without token", token: []answer{json200(`{"success":true,"data":{"expiresIn":3600}}`)},
+		{name: "token answer without token", token: []http.HandlerFunc{hostile.JSON(200, `{"success":true,"data":{"expiresIn":3600}}`)},
 			wantIs: ErrUnexpectedResponse, wantInErr: `createAccessToken: unexpected answer (200 OK): data has no "accessToken", "createdAt"`,
 			offSpec: "a token answer without the required accessToken and createdAt"},
-		{name: "token answer with an empty token", token: []answer{json200(`{"success":true,"data":{"accessToken":"","expiresIn":3600,"createdAt":1}}`)},
+		{name: "token answer with an empty token", token: []http.HandlerFunc{hostile.JSON(200, `{"success":true,"data":{"accessToken":"","expiresIn":3600,"createdAt":1}}`)},
 			wantIs: tokens.ErrBadGrant, wantInErr: "createAccessToken: unexpected answer (200 OK): empty access token"},
-		{name: "401 twice", rate: []answer{{401, nil, `{"success":false,"error":"Token expired","errorCode":"x"}`}},
+		{name: "401 twice", rate: []http.HandlerFunc{hostile.JSON(401, `{"success":false,"error":"Token expired","errorCode":"x"}`)},
 			wantIs: ErrUnauthorized, wantOp: "getGoldRate", wantCode: 401, wantInErr: "getGoldRate: 401 Unauthorized: Token expired"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, base := newFakeAPI(t)
+			f := newFakeAPI(t)
 			if tt.token != nil {
-				f.set("/auth/token", tt.token...)
+				f.Handle(hostile.TokenPath, hostile.Sequence(tt.token...))
 			}
 			if tt.rate != nil {
-				f.set("/gold/rate", tt.rate...)
+				f.Handle(hostile.RatePath, hostile.Sequence(tt.rate...))
 			}
-			var opts []Option
-			if tt.offSpec != "" {
-				opts = append(opts, requestsOnly()) // the answer breaks the spec on purpose: tt.offSpec
-			}
-			_, err := newTestClient(t, base, opts...).GoldRate(context.Background())
+			_, err := testClient(t, f.URL, tt.offSpec).GoldRate(context.Background())
 			if err == nil {
 				t.Fatal("GoldRate() = nil error; want one")
 			}
@@ -272,8 +241,8 @@ func TestClientErrors(t *testing.T) {
 }
 
 func TestUserInfoNotFound(t *testing.T) {
-	_, base := newFakeAPI(t)
-	_, err := newTestClient(t, base).UserInfo(context.Background(), "9999999999")
+	f := newFakeAPI(t)
+	_, err := newTestClient(t, f.URL).UserInfo(context.Background(), "9999999999")
 	var apiErr *APIError
 	if !errors.Is(err, ErrNotFound) || !errors.As(err, &apiErr) {
 		t.Fatalf("UserInfo(9999999999) = %v; want ErrNotFound and an *APIError", err)
@@ -286,19 +255,13 @@ func TestUserInfoNotFound(t *testing.T) {
 // TestRetriesAfter429: with retries on, a 429 whose reset has passed is
 // retried and the call succeeds; the retry goes to the same path.
 func TestRetriesAfter429(t *testing.T) {
-	f, base := newFakeAPI(t)
-	f.set("/gold/rate", tooMany(10, time.Now().Add(-time.Second).Unix()), json200(docRate))
-	c := newTestClient(t, base, WithMaxRetries(1))
+	f := newFakeAPI(t)
+	f.Handle(hostile.RatePath, hostile.Sequence(tooMany(10, time.Now().Add(-time.Second).Unix()), hostile.JSON(200, hostile.RateAnswer)))
+	c := newTestClient(t, f.URL, WithMaxRetries(1))
 	if _, err := c.GoldRate(context.Background()); err != nil {
 		t.Fatalf("GoldRate after one 429: %v", err)
 	}
-	var rateCalls int
-	for _, r := range f.seen() {
-		if r.URL.Path == "/partner/gold/rate" {
-			rateCalls++
-		}
-	}
-	if rateCalls != 2 {
+	if rateCalls := f.Count(hostile.RatePath); rateCalls != 2 {
 		t.Errorf("gold rate requests = %d; want 2 (the 429 and its retry)", rateCalls)
 	}
 }
@@ -306,12 +269,12 @@ func TestRetriesAfter429(t *testing.T) {
 // TestTokenRequestRetriedAfter429: the token request, a POST, is retried
 // after a 429 too: it creates nothing lasting.
 func TestTokenRequestRetriedAfter429(t *testing.T) {
-	f, base := newFakeAPI(t)
-	f.set("/auth/token", tooMany(middleware.RateLimit.Requests, time.Now().Add(-time.Second).Unix()), passThrough)
-	if _, err := newTestClient(t, base, WithMaxRetries(1)).GoldRate(context.Background()); err != nil {
+	f := newFakeAPI(t)
+	f.Handle(hostile.TokenPath, hostile.Sequence(tooMany(middleware.RateLimit.Requests, time.Now().Add(-time.Second).Unix()), issue()))
+	if _, err := newTestClient(t, f.URL, WithMaxRetries(1)).GoldRate(context.Background()); err != nil {
 		t.Fatalf("GoldRate after a 429 on the token request: %v", err)
 	}
-	if n := f.tokenRequests(); n != 2 {
+	if n := f.Count(hostile.TokenPath); n != 2 {
 		t.Errorf("token requests = %d; want 2 (the 429 and its retry)", n)
 	}
 }
@@ -334,10 +297,10 @@ func TestNetworkError(t *testing.T) {
 }
 
 func TestContextCanceled(t *testing.T) {
-	_, base := newFakeAPI(t)
+	f := newFakeAPI(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := newTestClient(t, base).UserInfo(ctx, "1234567890")
+	_, err := newTestClient(t, f.URL).UserInfo(ctx, "1234567890")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("UserInfo(canceled ctx) = %v; want context.Canceled", err)
 	}
@@ -345,8 +308,8 @@ func TestContextCanceled(t *testing.T) {
 
 // TestConcurrentCallsShareOneToken: many goroutines, one token request.
 func TestConcurrentCallsShareOneToken(t *testing.T) {
-	f, base := newFakeAPI(t)
-	c := newTestClient(t, base)
+	f := newFakeAPI(t)
+	c := newTestClient(t, f.URL)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
@@ -362,14 +325,14 @@ func TestConcurrentCallsShareOneToken(t *testing.T) {
 			t.Errorf("GoldRate: %v", err)
 		}
 	}
-	if n := f.tokenRequests(); n != 1 {
+	if n := f.Count(hostile.TokenPath); n != 1 {
 		t.Errorf("token requests = %d; want 1 for 8 concurrent calls", n)
 	}
 }
 
 func TestTokenIsCached(t *testing.T) {
-	f, base := newFakeAPI(t)
-	c := newTestClient(t, base)
+	f := newFakeAPI(t)
+	c := newTestClient(t, f.URL)
 	t1, err := c.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -381,7 +344,7 @@ func TestTokenIsCached(t *testing.T) {
 	if t1.AccessToken != fakeToken || t2.AccessToken != fakeToken {
 		t.Error("Token() did not return the API's access token")
 	}
-	if n := f.tokenRequests(); n != 1 {
+	if n := f.Count(hostile.TokenPath); n != 1 {
 		t.Errorf("token requests = %d; want 1", n)
 	}
 	if in := t1.ExpiresIn(time.Now()); in <= 59*time.Minute || in > time.Hour {
@@ -390,10 +353,10 @@ func TestTokenIsCached(t *testing.T) {
 }
 
 func TestLoggerRecordsEveryAttempt(t *testing.T) {
-	f, base := newFakeAPI(t)
-	f.set("/gold/rate", tooMany(middleware.RateLimit.Requests, 0), json200(docRate))
+	f := newFakeAPI(t)
+	f.Handle(hostile.RatePath, hostile.Sequence(tooMany(middleware.RateLimit.Requests, 0), hostile.JSON(200, hostile.RateAnswer)))
 	log := leak.NewLog()
-	c := newTestClient(t, base, WithLogger(log.Logger()), WithMaxRetries(1))
+	c := newTestClient(t, f.URL, WithLogger(log.Logger()), WithMaxRetries(1))
 	if _, err := c.GoldRate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -409,9 +372,9 @@ func TestLoggerRecordsEveryAttempt(t *testing.T) {
 // TestLoggerKeepsMobileNumbersOut: the path holds a user's mobile number;
 // the log names the operation instead.
 func TestLoggerKeepsMobileNumbersOut(t *testing.T) {
-	_, base := newFakeAPI(t)
+	f := newFakeAPI(t)
 	log := leak.NewLog()
-	if _, err := newTestClient(t, base, WithLogger(log.Logger())).UserInfo(context.Background(), "1234567890"); err != nil {
+	if _, err := newTestClient(t, f.URL, WithLogger(log.Logger())).UserInfo(context.Background(), "1234567890"); err != nil {
 		t.Fatal(err)
 	}
 	if out := log.String(); strings.Contains(out, "1234567890") || !strings.Contains(out, "operation=getUserInfo") {
@@ -424,19 +387,19 @@ func TestLoggerKeepsMobileNumbersOut(t *testing.T) {
 // succeeds only on a 200, maps every non-2xx to an *APIError with its status,
 // and never puts the secret or the token in an error.
 func FuzzUserInfoAnswers(f *testing.F) {
-	f.Add(200, "application/json", docUser)
+	f.Add(200, "application/json", hostile.UserAnswer)
 	f.Add(200, "application/json", `{"success":true,"data":{"id":"u","gender":"NEW","goldBalance":1e308,"x":[1,{}]}}`)
 	f.Add(200, "application/json", `{"success":true,"data":{"birthday":7}}`)
 	f.Add(200, "text/html", `<html>`)
-	f.Add(201, "application/json", docUser)
-	f.Add(404, "application/json", docNotFound)
+	f.Add(201, "application/json", hostile.UserAnswer)
+	f.Add(404, "application/json", hostile.NotFoundAnswer)
 	f.Add(400, "application/json", `{"success":false,"error":"bad `+testSecret+`","errorCode":"`+fakeToken+`"}`)
 	f.Add(503, "", ``)
-	fake, base := newFakeAPI(f)
+	fake := newFakeAPI(f)
 	// Not through the validating transport: the fuzzer's answers break the
 	// spec at will (any status, content type and body).
 	lim := ratelimit.NewSlidingLog(ratelimit.Policy{Requests: 1 << 20, Window: time.Nanosecond})
-	c, err := New(WithBaseURL(base), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0), WithLimiter(lim))
+	c, err := New(WithBaseURL(fake.URL), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0), WithLimiter(lim))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -445,7 +408,7 @@ func FuzzUserInfoAnswers(f *testing.F) {
 			strings.ContainsFunc(contentType, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 			t.Skip() // a control character makes the header itself malformed: a transport error, not an answer
 		}
-		fake.set("/user/info/1234567890", answer{status, map[string]string{"Content-Type": contentType}, body})
+		fake.Handle(hostile.UserPath, hostile.Answer(status, contentType, body))
 		_, err := c.UserInfo(context.Background(), "1234567890")
 		if err == nil && status != 200 {
 			t.Fatalf("UserInfo with a %d answer = nil error; want one", status)
@@ -463,9 +426,9 @@ func FuzzUserInfoAnswers(f *testing.F) {
 // TestTokenRenewedByTheClock: with WithClock, the token is renewed when the
 // clock passes its renewal point, not before.
 func TestTokenRenewedByTheClock(t *testing.T) {
-	f, base := newFakeAPI(t)
+	f := newFakeAPI(t)
 	clk := clock.NewFake(t0)
-	c := newTestClient(t, base, WithClock(clk.Now))
+	c := newTestClient(t, f.URL, WithClock(clk.Now))
 	steps := []struct {
 		advance    time.Duration
 		wantTokens int
@@ -481,7 +444,7 @@ func TestTokenRenewedByTheClock(t *testing.T) {
 		if _, err := c.GoldRate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if got := f.tokenRequests(); got != s.wantTokens {
+		if got := f.Count(hostile.TokenPath); got != s.wantTokens {
 			t.Errorf("at %v: token requests = %d; want %d", clk.Now().Sub(t0), got, s.wantTokens)
 		}
 	}
@@ -489,14 +452,14 @@ func TestTokenRenewedByTheClock(t *testing.T) {
 
 // TestSharedTokenStore: two Clients on one store share one token.
 func TestSharedTokenStore(t *testing.T) {
-	f, base := newFakeAPI(t)
+	f := newFakeAPI(t)
 	store := tokens.NewMemoryStore()
 	for i := range 2 {
-		if _, err := newTestClient(t, base, WithTokenStore(store)).GoldRate(context.Background()); err != nil {
+		if _, err := newTestClient(t, f.URL, WithTokenStore(store)).GoldRate(context.Background()); err != nil {
 			t.Fatalf("client %d: %v", i, err)
 		}
 	}
-	if n := f.tokenRequests(); n != 1 {
+	if n := f.Count(hostile.TokenPath); n != 1 {
 		t.Errorf("token requests = %d; want 1 for two clients on one store", n)
 	}
 }
@@ -521,11 +484,11 @@ func (l *countingLimiter) Penalize(t time.Time) { l.mu.Lock(); l.penalty = t; l.
 // TestWithLimiter: every request, the token request too, waits on the
 // caller's limiter, and a 429's reset reaches it.
 func TestWithLimiter(t *testing.T) {
-	f, base := newFakeAPI(t)
+	f := newFakeAPI(t)
 	reset := t0.Add(30 * time.Second)
-	f.set("/gold/rate", tooMany(7, reset.Unix()))
+	f.Handle(hostile.RatePath, tooMany(7, reset.Unix()))
 	lim := &countingLimiter{}
-	_, err := newTestClient(t, base, WithLimiter(lim), WithClock(func() time.Time { return t0 })).GoldRate(context.Background())
+	_, err := newTestClient(t, f.URL, WithLimiter(lim), WithClock(func() time.Time { return t0 })).GoldRate(context.Background())
 	if !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("GoldRate = %v; want ErrRateLimited", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milligold/milligold-go/internal/hostile"
 	"github.com/milligold/milligold-go/internal/leak"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/tokens"
@@ -211,8 +212,8 @@ func TestPlainHTTPOnlyToThisMachine(t *testing.T) {
 // that is not this machine is called (the dial is sent to a loopback
 // server, so the test needs no network); without it nothing is sent.
 func TestInsecureHTTPReachesTheHost(t *testing.T) {
-	f, base := newFakeAPI(t)
-	addr := strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/partner")
+	f := newFakeAPI(t)
+	addr := strings.TrimPrefix(f.Origin, "http://")
 	var dials atomic.Int32
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		dials.Add(1)
@@ -230,7 +231,7 @@ func TestInsecureHTTPReachesTheHost(t *testing.T) {
 	if _, err := c.GoldRate(context.Background()); err != nil {
 		t.Fatalf("GoldRate over plain http with WithInsecureHTTP: %v", err)
 	}
-	if dials.Load() == 0 || f.tokenRequests() != 1 {
-		t.Errorf("dials = %d, token requests = %d; want the host called, one token request", dials.Load(), f.tokenRequests())
+	if dials.Load() == 0 || f.Count(hostile.TokenPath) != 1 {
+		t.Errorf("dials = %d, token requests = %d; want the host called, one token request", dials.Load(), f.Count(hostile.TokenPath))
 	}
 }

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/milligold/milligold-go/internal/hostile"
 	"github.com/milligold/milligold-go/internal/leak"
 )
 
@@ -19,18 +19,12 @@ import (
 // looks nothing like a JWT and comes back in an error body is still
 // removed from the error, by value.
 func TestOpaqueTokensAreRedacted(t *testing.T) {
-	const opaque = "tok-abc.def.ghi"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if strings.HasSuffix(r.URL.Path, "/auth/token") {
-			w.Write([]byte(`{"success":true,"data":{"accessToken":"` + opaque + `","expiresIn":3600,"createdAt":1688994271}}`))
-			return
-		}
-		w.WriteHeader(http.StatusTeapot)
-		w.Write([]byte(`{"success":false,"error":"I am a teapot; you sent ` + r.Header.Get("Authorization") + `","errorCode":"` + opaque + `"}`))
-	}))
-	t.Cleanup(srv.Close)
-	c, err := New(WithBaseURL(srv.URL+"/partner"), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0))
+	const opaque = hostile.Token
+	srv := hostile.New(t)
+	srv.Handle(hostile.RatePath, func(w http.ResponseWriter, r *http.Request) {
+		hostile.JSON(http.StatusTeapot, `{"success":false,"error":"I am a teapot; you sent `+r.Header.Get("Authorization")+`","errorCode":"`+opaque+`"}`)(w, r)
+	})
+	c, err := New(WithBaseURL(srv.URL), WithCredentials(fakePartnerID, testSecret), WithMaxRetries(0))
 	if err != nil {
 		t.Fatal(err)
 	}
