@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -209,12 +210,14 @@ func FuzzNewSession(f *testing.F) {
 	f.Add("production", "", "s3cret-value", "", "table", int64(time.Minute))
 	f.Add("", "p", "", "/nonexistent/secret", "table", int64(time.Minute))
 	f.Add("ftp://x", "p", "want an http(s) URL", "", "table", int64(time.Minute))
+	f.Add("sandbox", "p", "s3cret-value", "", "table", int64(time.Minute)) // the old name: a note on stderr
+	f.Add("http://192.0.2.2/partner", "p", "s3cret-value", "", "table", int64(time.Minute))
 	f.Fuzz(func(t *testing.T, baseURL, partnerID, secret, secretFile, output string, timeout int64) {
 		if !strings.HasPrefix(secretFile, "/nonexistent/") {
 			secretFile = "" // the file cases are in TestAPICommands; keep the fuzzer off the disk
 		}
 		configure := func(secret string) (*session, error) {
-			a := &app{getenv: func(k string) string {
+			a := &app{stderr: io.Discard, getenv: func(k string) string {
 				return map[string]string{envPartnerSecret: secret}[k]
 			}}
 			flags := clientFlags{baseURL: baseURL, partnerID: partnerID, secretFile: secretFile, output: output, timeout: time.Duration(timeout)}
