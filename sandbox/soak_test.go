@@ -177,7 +177,7 @@ func TestSoak(t *testing.T) {
 					switch res.StatusCode {
 					case 200:
 					case 429:
-						if problem := relEnvelope(body); problem != "" {
+						if problem := envelopeProblem(res, body); problem != "" {
 							r.problem = "429 body: " + problem
 						}
 						for _, h := range []string{ratelimit.HeaderLimit, ratelimit.HeaderRemaining, ratelimit.HeaderReset} {
