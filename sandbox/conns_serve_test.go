@@ -37,9 +37,19 @@ func keepAlive(t *testing.T, addr string) net.Conn {
 	return c
 }
 
+// serveWith runs sandbox.Serve with h on a loopback listener until the test
+// ends, and returns its address.
 func serveWith(t *testing.T, h http.Handler, o sandbox.ServeOptions) string {
 	t.Helper()
 	ln := listen(t)
+	serveOn(t, ln, h, o)
+	return ln.Addr().String()
+}
+
+// serveOn runs sandbox.Serve on ln until the test ends; Serve must then
+// return nil.
+func serveOn(t *testing.T, ln net.Listener, h http.Handler, o sandbox.ServeOptions) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- sandbox.Serve(ctx, ln, h, o) }()
@@ -49,7 +59,6 @@ func serveWith(t *testing.T, h http.Handler, o sandbox.ServeOptions) string {
 			t.Errorf("Serve = %v; want nil", err)
 		}
 	})
-	return ln.Addr().String()
 }
 
 // TestServeMakesRoomFromIdleConnections (issue 11, item 9): with the cap

@@ -9,7 +9,6 @@ package sandbox_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -407,19 +406,8 @@ func serveSmallBuffers(t *testing.T, o sandbox.ServeOptions) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sandbox.Serve(ctx, smallSendBuffers{ln}, h, o) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	ln := listen(t)
+	serveOn(t, smallSendBuffers{ln}, h, o)
 	return "http://" + ln.Addr().String() + sandbox.BasePath
 }
 
