@@ -139,7 +139,7 @@ func TestServeCutsSlowHeaders(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
-		served <- sandbox.Serve(ctx, ln, slowHandler(t, nil, nil), sandbox.ServeOptions{ReadHeaderTimeout: 100 * time.Millisecond})
+		served <- sandbox.Serve(ctx, ln, slowHandler(t, nil, nil), sandbox.ServeOptions{ReadHeaderTimeout: 500 * time.Millisecond})
 	}()
 	defer func() {
 		cancel()
