@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/milligold/milligold-go/tokens"
@@ -331,4 +332,17 @@ func (r recordingStore) Load(ctx context.Context) (tokens.Token, bool, error) {
 func (r recordingStore) Save(ctx context.Context, t tokens.Token) error {
 	r.seen.add(t.Value)
 	return r.Store.Save(ctx, t)
+}
+
+// Lock forwards to a shared store's lock; for another store it takes none.
+func (r recordingStore) Lock(ctx context.Context, stale tokens.Token, now time.Time) (tokens.Token, bool, func(), error) {
+	l, ok := r.Store.(tokens.Locker)
+	if !ok {
+		return tokens.Token{}, false, func() {}, nil
+	}
+	t, ok, unlock, err := l.Lock(ctx, stale, now)
+	if ok {
+		r.seen.add(t.Value)
+	}
+	return t, ok, unlock, err
 }

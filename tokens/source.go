@@ -114,6 +114,17 @@ func (s *Source) refresh(ctx context.Context, stale Token) (flight, error) {
 	} else if ok && t.Valid(s.now()) && t.Value != stale.Value {
 		return flight{token: t}, nil // renewed by an earlier flight
 	}
+	if l, ok := s.store.(Locker); ok {
+		// A shared store: another process may be fetching; wait for its token.
+		t, ok, unlock, err := l.Lock(ctx, stale, s.now())
+		if err != nil {
+			return flight{}, err
+		}
+		if ok {
+			return flight{token: t}, nil
+		}
+		defer unlock()
+	}
 	sent := s.now()
 	g, err := s.fetch(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Store holds the current token, so a shared store (several processes) can
@@ -38,4 +39,17 @@ func (s *MemoryStore) Save(_ context.Context, t Token) error {
 	defer s.mu.Unlock()
 	s.t, s.set = t, true
 	return nil
+}
+
+// Locker is implemented by a Store shared between processes, so that one
+// process fetches a token while the others wait for it and read it. Source
+// calls Lock before it fetches.
+type Locker interface {
+	// Lock returns either a token other than stale that is valid at now,
+	// saved meanwhile by the lock's holder (ok true, no lock taken), or,
+	// with ok false, a held lock: the caller fetches, saves and calls
+	// unlock (also when the fetch failed). A holder that dies holds the
+	// lock no longer than the store's lock TTL. Lock returns ctx.Err()
+	// when ctx is done first.
+	Lock(ctx context.Context, stale Token, now time.Time) (t Token, ok bool, unlock func(), err error)
 }

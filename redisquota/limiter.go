@@ -1,0 +1,249 @@
+package redisquota
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/milligold/milligold-go/ratelimit"
+)
+
+// reserveScript is the sliding log: at most limit sends in every interval of
+// span (window plus margin), on Redis's clock, in one atomic step.
+//
+//	KEYS[1] the log (sorted set, score = send time in µs)
+//	KEYS[2] the limits (hash: limit, penalty in µs)
+//	ARGV[1] span µs; ARGV[2] the default limit; ARGV[3] a unique member;
+//	ARGV[4…] ages (µs) of sends made while Redis was unreachable, replayed
+//
+// It returns 0 (a send recorded) or how many µs to wait.
+var reserveScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local span = tonumber(ARGV[1])
+for i = 4, #ARGV do
+  redis.call('ZADD', KEYS[1], now - tonumber(ARGV[i]), ARGV[3] .. ':' .. i)
+end
+local pen = tonumber(redis.call('HGET', KEYS[2], 'penalty') or '0')
+if now < pen then return pen - now end
+local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+local n = redis.call('ZCARD', KEYS[1])
+if n >= limit then
+  local e = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+  local d = tonumber(e[2]) + span - now
+  if d < 1 then d = 1 end
+  return d
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
+return 0`)
+
+// penalizeScript moves the shared penalty (Redis clock) to now + ARGV[1] µs
+// unless it is already later.
+var penalizeScript = redis.NewScript(`
+local t = redis.call('TIME')
+local at = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(ARGV[1])
+local cur = tonumber(redis.call('HGET', KEYS[1], 'penalty') or '0')
+if at > cur then redis.call('HSET', KEYS[1], 'penalty', string.format('%.0f', at)) end
+redis.call('PEXPIRE', KEYS[1], 86400000)
+return 1`)
+
+// Limiter is a ratelimit.Limiter on Redis: one sliding log per partner for
+// every process, and the 429 penalty and adopted limit shared too. While
+// Redis is unreachable it falls back to an in-process sliding log at the
+// fallback share of the limit. Safe for concurrent use.
+type Limiter struct {
+	rdb    redis.UniversalClient
+	keys   keys
+	h      *health
+	policy ratelimit.Policy
+	span   time.Duration
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
+	opTO   time.Duration
+	share  float64
+	onWait func(time.Duration, int, time.Duration)
+	id     string
+	seq    atomic.Uint64
+	limit  atomic.Int64 // the limit in force, as last known
+
+	mu       sync.Mutex
+	local    *ratelimit.SlidingLog // the fallback
+	offline  []time.Time           // sends the fallback allowed, to replay into Redis
+	observed int                   // the limit last written to Redis
+}
+
+var _ ratelimit.Limiter = (*Limiter)(nil)
+
+func newLimiter(rdb redis.UniversalClient, k keys, h *health, p ratelimit.Policy, st settings) *Limiter {
+	var id [8]byte
+	rand.Read(id[:])
+	l := &Limiter{
+		rdb: rdb, keys: k, h: h, policy: p, span: p.Window + st.margin,
+		now: st.now, sleep: st.sleep, opTO: st.opTimeout, share: st.share, onWait: st.onWait,
+		id: hex.EncodeToString(id[:]),
+	}
+	l.limit.Store(int64(p.Requests))
+	l.local = ratelimit.NewSlidingLog(ratelimit.Policy{Requests: l.fallbackLimit(p.Requests), Window: p.Window},
+		ratelimit.WithMargin(st.margin), ratelimit.WithClock(st.now, st.sleep))
+	return l
+}
+
+func (l *Limiter) fallbackLimit(n int) int {
+	return max(1, int(math.Floor(float64(n)*l.share)))
+}
+
+// Wait implements ratelimit.Limiter. It returns at once, with an error
+// wrapping context.DeadlineExceeded, when the wait would outlast ctx's
+// deadline: waiting could not help.
+func (l *Limiter) Wait(ctx context.Context) error {
+	told := false
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d, shared, err := l.reserve(ctx)
+		if err != nil {
+			return err
+		}
+		if !shared {
+			return l.waitLocal(ctx)
+		}
+		if d == 0 {
+			return nil
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return fmt.Errorf("rate limit: the next request may go in %s, after the deadline: %w", d.Round(time.Second), context.DeadlineExceeded)
+		}
+		if !told && d >= time.Second && l.onWait != nil {
+			told = true
+			l.onWait(d, int(l.limit.Load()), l.policy.Window)
+		}
+		if err := l.sleep(ctx, d+jitter()); err != nil {
+			return err
+		}
+	}
+}
+
+// jitter spreads the processes that wake for the same slot.
+func jitter() time.Duration {
+	n, _ := rand.Int(rand.Reader, big.NewInt(int64(5*time.Millisecond)))
+	return time.Duration(n.Int64())
+}
+
+// reserve runs the script; shared is false when Redis is unreachable.
+func (l *Limiter) reserve(ctx context.Context) (d time.Duration, shared bool, err error) {
+	if !l.h.usable() {
+		return 0, false, nil
+	}
+	l.mu.Lock()
+	now := l.now()
+	args := []any{l.span.Microseconds(), l.policy.Requests, l.id + ":" + strconv.FormatUint(l.seq.Add(1), 36)}
+	var cut time.Time // the newest offline send replayed in this call
+	for _, t := range l.offline {
+		if age := now.Sub(t); age < l.span {
+			args = append(args, age.Microseconds())
+		}
+		cut = t
+	}
+	l.mu.Unlock()
+	octx, cancel := context.WithTimeout(ctx, l.opTO)
+	defer cancel()
+	us, err := reserveScript.Run(octx, l.rdb, []string{l.keys.log, l.keys.meta}, args...).Int64()
+	if redisErr(ctx, err) {
+		l.h.fail(err)
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, ctx.Err()
+	}
+	l.h.ok()
+	if !cut.IsZero() {
+		l.mu.Lock()
+		keep := l.offline[:0]
+		for _, t := range l.offline {
+			if t.After(cut) {
+				keep = append(keep, t)
+			}
+		}
+		l.offline = keep
+		l.mu.Unlock()
+	}
+	return time.Duration(us) * time.Microsecond, true, nil
+}
+
+// waitLocal is the fallback: the in-process log at the fallback share.
+func (l *Limiter) waitLocal(ctx context.Context) error {
+	if err := l.local.Wait(ctx); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	keep := l.offline[:0]
+	for _, t := range l.offline {
+		if now.Sub(t) < l.span {
+			keep = append(keep, t)
+		}
+	}
+	l.offline = append(keep, now)
+	return nil
+}
+
+// Observe implements ratelimit.Limiter: the limit is written to Redis when
+// it changes, so every process adopts it.
+func (l *Limiter) Observe(n int) {
+	if n < 1 || n > 1<<20 {
+		return
+	}
+	l.limit.Store(int64(n))
+	l.local.Observe(l.fallbackLimit(n))
+	l.mu.Lock()
+	same := l.observed == n
+	l.observed = n
+	l.mu.Unlock()
+	if same || !l.h.usable() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+	defer cancel()
+	if err := l.rdb.HSet(ctx, l.keys.meta, "limit", n).Err(); err != nil {
+		l.h.fail(err)
+		l.mu.Lock()
+		l.observed = 0 // write it again next time
+		l.mu.Unlock()
+		return
+	}
+	l.h.ok()
+}
+
+// Penalize implements ratelimit.Limiter: every process holds until t. The
+// wait is sent as a duration, so the penalty lands on Redis's clock
+// whatever this host's clock says.
+func (l *Limiter) Penalize(t time.Time) {
+	l.local.Penalize(t)
+	d := t.Sub(l.now())
+	if d <= 0 || !l.h.usable() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+	defer cancel()
+	if err := penalizeScript.Run(ctx, l.rdb, []string{l.keys.meta}, d.Microseconds()).Err(); err != nil {
+		l.h.fail(err)
+		return
+	}
+	l.h.ok()
+}
+
+// Limit returns the limit in force as this process last knew it.
+func (l *Limiter) Limit() int { return int(l.limit.Load()) }

@@ -1,0 +1,360 @@
+package redisquota
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/milligold/milligold-go/internal/redistest"
+	"github.com/milligold/milligold-go/ratelimit"
+	"github.com/milligold/milligold-go/tokens"
+)
+
+const (
+	base    = "http://127.0.0.1:1/partner"
+	partner = "partner-id-visible"
+	secret  = "partner-secret-hidden"
+)
+
+// quick is a short policy, so tests take seconds.
+var quick = ratelimit.Policy{Requests: 5, Window: time.Second}
+
+func newShared(t *testing.T, rdb redis.UniversalClient, opts ...Option) *Shared {
+	t.Helper()
+	s, err := New(rdb, base, partner, secret, quick, append([]Option{WithMargin(100 * time.Millisecond)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// maxInWindow is the most sends in any interval of length w.
+func maxInWindow(ts []time.Time, w time.Duration) int {
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	most := 0
+	for i := range ts {
+		j := i
+		for j < len(ts) && ts[j].Sub(ts[i]) < w {
+			j++
+		}
+		most = max(most, j-i)
+	}
+	return most
+}
+
+// TestLimiterSharedAcrossInstances: three limiters (three processes' worth,
+// one with its clock 5 s ahead) and 8 goroutines each keep every window
+// within the limit together, and use it.
+func TestLimiterSharedAcrossInstances(t *testing.T) {
+	srv := redistest.Start(t)
+	skewed := func() time.Time { return time.Now().Add(5 * time.Second) }
+	lims := []*Limiter{
+		newShared(t, srv.Client(t)).Limiter,
+		newShared(t, srv.Client(t)).Limiter,
+		newShared(t, srv.Client(t), WithClock(skewed, nil)).Limiter,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	var mu sync.Mutex
+	var sent []time.Time
+	var wg sync.WaitGroup
+	for _, l := range lims {
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for l.Wait(ctx) == nil {
+					mu.Lock()
+					sent = append(sent, time.Now())
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	// 2.5 s at 5 per 1.1 s: 15 at most (0, 1.1, 2.2 s).
+	if got := maxInWindow(sent, quick.Window); got > quick.Requests {
+		t.Errorf("max sends in one %s = %d; want at most %d", quick.Window, got, quick.Requests)
+	}
+	if len(sent) < 13 || len(sent) > 15 {
+		t.Errorf("sends in 2.5 s = %d; want 13 to 15 (the quota, shared)", len(sent))
+	}
+}
+
+func TestPenaltyAndLimitShared(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := newShared(t, srv.Client(t)).Limiter, newShared(t, srv.Client(t)).Limiter
+	a.Penalize(time.Now().Add(400 * time.Millisecond))
+	start := time.Now()
+	if err := b.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("Wait after another process's Penalize(+400ms) took %s; want about 400ms", d)
+	}
+	a.Observe(2) // one already sent: one more, then wait
+	if err := b.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := b.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("third Wait under an adopted limit of 2 = %v; want DeadlineExceeded", err)
+	}
+}
+
+func TestWaitBeyondDeadlineFailsAtOnce(t *testing.T) {
+	srv := redistest.Start(t)
+	var told atomic.Int32
+	l := newShared(t, srv.Client(t), WithOnWait(func(time.Duration, int, time.Duration) { told.Add(1) })).Limiter
+	for range quick.Requests {
+		if err := l.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := l.Wait(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("Wait with 200ms left and ~1s to go = %v after %s; want DeadlineExceeded at once", err, time.Since(start))
+	}
+}
+
+// fetcher counts token requests.
+type fetcher struct {
+	n     atomic.Int32
+	delay time.Duration
+}
+
+func (f *fetcher) fetch(ctx context.Context) (tokens.Grant, error) {
+	n := f.n.Add(1)
+	select {
+	case <-time.After(f.delay):
+	case <-ctx.Done():
+		return tokens.Grant{}, ctx.Err()
+	}
+	return tokens.Grant{Value: fmt.Sprintf("token-value-%d", n), ExpiresIn: time.Hour}, nil
+}
+
+// TestOneFetchAcrossStores: 6 stores (processes) × 20 goroutines, one fetch.
+func TestOneFetchAcrossStores(t *testing.T) {
+	srv := redistest.Start(t)
+	f := &fetcher{delay: 100 * time.Millisecond}
+	var wg sync.WaitGroup
+	var got sync.Map
+	for range 6 {
+		src := tokens.NewSource(f.fetch, tokens.WithStore(newShared(t, srv.Client(t)).Store))
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tok, err := src.Get(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got.Store(tok.Value, true)
+			}()
+		}
+	}
+	wg.Wait()
+	if n := f.n.Load(); n != 1 {
+		t.Errorf("token requests = %d; want 1", n)
+	}
+	distinct := 0
+	got.Range(func(any, any) bool { distinct++; return true })
+	if distinct != 1 {
+		t.Errorf("distinct tokens handed out = %d; want 1", distinct)
+	}
+}
+
+// TestDeadHolderStallsAtMostTTL: a lock left by a dead process (no
+// renewal) delays the others by its TTL at most.
+func TestDeadHolderStallsAtMostTTL(t *testing.T) {
+	srv := redistest.Start(t)
+	const ttl = 600 * time.Millisecond
+	s := newShared(t, srv.Client(t), WithLockTTL(ttl))
+	if err := srv.Client(t).Set(context.Background(), s.keys.lock, "dead-process", ttl).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f := &fetcher{}
+	start := time.Now()
+	if _, err := tokens.NewSource(f.fetch, tokens.WithStore(s.Store)).Get(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < ttl/2 || d > ttl+500*time.Millisecond {
+		t.Errorf("Get behind a dead holder's lock took %s; want about the TTL (%s)", d, ttl)
+	}
+	if f.n.Load() != 1 {
+		t.Errorf("fetches = %d; want 1", f.n.Load())
+	}
+}
+
+// TestFencedSave: a holder whose lock expired and was taken by another
+// cannot overwrite the newer token.
+func TestFencedSave(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	a, b := newShared(t, srv.Client(t), WithLockTTL(300*time.Millisecond)), newShared(t, srv.Client(t))
+	_, ok, unlockA, err := a.Store.Lock(ctx, tokens.Token{}, time.Now())
+	if err != nil || ok {
+		t.Fatalf("Lock = %v, %v", ok, err)
+	}
+	// a stalls: its renewals stop as if the process were frozen.
+	srv.Client(t).Del(ctx, a.keys.lock)
+	_, ok, unlockB, err := b.Store.Lock(ctx, tokens.Token{}, time.Now())
+	if err != nil || ok {
+		t.Fatalf("Lock = %v, %v", ok, err)
+	}
+	newer := tokens.Token{Value: "newer-token", Expiry: time.Now().Add(time.Hour), RenewAt: time.Now().Add(50 * time.Minute)}
+	b.Store.Save(ctx, newer)
+	unlockB()
+	a.Store.Save(ctx, tokens.Token{Value: "older-token", Expiry: time.Now().Add(time.Hour), RenewAt: time.Now().Add(50 * time.Minute)})
+	unlockA()
+	c := newShared(t, srv.Client(t))
+	got, ok, err := c.Store.Load(ctx)
+	if err != nil || !ok || got.Value != "newer-token" {
+		t.Errorf("Load after a fenced-out Save = %v, %v, %v; want newer-token", got.Value, ok, err)
+	}
+}
+
+// TestKeysCarryNoSecret: every key of a partner shares one hash tag and
+// names neither the partner nor the base URL; the stored token is sealed.
+func TestKeysCarryNoSecret(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	s := newShared(t, rdb)
+	tok := "tok-" + strings.Repeat("x", 20)
+	s.Store.Save(ctx, tokens.Token{Value: tok, Expiry: time.Now().Add(time.Hour), RenewAt: time.Now().Add(time.Hour)})
+	s.Limiter.Wait(ctx)
+	s.Limiter.Penalize(time.Now().Add(time.Millisecond))
+	keys, err := rdb.Keys(ctx, "*").Result()
+	if err != nil || len(keys) < 3 {
+		t.Fatalf("KEYS * = %v, %v; want the token, log and limits", keys, err)
+	}
+	for _, k := range keys {
+		for _, bad := range []string{partner, secret, tok, "127.0.0.1"} {
+			if strings.Contains(k, bad) {
+				t.Errorf("key %q contains %q", k, bad)
+			}
+		}
+		if !strings.HasPrefix(k, s.keys.prefix) || !strings.Contains(k, "{") {
+			t.Errorf("key %q lacks the partner's hash tag %s", k, s.keys.prefix)
+		}
+	}
+	raw, _ := rdb.Get(ctx, s.keys.token).Bytes()
+	if bytes.Contains(raw, []byte(tok)) || bytes.Contains(raw, []byte("tok-")) {
+		t.Error("the stored token is readable without the secret")
+	}
+	other, _ := New(rdb, base, partner, "another-secret", quick)
+	if _, ok, _ := other.Store.Load(ctx); ok {
+		t.Error("a store with another secret opened the token")
+	}
+}
+
+// countingHandler counts log records by level.
+type countingHandler struct {
+	mu   sync.Mutex
+	recs []string
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recs = append(h.recs, r.Level.String()+" "+r.Message)
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+func (h *countingHandler) records() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.recs)
+}
+
+// TestRedisDownFallsBackAndRecovers: with Redis stopped, calls neither fail
+// nor hang; the limiter allows its fallback share; one warning is logged;
+// after a restart, the shared state is used again (one more line).
+func TestRedisDownFallsBackAndRecovers(t *testing.T) {
+	srv := redistest.Start(t)
+	h := &countingHandler{}
+	// A wide margin keeps the offline sends within the span until the replay.
+	s := newShared(t, srv.Client(t), WithLogger(slog.New(h)), WithFallbackShare(0.4), WithMargin(3*time.Second)) // 2 of 5
+	ctx := context.Background()
+	src := tokens.NewSource((&fetcher{}).fetch, tokens.WithStore(s.Store))
+	if _, err := src.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+
+	start := time.Now()
+	allowed := 0
+	wctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+	for s.Limiter.Wait(wctx) == nil {
+		allowed++
+	}
+	cancel()
+	if allowed != 2 {
+		t.Errorf("sends allowed in 0.7 s with Redis down = %d; want the fallback share, 2", allowed)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("Wait with Redis down took %s past its context", d)
+	}
+	if _, err := src.Get(ctx); err != nil {
+		t.Errorf("Get with Redis down = %v; want the process's token", err)
+	}
+	if got := h.records(); len(got) != 1 || !strings.HasPrefix(got[0], "WARN") {
+		t.Errorf("log with Redis down = %q; want one warning", got)
+	}
+
+	srv.Restart()
+	time.Sleep(probeEvery + 100*time.Millisecond)
+	if err := s.Limiter.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.records(); len(got) != 2 || !strings.HasPrefix(got[1], "INFO") {
+		t.Errorf("log after the restart = %q; want the warning, then one info line", got)
+	}
+	// The two offline sends were replayed: with this one, 3 in the shared log.
+	n, err := srv.Client(t).ZCard(ctx, s.keys.log).Result()
+	if err != nil || n != 3 {
+		t.Errorf("shared log after recovery = %d, %v; want 3 (2 replayed + 1)", n, err)
+	}
+}
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range []struct{ name, url, wantErr string }{
+		{"plain", "redis://127.0.0.1:6379/0", ""},
+		{"tls and auth", "rediss://user:pw-hidden@redis.example:6380/2", ""},
+		{"http", "http://127.0.0.1:6379", "want redis://"},
+		{"bad db", "redis://u:pw-hidden@127.0.0.1:6379/notanumber", "redis URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseURL(tc.url)
+			if c != nil {
+				defer c.Close()
+			}
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("ParseURL(%q) = %v", tc.url, err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("ParseURL(%q) = %v; want %q", tc.url, err, tc.wantErr)
+			case err != nil && strings.Contains(err.Error(), "pw-hidden"):
+				t.Errorf("ParseURL error %q shows the password", err)
+			}
+		})
+	}
+}
