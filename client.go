@@ -1,6 +1,7 @@
 package milligold
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,6 +73,15 @@ func New(opts ...Option) (*Client, error) {
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.shared != nil {
+		st, lim, err := cfg.shared(cfg.baseURL.String(), cfg.partnerID, cfg.secret, cfg.logger)
+		if err != nil {
+			return nil, fmt.Errorf("milligold: New: %w", err)
+		}
+		// An explicit WithTokenStore or WithLimiter wins.
+		cfg.store = cmp.Or(cfg.store, st)
+		cfg.limiter = cmp.Or(cfg.limiter, lim)
 	}
 	if cfg.limiter == nil {
 		cfg.limiter = middleware.NewLimiter()

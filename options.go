@@ -49,6 +49,7 @@ type config struct {
 	maxRetries int
 	now        func() time.Time
 	userAgent  string
+	shared     sharedState // WithRedis, WithFileCache; nil means in process
 
 	requestTimeout time.Duration
 	insecureHTTP   bool // WithInsecureHTTP

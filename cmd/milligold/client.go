@@ -43,6 +43,7 @@ type clientFlags struct {
 	output     string
 	timeout    time.Duration
 	maxRetries int
+	shared     sharedFlags
 }
 
 func (f *clientFlags) register(cmd *cobra.Command) {
@@ -51,6 +52,7 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long")
 	fs.IntVar(&f.maxRetries, "max-retries", milligold.DefaultMaxRetries, "retry a rate-limited call this many times, waiting (within --timeout) for the window to reset; 0 fails at once")
+	f.shared.register(fs)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -93,12 +95,16 @@ func (a *app) newSession(f *clientFlags) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := newClient(f, base, id, secret,
+	shared, err := a.sharedOptions(&f.shared)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(f, base, id, secret, append([]milligold.Option{
 		milligold.WithMaxRetries(f.maxRetries),
 		// Each attempt gets the whole --timeout, so "no answer within
 		// --timeout" is true whichever bound ends a call.
 		milligold.WithRequestTimeout(f.timeout),
-	)
+	}, shared...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -11,5 +11,6 @@ func (a *app) commands() []*cobra.Command {
 		a.userCmd(),
 		a.conformanceCmd(),
 		a.versionCmd(),
+		a.cacheCmd(),
 	}
 }
