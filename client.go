@@ -75,13 +75,14 @@ func New(opts ...Option) (*Client, error) {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.shared != nil {
-		st, lim, err := cfg.shared(cfg.baseURL.String(), cfg.partnerID, cfg.secret, cfg.logger)
+		st, lim, cache, err := cfg.shared(cfg.baseURL.String(), cfg.partnerID, cfg.secret, cfg.logger)
 		if err != nil {
 			return nil, fmt.Errorf("milligold: New: %w", err)
 		}
 		// An explicit WithTokenStore or WithLimiter wins.
 		cfg.store = cmp.Or(cfg.store, st)
 		cfg.limiter = cmp.Or(cfg.limiter, lim)
+		cfg.cache = cache
 	}
 	if cfg.limiter == nil {
 		cfg.limiter = middleware.NewLimiter()
@@ -145,7 +146,7 @@ func New(opts ...Option) (*Client, error) {
 	)
 	bearer := middleware.NewBearerTransport(limited, c.source)
 	bearer.Scope = cfg.baseURL
-	hc.Transport = bearer
+	hc.Transport = &readTransport{next: bearer, ttl: cfg.cacheTTL, shared: cfg.cache, now: cfg.now}
 	c.api, err = api.NewClient(c.baseURL, api.WithHTTPClient(&hc), ua)
 	if err != nil {
 		return nil, fmt.Errorf("milligold: New: %w", err)

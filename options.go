@@ -50,6 +50,8 @@ type config struct {
 	now        func() time.Time
 	userAgent  string
 	shared     sharedState // WithRedis, WithFileCache; nil means in process
+	cacheTTL   map[string]time.Duration // WithCache, by operation id
+	cache      sharedCache              // WithRedis's half of WithCache
 
 	requestTimeout time.Duration
 	insecureHTTP   bool // WithInsecureHTTP

@@ -15,7 +15,7 @@ import (
 
 // sharedState builds the token store and limiter that several processes
 // share, once New knows the base URL and the partner.
-type sharedState func(baseURL, partnerID, secret string, logger *slog.Logger) (tokens.Store, ratelimit.Limiter, error)
+type sharedState func(baseURL, partnerID, secret string, logger *slog.Logger) (tokens.Store, ratelimit.Limiter, sharedCache, error)
 
 // WithRedis shares the access token and the rate limit with every process
 // and host that uses the same Redis, base URL and partner: one token request
@@ -32,13 +32,13 @@ func WithRedis(rdb redis.UniversalClient, opts ...redisquota.Option) Option {
 		if rdb == nil {
 			return errors.New("nil Redis client")
 		}
-		c.shared = func(baseURL, partnerID, secret string, logger *slog.Logger) (tokens.Store, ratelimit.Limiter, error) {
+		c.shared = func(baseURL, partnerID, secret string, logger *slog.Logger) (tokens.Store, ratelimit.Limiter, sharedCache, error) {
 			s, err := redisquota.New(rdb, baseURL, partnerID, secret, middleware.RateLimit,
 				append([]redisquota.Option{redisquota.WithLogger(logger)}, opts...)...)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
-			return s.Store, s.Limiter, nil
+			return s.Store, s.Limiter, s, nil
 		}
 		return nil
 	}
@@ -51,12 +51,12 @@ func WithRedis(rdb redis.UniversalClient, opts ...redisquota.Option) Option {
 // filequota.
 func WithFileCache(dir string, opts ...filequota.Option) Option {
 	return func(c *config) error {
-		c.shared = func(baseURL, partnerID, secret string, _ *slog.Logger) (tokens.Store, ratelimit.Limiter, error) {
+		c.shared = func(baseURL, partnerID, secret string, _ *slog.Logger) (tokens.Store, ratelimit.Limiter, sharedCache, error) {
 			s, err := filequota.New(dir, baseURL, partnerID, secret, middleware.RateLimit, opts...)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
-			return s.Store, s.Limiter, nil
+			return s.Store, s.Limiter, nil, nil
 		}
 		return nil
 	}

@@ -183,7 +183,7 @@ func TestOneFetchAcrossStores(t *testing.T) {
 // renewal) delays the others by its TTL at most.
 func TestDeadHolderStallsAtMostTTL(t *testing.T) {
 	srv := redistest.Start(t)
-	const ttl = 600 * time.Millisecond
+	const ttl = time.Second
 	s := newShared(t, srv.Client(t), WithLockTTL(ttl))
 	if err := srv.Client(t).Set(context.Background(), s.keys.lock, "dead-process", ttl).Err(); err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func TestDeadHolderStallsAtMostTTL(t *testing.T) {
 	if _, err := tokens.NewSource(f.fetch, tokens.WithStore(s.Store)).Get(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < ttl/2 || d > ttl+500*time.Millisecond {
+	if d := time.Since(start); d < ttl/2 || d > ttl+time.Second { // wide: the machine is shared
 		t.Errorf("Get behind a dead holder's lock took %s; want about the TTL (%s)", d, ttl)
 	}
 	if f.n.Load() != 1 {

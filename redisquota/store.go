@@ -62,7 +62,17 @@ func (s *TokenStore) get(ctx context.Context) (tokens.Token, bool) {
 	}
 	octx, cancel := context.WithTimeout(ctx, s.opTO)
 	defer cancel()
-	b, err := s.rdb.Get(octx, s.keys.token).Bytes()
+	var get *redis.StringCmd
+	var ttl *redis.DurationCmd
+	_, err := s.rdb.Pipelined(octx, func(p redis.Pipeliner) error {
+		get = p.Get(octx, s.keys.token)
+		ttl = p.PTTL(octx, s.keys.token)
+		return nil
+	})
+	b, gerr := get.Bytes()
+	if err == nil || errors.Is(err, redis.Nil) {
+		err = gerr
+	}
 	if redisErr(ctx, err) {
 		s.h.fail(err)
 		return tokens.Token{}, false
@@ -77,6 +87,14 @@ func (s *TokenStore) get(ctx context.Context) (tokens.Token, bool) {
 	t, err := s.pk.Open(b)
 	if err != nil {
 		return tokens.Token{}, false // written under another secret: fetch anew
+	}
+	// The key expires with the token, set as a duration by the process that
+	// saved it: rebase the times on this process's clock, so a host whose
+	// clock is ahead cannot make the others use a token past its expiry.
+	if left, err := ttl.Result(); err == nil && left > 0 {
+		margin := t.Expiry.Sub(t.RenewAt)
+		t.Expiry = s.now().Add(left)
+		t.RenewAt = t.Expiry.Add(-margin)
 	}
 	_ = s.local.Save(ctx, t)
 	return t, true

@@ -1,0 +1,250 @@
+package milligold
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/redisquota"
+)
+
+// WithCache serves the answers of a read operation (by operation id, such
+// as "getGoldRate") from a cache for ttl: one request per ttl for all the
+// Client's callers, and for every process when the Client shares Redis
+// (WithRedis). When a refresh fails with a 429, a 5xx or a network error,
+// the last good answer is served instead, marked stale: see WithCacheInfo.
+// Without WithCache, concurrent identical reads still share one request.
+func WithCache(operationID string, ttl time.Duration) Option {
+	return func(c *config) error {
+		op, ok := middleware.OperationByID(operationID)
+		if !ok || op.Method != http.MethodGet {
+			return fmt.Errorf("cache: %q is not a read operation of the API", operationID)
+		}
+		if ttl <= 0 {
+			return fmt.Errorf("cache: ttl %s for %s: want a positive duration", ttl, operationID)
+		}
+		if c.cacheTTL == nil {
+			c.cacheTTL = map[string]time.Duration{}
+		}
+		c.cacheTTL[operationID] = ttl
+		return nil
+	}
+}
+
+// staleFor is how long past its ttl a cached answer may still be served
+// when the API fails.
+const staleFor = 24 * time.Hour
+
+// CacheInfo tells a caller where an answer came from.
+type CacheInfo struct {
+	Cached bool          // served from the cache (WithCache), not by a request of this call
+	Stale  bool          // past its ttl: served because the refresh failed
+	Age    time.Duration // of a cached answer
+	Err    error         // why a stale answer was served
+}
+
+type cacheInfoKey struct{}
+
+// WithCacheInfo returns a context that makes the Client's call fill info.
+func WithCacheInfo(ctx context.Context, info *CacheInfo) context.Context {
+	return context.WithValue(ctx, cacheInfoKey{}, info)
+}
+
+func setCacheInfo(ctx context.Context, ci CacheInfo) {
+	if p, ok := ctx.Value(cacheInfoKey{}).(*CacheInfo); ok && p != nil {
+		*p = ci
+	}
+}
+
+// sharedCache is the cross-process half of the cache (Redis).
+type sharedCache interface {
+	CacheGet(ctx context.Context, key string, keep time.Duration) (redisquota.Entry, time.Duration, bool)
+	CacheSet(ctx context.Context, key string, e redisquota.Entry, keep time.Duration)
+	CacheLock(ctx context.Context, key string, ttl time.Duration) (func(), bool)
+}
+
+// snapshot is a buffered answer that every caller of a flight gets a copy of.
+type snapshot struct {
+	status int
+	header http.Header
+	body   []byte
+	at     time.Time // when it was fetched (this process's clock)
+	info   CacheInfo
+}
+
+func (s *snapshot) response(req *http.Request) *http.Response {
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", s.status, http.StatusText(s.status)), StatusCode: s.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: s.header.Clone(), Body: io.NopCloser(bytes.NewReader(s.body)),
+		ContentLength: int64(len(s.body)), Request: req,
+	}
+}
+
+// readTransport makes concurrent identical GETs share one request and
+// serves the operations of WithCache from the cache. It sits outside the
+// bearer layer, so a shared answer costs one token lookup and one slot of
+// the rate limit. Safe for concurrent use.
+type readTransport struct {
+	next   http.RoundTripper
+	ttl    map[string]time.Duration
+	shared sharedCache // nil: in process only
+	now    func() time.Time
+	group  singleflight.Group
+
+	mu    sync.Mutex
+	cache map[string]*snapshot // 200 answers of cached operations, by URL
+}
+
+// maxCached bounds the in-process cache (getUserInfo is keyed by number).
+const maxCached = 1024
+
+func (t *readTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet {
+		return t.next.RoundTrip(req)
+	}
+	ctx := req.Context()
+	key := req.URL.String()
+	ttl, cached := t.ttl[operation(req)]
+	if cached {
+		if s, ok := t.fresh(ctx, key, ttl); ok {
+			setCacheInfo(ctx, s.info)
+			return s.response(req), nil
+		}
+	}
+	for again := true; ; again = false {
+		ch := t.group.DoChan(key, func() (any, error) { return t.fetch(req, key, cached, ttl) })
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case r := <-ch:
+			if r.Err != nil {
+				if again && isCtxErr(r.Err) && ctx.Err() == nil {
+					continue // we joined a flight whose caller gave up
+				}
+				return nil, r.Err
+			}
+			s := r.Val.(*snapshot)
+			setCacheInfo(ctx, s.info)
+			return s.response(req), nil
+		}
+	}
+}
+
+func isCtxErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// fresh finds an answer younger than ttl, here or in the shared cache.
+func (t *readTransport) fresh(ctx context.Context, key string, ttl time.Duration) (*snapshot, bool) {
+	t.mu.Lock()
+	s, ok := t.cache[key]
+	t.mu.Unlock()
+	if ok {
+		if age := t.now().Sub(s.at); age < ttl {
+			c := *s
+			c.info = CacheInfo{Cached: true, Age: age}
+			return &c, true
+		}
+	}
+	if t.shared == nil {
+		return nil, false
+	}
+	e, age, ok := t.shared.CacheGet(ctx, key, ttl+staleFor)
+	if !ok {
+		return nil, false
+	}
+	s = &snapshot{status: e.Status, header: http.Header{"Content-Type": {e.ContentType}}, body: e.Body, at: t.now().Add(-age)}
+	t.keep(key, s)
+	if age >= ttl {
+		return nil, false
+	}
+	c := *s
+	c.info = CacheInfo{Cached: true, Age: age}
+	return &c, true
+}
+
+func (t *readTransport) keep(key string, s *snapshot) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cache == nil {
+		t.cache = map[string]*snapshot{}
+	}
+	if _, ok := t.cache[key]; !ok && len(t.cache) >= maxCached {
+		for k := range t.cache { // evict one at random
+			delete(t.cache, k)
+			break
+		}
+	}
+	t.cache[key] = s
+}
+
+// fetch runs inside the flight: one request for every caller of key.
+func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl time.Duration) (*snapshot, error) {
+	ctx := req.Context()
+	if cached && t.shared != nil {
+		// Across processes: one refreshes, the others wait for its answer.
+		for {
+			unlock, ok := t.shared.CacheLock(ctx, key, 5*time.Second)
+			if ok {
+				defer unlock()
+				if s, ok := t.fresh(ctx, key, ttl); ok { // refreshed meanwhile
+					return s, nil
+				}
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+			if s, ok := t.fresh(ctx, key, ttl); ok {
+				return s, nil
+			}
+		}
+	}
+	resp, err := t.next.RoundTrip(req)
+	var s *snapshot
+	if err == nil {
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		resp.Body.Close()
+		if rerr != nil {
+			err = rerr
+		} else {
+			s = &snapshot{status: resp.StatusCode, header: resp.Header, body: body, at: t.now()}
+		}
+	}
+	failed := err != nil || s.status == http.StatusTooManyRequests || s.status >= 500
+	if cached && failed {
+		t.mu.Lock()
+		last, ok := t.cache[key]
+		t.mu.Unlock()
+		if ok && t.now().Sub(last.at) < ttl+staleFor {
+			why := err
+			if why == nil {
+				why = fmt.Errorf("the API answered %d %s", s.status, http.StatusText(s.status))
+			}
+			c := *last
+			c.info = CacheInfo{Cached: true, Stale: true, Age: t.now().Sub(last.at), Err: why}
+			return &c, nil
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cached && s.status == http.StatusOK && len(s.body) <= maxBody {
+		t.keep(key, s)
+		if t.shared != nil {
+			t.shared.CacheSet(ctx, key, redisquota.Entry{Status: s.status, ContentType: s.header.Get("Content-Type"), Body: s.body}, ttl+staleFor)
+		}
+	}
+	return s, nil
+}
