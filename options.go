@@ -49,7 +49,7 @@ type config struct {
 	maxRetries int
 	now        func() time.Time
 	userAgent  string
-	shared     sharedState // WithRedis, WithFileCache; nil means in process
+	shared     sharedState              // WithRedis, WithFileCache; nil means in process
 	cacheTTL   map[string]time.Duration // WithCache, by operation id
 	cache      sharedCache              // WithRedis's half of WithCache
 

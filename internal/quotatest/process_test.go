@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/redistest"
 	"github.com/milligold/milligold-go/redisquota"
 	"github.com/milligold/milligold-go/sandbox"
 	"github.com/milligold/milligold-go/tokens"
-	"github.com/milligold/milligold-go/gen/middleware"
 )
 
 // The short world of these tests: 10 requests per 5 s (the sandbox's
@@ -240,4 +240,30 @@ func TestCLILoop(t *testing.T) {
 		t.Errorf("stderr of the runs that waited = %q; want one \"waiting …s for the rate limit (10 per 20s)\"", waited)
 	}
 	_ = runtime.GOOS
+}
+
+// TestCoalescedReads: 1,000 concurrent GoldRate calls from 4 processes
+// sharing Redis, with WithCache(getGoldRate, 3s): one upstream request; a
+// second round after the TTL: one more.
+func TestCoalescedReads(t *testing.T) {
+	rs := redistest.Start(t)
+	sb := newRecorder(t, func(*sandbox.Config) {})
+	for round := 1; round <= 2; round++ {
+		j := baseJob(sb, rs.URL, 10*time.Second, 250)
+		j.Op, j.CacheTTL = "rate", 3*time.Second
+		res := run(t, 4, j, nil)
+		noErrors(t, res)
+		ok := 0
+		for _, r := range res {
+			ok += r.OK
+		}
+		c := sb.counts()
+		t.Logf("round %d: %d GoldRate calls answered from 4 processes; upstream: %d gold-rate requests, %d token requests, %d × 429", round, ok, c.rate, c.tokens, c.tooMany)
+		if ok != 1000 || c.rate != round {
+			t.Errorf("round %d: %d calls answered, %d upstream gold-rate requests; want 1000 and %d", round, ok, c.rate, round)
+		}
+		if round == 1 {
+			time.Sleep(3 * time.Second) // the TTL passes
+		}
+	}
 }
