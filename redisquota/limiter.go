@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"math"
 	"math/big"
 	"strconv"
@@ -77,10 +79,13 @@ type Limiter struct {
 	seq    atomic.Uint64
 	limit  atomic.Int64 // the limit in force, as last known
 
-	mu       sync.Mutex
-	local    *ratelimit.SlidingLog // the fallback
-	offline  []time.Time           // sends the fallback allowed, to replay into Redis
-	observed int                   // the limit last written to Redis
+	mu        sync.Mutex
+	fbLimit   int         // the fallback's limit: the share of the limit in force
+	offline   []time.Time // sends the fallback allowed: its log, replayed into Redis
+	recent    []time.Time // this process's shared sends within the span
+	fullUntil time.Time   // the shared log was full until then, as Redis last said
+	penalty   time.Time   // the latest Penalize, for the fallback
+	observed  int         // the limit last written to Redis
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
@@ -94,8 +99,7 @@ func newLimiter(rdb redis.UniversalClient, k keys, h *health, p ratelimit.Policy
 		id: hex.EncodeToString(id[:]),
 	}
 	l.limit.Store(int64(p.Requests))
-	l.local = ratelimit.NewSlidingLog(ratelimit.Policy{Requests: l.fallbackLimit(p.Requests), Window: p.Window},
-		ratelimit.WithMargin(st.margin), ratelimit.WithClock(st.now, st.sleep))
+	l.fbLimit = l.fallbackLimit(p.Requests)
 	return l
 }
 
@@ -117,7 +121,10 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			return err
 		}
 		if !shared {
-			return l.waitLocal(ctx)
+			if err := l.waitLocal(ctx); err != errRetryShared {
+				return err
+			}
+			continue
 		}
 		if d == 0 {
 			return nil
@@ -168,37 +175,87 @@ func (l *Limiter) reserve(ctx context.Context) (d time.Duration, shared bool, er
 		return 0, false, ctx.Err()
 	}
 	l.h.ok()
+	d = time.Duration(us) * time.Microsecond
+	l.mu.Lock()
+	if d > 0 {
+		l.fullUntil = later(l.fullUntil, now.Add(d))
+	} else {
+		l.recent = append(trim(l.recent, now, l.span), now)
+	}
+	l.mu.Unlock()
 	if !cut.IsZero() {
 		l.mu.Lock()
-		keep := l.offline[:0]
+		var keep []time.Time
 		for _, t := range l.offline {
 			if t.After(cut) {
 				keep = append(keep, t)
+			} else {
+				l.recent = append(l.recent, t) // in the shared log now
 			}
 		}
 		l.offline = keep
 		l.mu.Unlock()
 	}
-	return time.Duration(us) * time.Microsecond, true, nil
+	return d, true, nil
 }
 
-// waitLocal is the fallback: the in-process log at the fallback share.
-func (l *Limiter) waitLocal(ctx context.Context) error {
-	if err := l.local.Wait(ctx); err != nil {
-		return err
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	keep := l.offline[:0]
-	for _, t := range l.offline {
-		if now.Sub(t) < l.span {
+	return a
+}
+
+// trim drops the times at or past span before now.
+func trim(ts []time.Time, now time.Time, span time.Duration) []time.Time {
+	keep := ts[:0]
+	for _, t := range ts {
+		if now.Sub(t) < span {
 			keep = append(keep, t)
 		}
 	}
-	l.offline = append(keep, now)
-	return nil
+	return keep
 }
+
+// waitLocal is the fallback: a sliding log in process at the fallback
+// share of the limit. It counts this process's recent shared sends too, and
+// holds until the shared log was last known to be full and until a
+// penalty, so a slow Redis call in a busy window does not let a burst out.
+func (l *Limiter) waitLocal(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		now := l.now()
+		l.recent = trim(l.recent, now, l.span)
+		l.offline = trim(l.offline, now, l.span)
+		var d time.Duration
+		if until := later(l.fullUntil, l.penalty); now.Before(until) {
+			d = until.Sub(now)
+		} else if n := len(l.recent) + len(l.offline); n >= l.fbLimit {
+			all := append(append([]time.Time(nil), l.recent...), l.offline...)
+			slices.SortFunc(all, func(a, b time.Time) int { return a.Compare(b) })
+			d = max(all[n-l.fbLimit].Add(l.span).Sub(now), time.Nanosecond)
+		} else {
+			l.offline = append(l.offline, now)
+		}
+		l.mu.Unlock()
+		if d == 0 {
+			return nil
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return fmt.Errorf("rate limit: the next request may go in %s, after the deadline: %w", d.Round(time.Second), context.DeadlineExceeded)
+		}
+		if err := l.sleep(ctx, min(d, probeEvery)); err != nil {
+			return err
+		}
+		if l.h.probeDue() {
+			// Redis may be back: let Wait try it.
+			return errRetryShared
+		}
+	}
+}
+
+// errRetryShared sends Wait back to Redis after a probe came due.
+var errRetryShared = errors.New("redisquota: retry the shared log")
 
 // Observe implements ratelimit.Limiter: the limit is written to Redis when
 // it changes, so every process adopts it.
@@ -207,8 +264,8 @@ func (l *Limiter) Observe(n int) {
 		return
 	}
 	l.limit.Store(int64(n))
-	l.local.Observe(l.fallbackLimit(n))
 	l.mu.Lock()
+	l.fbLimit = l.fallbackLimit(n)
 	same := l.observed == n
 	l.observed = n
 	l.mu.Unlock()
@@ -231,7 +288,9 @@ func (l *Limiter) Observe(n int) {
 // wait is sent as a duration, so the penalty lands on Redis's clock
 // whatever this host's clock says.
 func (l *Limiter) Penalize(t time.Time) {
-	l.local.Penalize(t)
+	l.mu.Lock()
+	l.penalty = later(l.penalty, t)
+	l.mu.Unlock()
 	d := t.Sub(l.now())
 	if d <= 0 || !l.h.usable() {
 		return

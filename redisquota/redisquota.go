@@ -38,7 +38,7 @@ import (
 // Defaults of the options.
 const (
 	DefaultLockTTL       = 5 * time.Second
-	DefaultOpTimeout     = 500 * time.Millisecond
+	DefaultOpTimeout     = time.Second
 	DefaultFallbackShare = 0.25
 	probeEvery           = time.Second
 )
@@ -261,6 +261,13 @@ func (h *health) ok() bool {
 	h.down = false
 	h.logger.Info("milligold: Redis answers again; token and rate limit shared again")
 	return true
+}
+
+// probeDue reports, without taking it, whether a probe of a down Redis is due.
+func (h *health) probeDue() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.down && !h.now().Before(h.nextProbe)
 }
 
 // isDown reports the state without probing.

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	milligold "github.com/milligold/milligold-go"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/redisquota"
@@ -65,6 +67,7 @@ func child(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	redis.SetLogger(quiet{}) // go-redis's own dial errors: the fault test provokes them
 	now := func() time.Time { return time.Now().Add(j.Skew) }
 	policy := ratelimit.Policy{Requests: j.Requests, Window: j.Window}
 	opts := []milligold.Option{
@@ -144,7 +147,8 @@ func child(spec string) int {
 					if stale {
 						res.Stale++
 					}
-				case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
+				case errors.Is(err, context.DeadlineExceeded):
+					// The run's end: its deadline passed, or the next slot is past it.
 				case len(res.Errors) < 5:
 					res.Errors = append(res.Errors, err.Error())
 				}
@@ -159,6 +163,10 @@ func child(spec string) int {
 	json.NewEncoder(os.Stdout).Encode(res)
 	return 0
 }
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // proc is a started child.
 type proc struct {
@@ -296,6 +304,18 @@ func (r *recorder) counts() counts {
 		}
 	}
 	return c
+}
+
+// timeline prints every answer's offset from the first and its status,
+// so a failure shows where the 429s landed.
+func (r *recorder) timeline() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	for _, a := range r.log {
+		fmt.Fprintf(&b, "%6.3fs %d %s\n", a.at.Sub(r.log[0].at).Seconds(), a.status, a.path[strings.LastIndex(a.path, "/"):])
+	}
+	return b.String()
 }
 
 // okWithin counts the 200s in [from, from+d).
