@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: help sandbox test soak generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci console-test
+.PHONY: help sandbox test soak test-shared generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci console-test
 .DEFAULT_GOAL := help
 
 ## help: list these targets (the default)
@@ -22,6 +22,10 @@ test:
 ## soak: the sandbox under sustained load from hundreds of partners (about a minute; CI runs it)
 soak:
 	$(GO) test -race -count=1 -run '^TestSoak$$' -v ./sandbox/
+
+## test-shared: the multi-process tests of the shared token, rate limit and cache (real redis-server, ~2 minutes)
+test-shared:
+	$(GO) test -race -count=1 -tags quota -v ./internal/quotatest/
 
 ## generate: regenerate gen/ from openapi.yaml (oapi-codegen, then milligold-gen)
 generate:
@@ -71,4 +75,4 @@ bench:
 	bash bench/run.sh
 
 ## ci: what .ci/run runs
-ci: test soak check-generate vet fmt-check vulncheck secrets fuzz contract console-test
+ci: test soak test-shared check-generate vet fmt-check vulncheck secrets fuzz contract console-test
