@@ -86,6 +86,11 @@ fi
 log "measuring (about two minutes)"
 runbg timeout --kill-after=10s 300s "$work/bench" "${args[@]}" >"$work/table.md" || die "bench failed (see above)"
 
+# The shared-quota rows: a separate command (bench/shared) with its own redis-server.
+command -v redis-server >/dev/null || { apt-get install -y -qq redis-server || { apt-get update -qq && apt-get install -y -qq redis-server; }; } >&2
+log "shared quota: processes on one Redis vs independent clients (about 40 s)"
+go build -o "$work/shared" ./bench/shared && runbg "$work/shared" >>"$work/table.md" || die "bench/shared failed"
+
 cat "$work/table.md"
 if [ -n "${BENCH_OUT:-}" ]; then
 	cp "$work/table.md" "$BENCH_OUT"
