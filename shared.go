@@ -23,7 +23,8 @@ type sharedState func(baseURL, partnerID, secret string, logger *slog.Logger) (t
 // partner), kept on Redis's clock. Build rdb with redisquota.ParseURL
 // ("redis://…" or "rediss://…" for TLS; AUTH from the URL), or pass any
 // go-redis client (a cluster client works: a partner's keys share one hash
-// slot). While Redis is unreachable, the Client keeps working on in-process
+// slot; set ContextTimeoutEnabled, as ParseURL does, or a silent Redis holds
+// a call for the client's ReadTimeout rather than a second). While Redis is unreachable, the Client keeps working on in-process
 // state at a quarter of the limit and logs one warning through WithLogger;
 // see package redisquota. WithTokenStore and WithLimiter, when also given,
 // take precedence.

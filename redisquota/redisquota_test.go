@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -356,5 +357,43 @@ func TestParseURL(t *testing.T) {
 				t.Errorf("ParseURL error %q shows the password", err)
 			}
 		})
+	}
+}
+
+// TestSlowRedisFallsBack: a Redis that accepts connections and never
+// answers costs a call the op timeout, then the fallback answers.
+func TestSlowRedisFallsBack(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	rdb, err := ParseURL("redis://" + l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	s := newShared(t, rdb, WithOpTimeout(200*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.Limiter.Wait(ctx); err != nil {
+		t.Fatalf("Wait on a silent Redis = %v; want the fallback's slot", err)
+	}
+	src := tokens.NewSource((&fetcher{}).fetch, tokens.WithStore(s.Store))
+	if _, err := src.Get(ctx); err != nil {
+		t.Fatalf("Get on a silent Redis = %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Wait and Get on a silent Redis took %s; want about one op timeout (200ms)", d)
 	}
 }
