@@ -333,7 +333,8 @@ func TestClientKeepsTheSandboxLimit(t *testing.T) {
 	if got := faultserver.MaxInWindow(reqs, policy.Window); got > policy.Requests {
 		t.Errorf("MaxInWindow = %d in %v; want at most %d", got, policy.Window, policy.Requests)
 	}
-	if want := callers*each + 1; len(reqs) != want {
-		t.Errorf("server saw %d requests; want %d (one token request, then the calls)", len(reqs), want)
+	// Concurrent identical reads share one request, so the calls may take fewer.
+	if want := callers*each + 1; len(reqs) > want || len(reqs) < 3 {
+		t.Errorf("server saw %d requests; want one token request, then at most one per call (%d in all)", len(reqs), want)
 	}
 }

@@ -59,12 +59,15 @@ func maxInWindow(ts []time.Time, w time.Duration) int {
 func TestLimiterSharedAcrossInstances(t *testing.T) {
 	srv := redistest.Start(t)
 	skewed := func() time.Time { return time.Now().Add(5 * time.Second) }
+	// A 300 ms margin: the sends are stamped after Wait returns, which a
+	// loaded machine delays.
+	m := WithMargin(300 * time.Millisecond)
 	lims := []*Limiter{
-		newShared(t, srv.Client(t)).Limiter,
-		newShared(t, srv.Client(t)).Limiter,
-		newShared(t, srv.Client(t), WithClock(skewed, nil)).Limiter,
+		newShared(t, srv.Client(t), m).Limiter,
+		newShared(t, srv.Client(t), m).Limiter,
+		newShared(t, srv.Client(t), m, WithClock(skewed, nil)).Limiter,
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	var mu sync.Mutex
 	var sent []time.Time
@@ -83,12 +86,13 @@ func TestLimiterSharedAcrossInstances(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	// 2.5 s at 5 per 1.1 s: 15 at most (0, 1.1, 2.2 s).
+	// 4 s at 5 per 1.3 s: 20 at most (0, 1.3, 2.6, 3.9 s); a loaded
+	// machine may slip the last burst past the deadline, so 13 at least.
 	if got := maxInWindow(sent, quick.Window); got > quick.Requests {
 		t.Errorf("max sends in one %s = %d; want at most %d", quick.Window, got, quick.Requests)
 	}
-	if len(sent) < 13 || len(sent) > 15 {
-		t.Errorf("sends in 2.5 s = %d; want 13 to 15 (the quota, shared)", len(sent))
+	if len(sent) < 13 || len(sent) > 20 {
+		t.Errorf("sends in 4 s = %d; want 13 to 20 (the quota, shared)", len(sent))
 	}
 }
 
