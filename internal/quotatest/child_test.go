@@ -45,6 +45,7 @@ type job struct {
 	Goroutines int
 	Skew       time.Duration // added to this process's clock
 	Op         string        // "user" or "rate"
+	Pause      time.Duration // between a goroutine's calls
 	CacheTTL   time.Duration // WithCache(getGoldRate, ttl) when set
 }
 
@@ -155,6 +156,12 @@ func child(spec string) int {
 				mu.Unlock()
 				if j.Op == "rate" {
 					return // one call per goroutine: the coalescing test
+				}
+				if j.Pause > 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(j.Pause):
+					}
 				}
 			}
 		}()
@@ -275,7 +282,7 @@ func (w *statusWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.Write
 
 // counts summarises the log.
 type counts struct {
-	total, ok, tooMany, server, tokens, rate int
+	total, ok, tooMany, server, tokens, rate, unauthorized int
 	first                                    time.Time
 }
 
@@ -293,6 +300,8 @@ func (r *recorder) counts() counts {
 			c.ok++
 		case a.status == 429:
 			c.tooMany++
+		case a.status == 401:
+			c.unauthorized++
 		case a.status >= 500:
 			c.server++
 		}

@@ -97,6 +97,28 @@ func TestSharedQuotaAcrossProcesses(t *testing.T) {
 	}
 }
 
+// TestOneTokenPerLifetime: tokens living 4 s (renewed 0.4 s early), 4
+// processes calling every 2.5 s for 13 s: one token request per lifetime
+// for all of them (4 at most: at 0, 3.6, 7.2 and 10.8 s), no 401, no 429.
+func TestOneTokenPerLifetime(t *testing.T) {
+	rs := redistest.Start(t)
+	sb := newRecorder(t, func(c *sandbox.Config) {
+		shortWorld(c)
+		c.TokenLifetimeSeconds = 4
+	})
+	j := baseJob(sb, rs.URL, 13*time.Second, 1)
+	j.Pause = 2500 * time.Millisecond
+	noErrors(t, run(t, 4, j, nil))
+	c := sb.counts()
+	t.Logf("4 s tokens, 4 processes, 13 s: %d requests, %d token requests, %d × 401, %d × 429", c.total, c.tokens, c.unauthorized, c.tooMany)
+	if c.tokens < 3 || c.tokens > 4 {
+		t.Errorf("token requests = %d; want 3 or 4, one per lifetime", c.tokens)
+	}
+	if c.unauthorized != 0 || c.tooMany != 0 {
+		t.Errorf("401s = %d, 429s = %d; want 0 and 0", c.unauthorized, c.tooMany)
+	}
+}
+
 // TestControlPerProcessLimiters: the same load with a limiter and a token
 // per process: the 429s the shared state prevents.
 func TestControlPerProcessLimiters(t *testing.T) {
