@@ -283,7 +283,7 @@ func (w *statusWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.Write
 // counts summarises the log.
 type counts struct {
 	total, ok, tooMany, server, tokens, rate, unauthorized int
-	first                                    time.Time
+	first                                                  time.Time
 }
 
 func (r *recorder) counts() counts {
