@@ -95,7 +95,8 @@ func New(dir, baseURL, partnerID, secret string, p ratelimit.Policy, opts ...Opt
 	path := filepath.Join(dir, pk.String())
 	return &Shared{
 		Store:   &TokenStore{pk: pk, path: path + ".token", lockPath: path + ".token.lock", now: st.now, sleep: st.sleep},
-		Limiter: &Limiter{path: path + ".quota", lockPath: path + ".quota.lock", policy: p, span: p.Window + st.margin, now: st.now, sleep: st.sleep, onWait: st.onWait},
+		Limiter: &Limiter{path: path + ".quota", lockPath: path + ".quota.lock", policy: p, span: p.Window + st.margin, now: st.now, sleep: st.sleep, onWait: st.onWait,
+			local: ratelimit.NewSlidingLog(p, ratelimit.WithMargin(st.margin), ratelimit.WithClock(st.now, st.sleep))},
 	}, nil
 }
 
@@ -193,9 +194,9 @@ func (s *TokenStore) Save(ctx context.Context, t tokens.Token) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(s.path, b); err != nil {
-		return fmt.Errorf("filequota: save token: %w", err)
-	}
+	// A file that cannot be written (disk full, read-only home) costs the
+	// next process a token request, not this call.
+	_ = writeFile(s.path, b)
 	return nil
 }
 
@@ -210,7 +211,8 @@ func (s *TokenStore) Lock(ctx context.Context, stale tokens.Token, _ time.Time) 
 		}
 		unlock, err := tryLock(s.lockPath)
 		if err != nil {
-			return tokens.Token{}, false, nil, fmt.Errorf("filequota: %w", err)
+			// No lock to be had (an unwritable dir, no flock): fetch alone.
+			return tokens.Token{}, false, func() {}, nil
 		}
 		if unlock != nil {
 			if t, ok := s.read(); ok && t.Valid(s.now()) && t.Value != stale.Value {
@@ -271,6 +273,7 @@ type Limiter struct {
 	now            func() time.Time
 	sleep          func(context.Context, time.Duration) error
 	onWait         func(time.Duration, int, time.Duration)
+	local          *ratelimit.SlidingLog // when the file fails
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
@@ -327,7 +330,11 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			q.Sent = append(q.Sent, now.UnixNano())
 		})
 		if err != nil {
-			return err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// The file failed (unwritable, no flock): pace this process alone.
+			return l.local.Wait(ctx)
 		}
 		if d == 0 {
 			return nil
@@ -350,6 +357,7 @@ func (l *Limiter) Observe(n int) {
 	if n < 1 || n > 1<<20 {
 		return
 	}
+	l.local.Observe(n)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = l.update(ctx, func(q *quotaFile) { q.Limit = n })
@@ -357,6 +365,7 @@ func (l *Limiter) Observe(n int) {
 
 // Penalize implements ratelimit.Limiter.
 func (l *Limiter) Penalize(t time.Time) {
+	l.local.Penalize(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = l.update(ctx, func(q *quotaFile) { q.Penalty = max(q.Penalty, t.UnixNano()) })

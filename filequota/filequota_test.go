@@ -193,3 +193,35 @@ func FuzzDecodeQuota(f *testing.F) {
 		}
 	})
 }
+
+// TestUnwritableDirDegrades: when the files cannot be written, calls still
+// work, paced in process and fetching their own token. (The directory is
+// replaced by a file: a read-only mode would not stop root.)
+func TestUnwritableDirDegrades(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "milligold")
+	s, err := New(dir, base, partner, secret, ratelimit.Policy{Requests: 2, Window: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replace the directory by a file: every open, lock and rename fails.
+	os.RemoveAll(dir)
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for i := range 2 {
+		if err := s.Limiter.Wait(ctx); err != nil {
+			t.Fatalf("Wait %d with a broken cache dir = %v", i+1, err)
+		}
+	}
+	if err := s.Limiter.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("third Wait under a limit of 2 = %v; want the in-process limiter to hold it", err)
+	}
+	src := tokens.NewSource(func(context.Context) (tokens.Grant, error) {
+		return tokens.Grant{Value: "token-value", ExpiresIn: time.Hour}, nil
+	}, tokens.WithStore(s.Store))
+	if _, err := src.Get(context.Background()); err != nil {
+		t.Errorf("Get with a broken cache dir = %v; want a token", err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -58,6 +59,10 @@ func (a *app) sharedOptions(f *sharedFlags) ([]milligold.Option, error) {
 	dir, ok := a.cacheDir()
 	if !ok {
 		return nil, nil // no home to keep a cache in: run without
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		fmt.Fprintf(a.stderr, "milligold: note: running without the cache: %v (--no-cache hides this note)\n", err)
+		return nil, nil
 	}
 	return []milligold.Option{milligold.WithFileCache(dir, filequota.WithOnWait(onWait))}, nil
 }
