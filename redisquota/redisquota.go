@@ -166,12 +166,26 @@ func New(rdb redis.UniversalClient, baseURL, partnerID, secret string, p ratelim
 	}, nil
 }
 
-// Clear deletes the partner's shared state (token, lock, log, limits, cache).
-func (s *Shared) Clear(ctx context.Context) error {
-	if err := s.rdb.Del(ctx, s.keys.token, s.keys.lock, s.keys.log, s.keys.meta).Err(); err != nil {
-		return fmt.Errorf("redisquota: clear: %w", err)
+// Clear deletes the partner's shared state (token, lock, log, limits, and
+// the cached answers, found by SCAN: on a cluster client, on the node SCAN
+// reaches) and returns how many keys it deleted.
+func (s *Shared) Clear(ctx context.Context) (int, error) {
+	n, err := s.rdb.Del(ctx, s.keys.token, s.keys.lock, s.keys.log, s.keys.meta).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redisquota: clear: %w", err)
 	}
-	return nil
+	iter := s.rdb.Scan(ctx, 0, s.keys.prefix+"cache:*", 100).Iterator()
+	for iter.Next(ctx) {
+		d, err := s.rdb.Del(ctx, iter.Val()).Result()
+		if err != nil {
+			return int(n), fmt.Errorf("redisquota: clear: %w", err)
+		}
+		n += d
+	}
+	if err := iter.Err(); err != nil {
+		return int(n), fmt.Errorf("redisquota: clear: %w", err)
+	}
+	return int(n), nil
 }
 
 // keys are one partner's Redis keys; the braces make Redis Cluster hash

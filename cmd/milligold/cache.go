@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	milligold "github.com/milligold/milligold-go"
 	"github.com/milligold/milligold-go/filequota"
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/redisquota"
 )
 
@@ -103,22 +105,55 @@ with a key derived from the partner secret.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(&cobra.Command{
+	var f clientFlags
+	clear := &cobra.Command{
 		Use:   "clear",
-		Short: "Delete the cached tokens and rate-limit logs of every partner",
-		Args:  noArgs,
-		RunE: func(*cobra.Command, []string) error {
-			dir, ok := a.cacheDir()
-			if !ok {
+		Short: "Delete the cached tokens and rate-limit logs",
+		Long: `Delete the cached tokens and rate-limit logs of every partner from the user
+cache directory. With --redis (or ` + envRedisURL + `), also delete the shared
+state of the partner --base-url and --partner-id name from that Redis.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir, ok := a.cacheDir(); ok {
+				if err := filequota.Clear(dir); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "cleared %s\n", dir)
+			}
+			raw := cmp.Or(f.shared.redisURL, a.getenv(envRedisURL))
+			if raw == "" {
 				return nil
 			}
-			if err := filequota.Clear(dir); err != nil {
+			base, err := a.resolveBaseURL(f.baseURL)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "cleared %s\n", dir)
+			id, secret, err := a.credentials(&f, base)
+			if err != nil {
+				return err
+			}
+			rdb, err := redisquota.ParseURL(raw)
+			if err != nil {
+				return usagef("redis: %v", err)
+			}
+			defer rdb.Close()
+			sh, err := redisquota.New(rdb, base, id, secret, middleware.RateLimit)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			n, err := sh.Clear(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "cleared %d Redis keys of partner %s at %s\n", n, id, base)
 			return nil
 		},
-	})
+	}
+	f.registerTarget(clear)
+	clear.Flags().StringVar(&f.shared.redisURL, "redis", "", "also clear the partner's state in this Redis (default $"+envRedisURL+")")
+	cmd.AddCommand(clear)
 	return cmd
 }
 

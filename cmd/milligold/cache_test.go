@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/milligold/milligold-go/internal/redistest"
 	"github.com/milligold/milligold-go/sandbox"
 )
 
@@ -79,5 +81,30 @@ func TestRedisFlagErrorsHideThePassword(t *testing.T) {
 	code, _, stderr := runApp(map[string]string{envBaseURL: url, envRedisURL: "redis://u:hunter2-pw@127.0.0.1:1/x"}, "rate")
 	if code != exitUsage || strings.Contains(stderr, "hunter2-pw") || !strings.Contains(stderr, envRedisURL) {
 		t.Errorf("bad %s: exit %d, %q; want a usage error naming it without the password", envRedisURL, code, stderr)
+	}
+}
+
+func TestRedisSharesTheTokenBetweenRuns(t *testing.T) {
+	url, tokens := countingSandbox(t)
+	rs := redistest.Start(t)
+	env := map[string]string{envBaseURL: url, envRedisURL: rs.URL, "XDG_CACHE_HOME": t.TempDir()}
+	for i := range 3 {
+		if code, _, stderr := runApp(env, "rate"); code != exitOK {
+			t.Fatalf("run %d with %s: exit %d: %s", i+1, envRedisURL, code, stderr)
+		}
+	}
+	if n := tokens.Load(); n != 1 {
+		t.Errorf("token requests in 3 runs sharing Redis = %d; want 1", n)
+	}
+	rdb := rs.Client(t)
+	if keys, _ := rdb.Keys(context.Background(), "milligold:*").Result(); len(keys) == 0 {
+		t.Fatal("no milligold keys in Redis after the runs")
+	}
+	code, stdout, stderr := runApp(env, "cache", "clear")
+	if code != exitOK || !strings.Contains(stdout, "Redis keys of partner") {
+		t.Errorf("cache clear with %s: exit %d, %q, %q", envRedisURL, code, stdout, stderr)
+	}
+	if keys, _ := rdb.Keys(context.Background(), "milligold:*").Result(); len(keys) != 0 {
+		t.Errorf("keys left after cache clear: %q", keys)
 	}
 }
