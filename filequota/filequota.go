@@ -94,7 +94,7 @@ func New(dir, baseURL, partnerID, secret string, p ratelimit.Policy, opts ...Opt
 	}
 	path := filepath.Join(dir, pk.String())
 	return &Shared{
-		Store:   &TokenStore{pk: pk, path: path + ".token", lockPath: path + ".token.lock", now: st.now, sleep: st.sleep},
+		Store: &TokenStore{pk: pk, path: path + ".token", lockPath: path + ".token.lock", now: st.now, sleep: st.sleep},
 		Limiter: &Limiter{path: path + ".quota", lockPath: path + ".quota.lock", policy: p, span: p.Window + st.margin, now: st.now, sleep: st.sleep, onWait: st.onWait,
 			local: ratelimit.NewSlidingLog(p, ratelimit.WithMargin(st.margin), ratelimit.WithClock(st.now, st.sleep))},
 	}, nil
