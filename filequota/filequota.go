@@ -340,7 +340,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			return nil
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Sub(l.now()) < d {
-			return fmt.Errorf("rate limit: the next request may go in %s, after the deadline: %w", d.Round(time.Second), context.DeadlineExceeded)
+			return &quotakey.WaitError{Wait: d}
 		}
 		if !told && d >= time.Second && l.onWait != nil {
 			told = true

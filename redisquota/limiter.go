@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"math"
 	"math/big"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/milligold/milligold-go/internal/quotakey"
 	"github.com/milligold/milligold-go/ratelimit"
 )
 
@@ -130,7 +130,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			return nil
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-			return fmt.Errorf("rate limit: the next request may go in %s, after the deadline: %w", d.Round(time.Second), context.DeadlineExceeded)
+			return &quotakey.WaitError{Wait: d}
 		}
 		if !told && d >= time.Second && l.onWait != nil {
 			told = true
@@ -242,7 +242,7 @@ func (l *Limiter) waitLocal(ctx context.Context) error {
 			return nil
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-			return fmt.Errorf("rate limit: the next request may go in %s, after the deadline: %w", d.Round(time.Second), context.DeadlineExceeded)
+			return &quotakey.WaitError{Wait: d}
 		}
 		if err := l.sleep(ctx, min(d, probeEvery)); err != nil {
 			return err

@@ -38,7 +38,7 @@ func (f *sharedFlags) register(fs *pflag.FlagSet) {
 // one token and wait for the rate limit instead of failing.
 func (a *app) sharedOptions(f *sharedFlags) ([]milligold.Option, error) {
 	onWait := func(d time.Duration, limit int, window time.Duration) {
-		fmt.Fprintf(a.stderr, "waiting %s for the rate limit (%d per %s)\n", d.Round(time.Second)+roundUp(d), limit, window)
+		fmt.Fprintf(a.stderr, "waiting %s for the rate limit (%d per %s)\n", ceilSecond(d), limit, window)
 	}
 	raw, from := f.redisURL, "--redis"
 	if raw == "" {
@@ -69,12 +69,9 @@ func (a *app) sharedOptions(f *sharedFlags) ([]milligold.Option, error) {
 	return []milligold.Option{milligold.WithFileCache(dir, filequota.WithOnWait(onWait))}, nil
 }
 
-// roundUp adds the second Round dropped, so "waiting 14s" is never short.
-func roundUp(d time.Duration) time.Duration {
-	if d.Round(time.Second) < d {
-		return time.Second
-	}
-	return 0
+// ceilSecond rounds d up to a whole second, so "waiting 14s" is never short.
+func ceilSecond(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
 }
 
 // cacheDir is os.UserCacheDir()/milligold, read through the app's

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/milligold/milligold-go/filequota"
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/redistest"
 	"github.com/milligold/milligold-go/sandbox"
 )
@@ -106,5 +109,33 @@ func TestRedisSharesTheTokenBetweenRuns(t *testing.T) {
 	}
 	if keys, _ := rdb.Keys(context.Background(), "milligold:*").Result(); len(keys) != 0 {
 		t.Errorf("keys left after cache clear: %q", keys)
+	}
+}
+
+// TestTimeoutShorterThanTheWait: with the quota of the last 20 s spent by
+// earlier runs, a run whose --timeout ends before the next slot fails at
+// once and says why.
+func TestTimeoutShorterThanTheWait(t *testing.T) {
+	url, tokens := countingSandbox(t)
+	cache := t.TempDir()
+	sh, err := filequota.New(filepath.Join(cache, "milligold"), url, sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret, middleware.RateLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range middleware.RateLimit.Requests {
+		if err := sh.Limiter.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	code, _, stderr := runApp(map[string]string{envBaseURL: url, "XDG_CACHE_HOME": cache}, "rate", "--timeout", "3s")
+	if code != exitError || !strings.Contains(stderr, "the rate limit allows the next request in 2") || !strings.Contains(stderr, "raise --timeout") {
+		t.Errorf("rate --timeout 3s with the quota spent: exit %d, %q; want exit 1 naming the wait", code, stderr)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the run took %s; want it to fail at once", d)
+	}
+	if n := tokens.Load(); n != 0 {
+		t.Errorf("token requests = %d; want 0 (the limit held it)", n)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/internal/quotakey"
 	"github.com/milligold/milligold-go/sandbox"
 )
 
@@ -238,6 +239,7 @@ func (s *session) explain(err error) error {
 	var apiErr *milligold.APIError
 	var re *milligold.RedirectError
 	var ue *milligold.UnexpectedResponseError
+	var wait *quotakey.WaitError
 	switch {
 	case errors.As(err, &re):
 		where := "elsewhere on the same server"
@@ -254,6 +256,8 @@ func (s *session) explain(err error) error {
 		return errors.New("rate limited; retry in a few seconds")
 	case errors.As(err, &apiErr):
 		return explainAPI(apiErr)
+	case errors.As(err, &wait):
+		return fmt.Errorf("the rate limit allows the next request in %s, after --timeout %s; wait, or raise --timeout", ceilSecond(wait.Wait), s.timeout)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("no answer from %s within %s; try again, or raise --timeout", s.baseURL, s.timeout)
 	case errors.Is(err, syscall.ECONNREFUSED) && isLoopback(s.baseURL):

@@ -5,6 +5,7 @@
 package quotakey
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -125,3 +126,17 @@ func (p Partner) OpenBytes(b []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// WaitError is what the shared limiters return when the next slot comes
+// after the caller's deadline: waiting could not help, so they fail at once.
+// It matches context.DeadlineExceeded.
+type WaitError struct {
+	Wait time.Duration // until the next slot
+}
+
+func (e *WaitError) Error() string {
+	return fmt.Sprintf("rate limit: the next request may go in %s, after the deadline", e.Wait.Round(time.Second))
+}
+
+// Unwrap makes errors.Is(err, context.DeadlineExceeded) hold.
+func (e *WaitError) Unwrap() error { return context.DeadlineExceeded }
