@@ -123,6 +123,9 @@ func TestTokenRedacts(t *testing.T) {
 func TestRequestTimeoutDefault(t *testing.T) {
 	attemptOf := func(hc any) *attemptTransport {
 		rt := hc.(*http.Client).Transport
+		if r, ok := rt.(*readTransport); ok {
+			rt = r.next
+		}
 		if b, ok := rt.(*tokens.Transport); ok {
 			rt = b.Base
 		}
