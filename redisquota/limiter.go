@@ -24,19 +24,32 @@ import (
 //
 //	KEYS[1] the log (sorted set, score = send time in µs)
 //	KEYS[2] the limits (hash: limit, penalty in µs)
+//	KEYS[3] the epoch: a random value, new whenever Redis lost the keys
 //	ARGV[1] span µs; ARGV[2] the default limit; ARGV[3] a unique member;
-//	ARGV[4…] ages (µs) of sends made while Redis was unreachable, replayed
+//	ARGV[4] the epoch the caller last saw; ARGV[5] a new epoch, in case;
+//	ARGV[6] "1" when the caller holds recent sends it has not replayed;
+//	ARGV[7…] pairs of member and age (µs): sends to replay (the fallback's,
+//	and after a new epoch this process's recent ones); NX keeps a replay
+//	from counting twice
 //
-// It returns 0 (a send recorded) or how many µs to wait.
+// It returns {0, epoch} (a send recorded), {µs to wait, epoch}, or
+// {-1, epoch} when the epoch changed (Redis restarted empty) and the caller
+// should call again with its recent sends.
 var reserveScript = redis.NewScript(`
+local ep = redis.call('GET', KEYS[3])
+if not ep then
+  ep = ARGV[5]
+  redis.call('SET', KEYS[3], ep)
+end
+if ARGV[6] == '1' and ep ~= ARGV[4] then return {-1, ep} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local span = tonumber(ARGV[1])
-for i = 4, #ARGV do
-  redis.call('ZADD', KEYS[1], now - tonumber(ARGV[i]), ARGV[3] .. ':' .. i)
+for i = 7, #ARGV - 1, 2 do
+  redis.call('ZADD', KEYS[1], 'NX', now - tonumber(ARGV[i + 1]), ARGV[i])
 end
 local pen = tonumber(redis.call('HGET', KEYS[2], 'penalty') or '0')
-if now < pen then return pen - now end
+if now < pen then return {pen - now, ep} end
 local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
 local n = redis.call('ZCARD', KEYS[1])
@@ -44,11 +57,11 @@ if n >= limit then
   local e = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
   local d = tonumber(e[2]) + span - now
   if d < 1 then d = 1 end
-  return d
+  return {d, ep}
 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
-return 0`)
+return {0, ep}`)
 
 // penalizeScript moves the shared penalty (Redis clock) to now + ARGV[1] µs
 // unless it is already later.
@@ -80,12 +93,14 @@ type Limiter struct {
 	limit  atomic.Int64 // the limit in force, as last known
 
 	mu        sync.Mutex
-	fbLimit   int         // the fallback's limit: the share of the limit in force
-	offline   []time.Time // sends the fallback allowed: its log, replayed into Redis
-	recent    []time.Time // this process's shared sends within the span
-	fullUntil time.Time   // the shared log was full until then, as Redis last said
-	penalty   time.Time   // the latest Penalize, for the fallback
-	observed  int         // the limit last written to Redis
+	fbLimit   int       // the fallback's limit: the share of the limit in force
+	offline   []send    // sends the fallback allowed: its log, replayed into Redis
+	recent    []send    // this process's shared sends within the span
+	restore   bool      // Redis failed or lost its keys: replay recent too
+	epoch     string    // the shared log's epoch last seen
+	fullUntil time.Time // the shared log was full until then, as Redis last said
+	penalty   time.Time // the latest Penalize, for the fallback
+	observed  int       // the limit last written to Redis
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
@@ -148,55 +163,106 @@ func jitter() time.Duration {
 	return time.Duration(n.Int64())
 }
 
+// send is one send of this process: its time and its member in the log.
+type send struct {
+	at     time.Time
+	member string
+}
+
+func (l *Limiter) member() string { return l.id + ":" + strconv.FormatUint(l.seq.Add(1), 36) }
+
 // reserve runs the script; shared is false when Redis is unreachable.
 func (l *Limiter) reserve(ctx context.Context) (d time.Duration, shared bool, err error) {
+	for range 2 { // a second call only after a new epoch
+		d, shared, again, err := l.reserveOnce(ctx)
+		if !again {
+			return d, shared, err
+		}
+	}
+	return 0, false, nil
+}
+
+func (l *Limiter) reserveOnce(ctx context.Context) (d time.Duration, shared, again bool, err error) {
 	if !l.h.usable() {
-		return 0, false, nil
+		return 0, false, false, nil
 	}
 	l.mu.Lock()
 	now := l.now()
-	args := []any{l.span.Microseconds(), l.policy.Requests, l.id + ":" + strconv.FormatUint(l.seq.Add(1), 36)}
-	var cut time.Time // the newest offline send replayed in this call
-	for _, t := range l.offline {
-		if age := now.Sub(t); age < l.span {
-			args = append(args, age.Microseconds())
+	me := l.member()
+	l.recent = trim(l.recent, now, l.span)
+	unreplayed := "0"
+	if !l.restore && len(l.recent) > 0 {
+		unreplayed = "1"
+	}
+	var fresh [8]byte
+	rand.Read(fresh[:])
+	args := []any{l.span.Microseconds(), l.policy.Requests, me, l.epoch, hex.EncodeToString(fresh[:]), unreplayed}
+	replay := l.offline
+	if l.restore {
+		replay = append(slices.Clip(l.recent), l.offline...)
+	}
+	replayed := make(map[string]bool, len(l.offline))
+	for _, r := range l.offline {
+		replayed[r.member] = true
+	}
+	for _, r := range replay {
+		if age := now.Sub(r.at); age < l.span {
+			args = append(args, r.member, age.Microseconds())
 		}
-		cut = t
 	}
 	l.mu.Unlock()
 	octx, cancel := context.WithTimeout(ctx, l.opTO)
 	defer cancel()
-	us, err := reserveScript.Run(octx, l.rdb, []string{l.keys.log, l.keys.meta}, args...).Int64()
+	res, err := reserveScript.Run(octx, l.rdb, []string{l.keys.log, l.keys.meta, l.keys.epoch}, args...).Slice()
+	var us int64
+	var epoch string
+	if err == nil {
+		if len(res) != 2 {
+			err = errors.New("redisquota: unexpected reply to the reserve script")
+		} else {
+			us, _ = res[0].(int64)
+			epoch, _ = res[1].(string)
+		}
+	}
 	if redisErr(ctx, err) {
 		l.h.fail(err)
-		return 0, false, nil
+		l.mu.Lock()
+		l.restore = true
+		l.mu.Unlock()
+		return 0, false, false, nil
 	}
 	if err != nil {
-		return 0, false, ctx.Err()
+		return 0, false, false, ctx.Err()
 	}
 	l.h.ok()
-	d = time.Duration(us) * time.Microsecond
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.epoch = epoch
+	if us < 0 {
+		// Redis lost the log (restarted empty): put back what we sent.
+		l.restore = true
+		return 0, true, true, nil
+	}
+	d = time.Duration(us) * time.Microsecond
+	l.restore = false
+	// The replayed fallback sends are in the shared log now. (Another Wait
+	// may have changed offline meanwhile: go by member.)
+	l.recent = trim(l.recent, now, l.span)
+	keep := l.offline[:0]
+	for _, x := range l.offline {
+		if replayed[x.member] {
+			l.recent = append(l.recent, x)
+		} else {
+			keep = append(keep, x)
+		}
+	}
+	l.offline = keep
 	if d > 0 {
 		l.fullUntil = later(l.fullUntil, now.Add(d))
 	} else {
-		l.recent = append(trim(l.recent, now, l.span), now)
+		l.recent = append(l.recent, send{now, me})
 	}
-	l.mu.Unlock()
-	if !cut.IsZero() {
-		l.mu.Lock()
-		var keep []time.Time
-		for _, t := range l.offline {
-			if t.After(cut) {
-				keep = append(keep, t)
-			} else {
-				l.recent = append(l.recent, t) // in the shared log now
-			}
-		}
-		l.offline = keep
-		l.mu.Unlock()
-	}
-	return d, true, nil
+	return d, true, false, nil
 }
 
 func later(a, b time.Time) time.Time {
@@ -206,12 +272,12 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// trim drops the times at or past span before now.
-func trim(ts []time.Time, now time.Time, span time.Duration) []time.Time {
-	keep := ts[:0]
-	for _, t := range ts {
-		if now.Sub(t) < span {
-			keep = append(keep, t)
+// trim drops the sends at or past span before now.
+func trim(ss []send, now time.Time, span time.Duration) []send {
+	keep := ss[:0]
+	for _, x := range ss {
+		if now.Sub(x.at) < span {
+			keep = append(keep, x)
 		}
 	}
 	return keep
@@ -231,11 +297,14 @@ func (l *Limiter) waitLocal(ctx context.Context) error {
 		if until := later(l.fullUntil, l.penalty); now.Before(until) {
 			d = until.Sub(now)
 		} else if n := len(l.recent) + len(l.offline); n >= l.fbLimit {
-			all := append(append([]time.Time(nil), l.recent...), l.offline...)
+			all := make([]time.Time, 0, n)
+			for _, x := range append(slices.Clip(l.recent), l.offline...) {
+				all = append(all, x.at)
+			}
 			slices.SortFunc(all, func(a, b time.Time) int { return a.Compare(b) })
 			d = max(all[n-l.fbLimit].Add(l.span).Sub(now), time.Nanosecond)
 		} else {
-			l.offline = append(l.offline, now)
+			l.offline = append(l.offline, send{now, l.member()})
 		}
 		l.mu.Unlock()
 		if d == 0 {

@@ -170,7 +170,7 @@ func New(rdb redis.UniversalClient, baseURL, partnerID, secret string, p ratelim
 // the cached answers, found by SCAN: on a cluster client, on the node SCAN
 // reaches) and returns how many keys it deleted.
 func (s *Shared) Clear(ctx context.Context) (int, error) {
-	n, err := s.rdb.Del(ctx, s.keys.token, s.keys.lock, s.keys.log, s.keys.meta).Result()
+	n, err := s.rdb.Del(ctx, s.keys.token, s.keys.lock, s.keys.log, s.keys.meta, s.keys.epoch).Result()
 	if err != nil {
 		return 0, fmt.Errorf("redisquota: clear: %w", err)
 	}
@@ -191,12 +191,12 @@ func (s *Shared) Clear(ctx context.Context) (int, error) {
 // keys are one partner's Redis keys; the braces make Redis Cluster hash
 // only the partner hash, so the Lua scripts' keys share a slot.
 type keys struct {
-	prefix, token, lock, log, meta string
+	prefix, token, lock, log, meta, epoch string
 }
 
 func newKeys(p quotakey.Partner) keys {
 	pre := "milligold:{" + p.String() + "}:"
-	return keys{prefix: pre, token: pre + "token", lock: pre + "token-lock", log: pre + "log", meta: pre + "limits"}
+	return keys{prefix: pre, token: pre + "token", lock: pre + "token-lock", log: pre + "log", meta: pre + "limits", epoch: pre + "epoch"}
 }
 
 // ParseURL builds a client from a redis:// or rediss:// (TLS) URL, with

@@ -401,3 +401,34 @@ func TestSlowRedisFallsBack(t *testing.T) {
 		t.Errorf("Wait and Get on a silent Redis took %s; want about one op timeout (200ms)", d)
 	}
 }
+
+// TestRestartRestoresTheLog: Redis restarted empty gets back the sends each
+// process made within the span, so the quota already spent stays spent.
+func TestRestartRestoresTheLog(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newShared(t, srv.Client(t), WithMargin(3*time.Second)) // span 4 s
+	ctx := context.Background()
+	for range quick.Requests {
+		if err := s.Limiter.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Restart()
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err := s.Limiter.Wait(short) // the dead connection fails: fallback, which counts the 5
+	cancel()
+	if err == nil {
+		t.Fatal("Wait right after the restart sent a sixth request in the span")
+	}
+	time.Sleep(probeEvery + 100*time.Millisecond)
+	short, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+	err = s.Limiter.Wait(short)
+	cancel()
+	if err == nil {
+		t.Error("Wait after recovery sent a sixth request in the span")
+	}
+	n, err := srv.Client(t).ZCard(ctx, s.keys.log).Result()
+	if err != nil || n != int64(quick.Requests) {
+		t.Errorf("shared log after the restart and recovery = %d, %v; want the %d sends restored", n, err, quick.Requests)
+	}
+}
