@@ -15,7 +15,9 @@
 // conservative share of the limit (a quarter by default), logging one
 // warning; Redis is probed again every second, and when it answers, the
 // sends made meanwhile are written into the shared log and the shared state
-// takes over again. Nothing here panics or blocks past the caller's context.
+// takes over again. A Redis that restarted empty is told by its epoch key:
+// each process then writes back its sends of the last window. Nothing here
+// panics or blocks past the caller's context.
 package redisquota
 
 import (
