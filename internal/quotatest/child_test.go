@@ -283,6 +283,7 @@ func (w *statusWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.Write
 // counts summarises the log.
 type counts struct {
 	total, ok, tooMany, server, tokens, rate, unauthorized int
+	tokensGranted                                          int // token requests answered 200
 	first                                                  time.Time
 }
 
@@ -307,6 +308,9 @@ func (r *recorder) counts() counts {
 		}
 		if strings.HasSuffix(a.path, "/auth/token") {
 			c.tokens++
+			if a.status == 200 {
+				c.tokensGranted++
+			}
 		}
 		if strings.HasSuffix(a.path, "/gold/rate") {
 			c.rate++
