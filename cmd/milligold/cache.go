@@ -121,7 +121,7 @@ state of the partner --base-url and --partner-id name from that Redis.`,
 			if raw == "" {
 				return nil
 			}
-			base, err := a.resolveBaseURL(f.baseURL)
+			base, err := a.resolveBaseURL(&f)
 			if err != nil {
 				return err
 			}
