@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: help sandbox test soak test-shared generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci console-test
+.PHONY: help sandbox test soak test-shared generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci console-test redis-server
 .DEFAULT_GOAL := help
 
 ## help: list these targets (the default)
@@ -16,15 +16,21 @@ sandbox:
 	$(GO) run ./cmd/milligold sandbox
 
 ## test: the whole test suite with the race detector, but the soak (needs no running sandbox)
-test:
+test: redis-server
 	$(GO) test -race -count=1 -skip '^TestSoak$$' ./...
+
+# The Redis tests run a real redis-server: install Debian's when it is missing.
+redis-server:
+	@command -v redis-server >/dev/null || { echo "make: installing redis-server (Debian package) for the Redis tests"; \
+		{ apt-get update -qq && apt-get install -y -qq redis-server; } || \
+		{ echo "make: could not install redis-server; install it (apt-get install redis-server) and rerun" >&2; exit 1; }; }
 
 ## soak: the sandbox under sustained load from hundreds of partners (about a minute; CI runs it)
 soak:
 	$(GO) test -race -count=1 -run '^TestSoak$$' -v ./sandbox/
 
 ## test-shared: the multi-process tests of the shared token, rate limit and cache (real redis-server, ~2 minutes)
-test-shared:
+test-shared: redis-server
 	$(GO) test -race -count=1 -tags quota -v ./internal/quotatest/
 
 ## generate: regenerate gen/ from openapi.yaml (oapi-codegen, then milligold-gen)
