@@ -114,7 +114,7 @@ func New(opts ...Option) (*Client, error) {
 	// it a *RedirectError naming the Location (see RedirectError for why).
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	attempt := &attemptTransport{base: base, timeout: cfg.requestTimeout, cause: &AttemptTimeoutError{Limit: cfg.requestTimeout}}
-	logged := &logTransport{base: attempt, logger: cfg.logger, redact: c.redact, now: cfg.now}
+	logged := &logTransport{base: attempt, logger: cfg.logger, redact: c.redact, policy: middleware.RateLimit, now: cfg.now}
 	limited := middleware.NewRateLimitTransport(logged, cfg.limiter)
 	limited.Retries = cfg.maxRetries
 	if cfg.maxRetries == 0 {
@@ -253,7 +253,7 @@ func (c *Client) UserInfo(ctx context.Context, mobileNumber string) (User, error
 
 // check is checkResponse with the Client's redaction and clock.
 func (c *Client) check(op string, resp *http.Response) error {
-	return checkResponse(op, resp, c.redact, c.now())
+	return checkResponse(op, resp, middleware.RateLimit, c.redact, c.now())
 }
 
 // fail wraps an error from below. An error the Client already made

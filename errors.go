@@ -13,15 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/ratelimit"
-)
-
-// Names of the rate-limit headers the API sends with a 429.
-const (
-	HeaderRateLimitLimit     = ratelimit.HeaderLimit
-	HeaderRateLimitRemaining = ratelimit.HeaderRemaining
-	HeaderRateLimitReset     = ratelimit.HeaderReset
 )
 
 // Sentinels for the statuses callers branch on; match them with errors.Is.
@@ -139,9 +131,11 @@ type envelope struct {
 
 // checkResponse turns a non-2xx response into *APIError or *RateLimitError
 // and returns nil for 2xx. It reads at most maxErrorBody bytes of an error
-// body and closes it; a 2xx body is left for the caller. redact scrubs
-// secrets from everything the error keeps; now dates RetryAfter.
-func checkResponse(op string, resp *http.Response, redact func(string) string, now time.Time) error {
+// body and closes it; a 2xx body is left for the caller. p names the
+// rate-limit headers (the spec's, from gen/middleware) and its window is the
+// wait when they say nothing usable; redact scrubs secrets from everything
+// the error keeps; now dates RetryAfter.
+func checkResponse(op string, resp *http.Response, p ratelimit.Policy, redact func(string) string, now time.Time) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
@@ -161,10 +155,10 @@ func checkResponse(op string, resp *http.Response, redact func(string) string, n
 		return &e
 	}
 	rl := &RateLimitError{APIError: e}
-	rl.Limit, _ = headerInt(resp.Header, HeaderRateLimitLimit)
-	rl.Remaining, _ = headerInt(resp.Header, HeaderRateLimitRemaining)
+	rl.Limit, _ = p.Limit(resp.Header)
+	rl.Remaining, _ = p.Remaining(resp.Header)
 	// Without a usable reset header, wait a whole window: that is always enough.
-	wait := ratelimit.ParseReset(resp.Header.Get(HeaderRateLimitReset), now, middleware.RateLimit.Window)
+	wait := p.Reset(resp.Header, now)
 	// The header has whole seconds: round up, so nobody retries early (a
 	// reset centuries away saturates rather than overflows).
 	rl.RetryAfter = wait.Truncate(time.Second)
@@ -173,16 +167,6 @@ func checkResponse(op string, resp *http.Response, redact func(string) string, n
 	}
 	rl.Reset = now.Add(wait)
 	return rl
-}
-
-// headerInt parses a non-negative integer header; ok is false when it is
-// absent or malformed.
-func headerInt(h http.Header, name string) (int, bool) {
-	v, err := strconv.Atoi(strings.TrimSpace(h.Get(name)))
-	if err != nil || v < 0 {
-		return 0, false
-	}
-	return v, true
 }
 
 // oneLine folds whitespace so a message cannot forge extra log lines, and

@@ -3,6 +3,7 @@ package milligold
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/leak"
+	"github.com/milligold/milligold-go/ratelimit"
 )
 
 const testSecret = "s3cr3t-Partner-Value"
@@ -75,7 +78,7 @@ func TestCheckResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkResponse("getGoldRate", response(tt.status, tt.header, tt.body), testRedact, t0)
+			err := checkResponse("getGoldRate", response(tt.status, tt.header, tt.body), middleware.RateLimit, testRedact, t0)
 			if tt.wantNil {
 				if err != nil {
 					t.Fatalf("checkResponse(%d) = %v; want nil", tt.status, err)
@@ -143,7 +146,7 @@ func TestCheckResponseBoundsAndRedacts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			body := &countingReader{r: strings.NewReader(tt.body)}
 			resp := &http.Response{StatusCode: 400, Header: http.Header{}, Body: io.NopCloser(body)}
-			err := checkResponse("createAccessToken", resp, testRedact, t0)
+			err := checkResponse("createAccessToken", resp, middleware.RateLimit, testRedact, t0)
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("checkResponse = %v; want *APIError", err)
@@ -172,7 +175,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func TestRateLimitErrorUnwrapsToAPIError(t *testing.T) {
-	err := checkResponse("getUserInfo", response(429, nil, `{"error":"slow down","errorCode":"c"}`), testRedact, t0)
+	err := checkResponse("getUserInfo", response(429, nil, `{"error":"slow down","errorCode":"c"}`), middleware.RateLimit, testRedact, t0)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Message != "slow down" {
 		t.Fatalf("errors.As(%v, *APIError) = %+v; want the 429's APIError", err, apiErr)
@@ -195,8 +198,8 @@ func FuzzCheckResponse(f *testing.F) {
 		if status < 100 || status > 999 {
 			t.Skip()
 		}
-		resp := response(status, map[string]string{HeaderRateLimitReset: reset}, body)
-		err := checkResponse("getGoldRate", resp, testRedact, t0)
+		resp := response(status, map[string]string{middleware.RateLimit.ResetHeader: reset}, body)
+		err := checkResponse("getGoldRate", resp, middleware.RateLimit, testRedact, t0)
 		if status >= 200 && status < 300 {
 			if err != nil {
 				t.Fatalf("checkResponse(%d) = %v; want nil", status, err)
@@ -216,3 +219,58 @@ func FuzzCheckResponse(f *testing.F) {
 		}
 	})
 }
+
+// customHeaders is a rate-limit policy whose spec names other headers than
+// the API document's, as the generator's ok-custom-headers spec does.
+var customHeaders = ratelimit.Policy{Requests: 5, Window: 30 * time.Second,
+	LimitHeader: "Ratelimit-Limit", RemainingHeader: "Ratelimit-Remaining", ResetHeader: "Ratelimit-Reset"}
+
+// The 429's numbers come from the headers the policy (the spec) names, not
+// from fixed X-Rate-Limit-* names: those are a decoy here.
+func TestRateLimitErrorReadsThePolicysHeaders(t *testing.T) {
+	header := map[string]string{
+		"Ratelimit-Limit": "5", "Ratelimit-Remaining": "0", "Ratelimit-Reset": itoa(t0.Unix() + 7),
+		"X-Rate-Limit-Limit": "99", "X-Rate-Limit-Remaining": "42", "X-Rate-Limit-Reset": itoa(t0.Unix() + 1),
+	}
+	err := checkResponse("getGoldRate", response(429, header, `{"error":"slow down"}`), customHeaders, testRedact, t0)
+	var rl *RateLimitError
+	if !errors.As(err, &rl) {
+		t.Fatalf("checkResponse = %v; want *RateLimitError", err)
+	}
+	if rl.Limit != 5 || rl.Remaining != 0 || rl.RetryAfter != 7*time.Second {
+		t.Errorf("Limit, Remaining, RetryAfter = %d, %d, %v; want 5, 0, 7s", rl.Limit, rl.Remaining, rl.RetryAfter)
+	}
+	// Without the reset header the wait is the policy's window.
+	delete(header, "Ratelimit-Reset")
+	err = checkResponse("getGoldRate", response(429, header, ``), customHeaders, testRedact, t0)
+	if !errors.As(err, &rl) || rl.RetryAfter != 30*time.Second {
+		t.Errorf("without a reset header: %v; want a RateLimitError with RetryAfter 30s", err)
+	}
+}
+
+// The log's retryAfter reads the policy's reset header too.
+func TestLogReadsThePolicysResetHeader(t *testing.T) {
+	var buf strings.Builder
+	lt := &logTransport{
+		base: roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			return response(429, map[string]string{"Ratelimit-Reset": itoa(t0.Unix() + 7), "X-Rate-Limit-Reset": itoa(t0.Unix() + 1)}, ``), nil
+		}),
+		logger: slog.New(slog.NewTextHandler(&buf, nil)),
+		redact: testRedact,
+		policy: customHeaders,
+		now:    func() time.Time { return t0 },
+	}
+	req, _ := http.NewRequest("GET", "http://127.0.0.1/gold/rate", nil)
+	resp, err := lt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.Contains(buf.String(), "retryAfter=7s") {
+		t.Errorf("log = %q; want retryAfter=7s (from Ratelimit-Reset)", buf.String())
+	}
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

@@ -19,6 +19,7 @@ type logTransport struct {
 	base   http.RoundTripper
 	logger *slog.Logger
 	redact func(string) string
+	policy ratelimit.Policy // names the reset header; the spec's, from gen/middleware
 	now    func() time.Time // nil means time.Now
 }
 
@@ -53,7 +54,7 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if t.now != nil {
 			now = t.now
 		}
-		wait := ratelimit.ParseReset(resp.Header.Get(ratelimit.HeaderReset), now(), middleware.RateLimit.Window)
+		wait := t.policy.Reset(resp.Header, now())
 		attrs[2] = slog.Duration("retryAfter", wait.Round(time.Second))
 	default:
 		attrs[2] = slog.Int("status", resp.StatusCode)

@@ -87,6 +87,20 @@ func (p Policy) Limit(h http.Header) (n int, ok bool) {
 	return n, true
 }
 
+// Remaining reads the remaining-count header of a response; ok is false
+// when it is absent, garbled or out of range.
+func (p Policy) Remaining(h http.Header) (n int, ok bool) {
+	v := h.Get(p.remainingHeader())
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxRequests {
+		return 0, false
+	}
+	return n, true
+}
+
 // Reset reads the reset header of a response as a wait from now (see ParseReset).
 func (p Policy) Reset(h http.Header, now time.Time) time.Duration {
 	return ParseReset(h.Get(p.resetHeader()), now, p.Window)
