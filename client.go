@@ -17,11 +17,12 @@ import (
 	"github.com/milligold/milligold-go/tokens"
 )
 
-// Operation IDs, as openapi.yaml spells them; errors and log records name them.
+// Operation IDs, as openapi.yaml spells them (gen/middleware's); errors and
+// log records name them.
 const (
-	opCreateAccessToken = "createAccessToken"
-	opGetGoldRate       = "getGoldRate"
-	opGetUserInfo       = "getUserInfo"
+	opCreateAccessToken = middleware.OpCreateAccessToken
+	opGetGoldRate       = middleware.OpGetGoldRate
+	opGetUserInfo       = middleware.OpGetUserInfo
 )
 
 // tokenRoute is the spec's token-issuing operation (x-milligold-token), so

@@ -90,7 +90,7 @@ func realSleep(ctx context.Context, d time.Duration) error {
 }
 
 func (s *session) window() time.Duration {
-	return time.Duration(s.pol.rateLimit.WindowSeconds) * time.Second
+	return s.pol.Window
 }
 
 // maxWait is the longest a window can take to reset: the window, the reset
@@ -114,7 +114,8 @@ func (s *session) check429(r response) (time.Time, error) {
 	if err := wantError(r, http.StatusTooManyRequests); err != nil {
 		return time.Time{}, err
 	}
-	rl := s.pol.rateLimit
+	rl := s.pol
+	windowSeconds := int64(rl.Window / time.Second)
 	header := func(name string) (int64, error) {
 		v := r.header.Get(name)
 		if v == "" {
@@ -126,27 +127,27 @@ func (s *session) check429(r response) (time.Time, error) {
 		}
 		return n, nil
 	}
-	limit, err := header(rl.Headers.Limit)
+	limit, err := header(rl.LimitHeader)
 	if err != nil {
 		return time.Time{}, err
 	}
 	if limit != int64(rl.Requests) {
-		return time.Time{}, fmt.Errorf("%s = %d; want %d (x-milligold-rate-limit)", rl.Headers.Limit, limit, rl.Requests)
+		return time.Time{}, fmt.Errorf("%s = %d; want %d (x-milligold-rate-limit)", rl.LimitHeader, limit, rl.Requests)
 	}
-	remaining, err := header(rl.Headers.Remaining)
+	remaining, err := header(rl.RemainingHeader)
 	if err != nil {
 		return time.Time{}, err
 	}
 	if remaining != 0 {
-		return time.Time{}, fmt.Errorf("%s = %d on a 429; want 0", rl.Headers.Remaining, remaining)
+		return time.Time{}, fmt.Errorf("%s = %d on a 429; want 0", rl.RemainingHeader, remaining)
 	}
-	reset, err := header(rl.Headers.Reset)
+	reset, err := header(rl.ResetHeader)
 	if err != nil {
 		return time.Time{}, err
 	}
 	now := s.opts.Now().Unix()
-	if reset < now || reset > now+int64(rl.WindowSeconds)+1 {
-		return time.Time{}, fmt.Errorf("%s = %d, %ds from now; want within the %ds window", rl.Headers.Reset, reset, reset-now, rl.WindowSeconds)
+	if reset < now || reset > now+windowSeconds+1 {
+		return time.Time{}, fmt.Errorf("%s = %d, %ds from now; want within the %ds window", rl.ResetHeader, reset, reset-now, windowSeconds)
 	}
 	return time.Unix(reset, 0), nil
 }
@@ -156,14 +157,14 @@ func (s *session) check429(r response) (time.Time, error) {
 // one more, which must get 429 with the three headers.
 func rateLimited(ctx context.Context, s *session) error {
 	ctx = expectLimited(ctx)
-	rl := s.pol.rateLimit
+	rl := s.pol
 	if _, err := s.accessToken(ctx); err != nil {
 		return err
 	}
 	var reset time.Time
 	for i := 0; reset.IsZero(); i++ {
 		if i > rl.Requests {
-			return fmt.Errorf("no 429 after %d requests; the limit is %d per %ds", i, rl.Requests, rl.WindowSeconds)
+			return fmt.Errorf("no 429 after %d requests; the limit is %d per %v", i, rl.Requests, rl.Window)
 		}
 		r, err := s.send(ctx, opRate)
 		if err != nil {

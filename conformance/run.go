@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/middleware"
 )
 
 // requestTimeout bounds each request the suite sends.
@@ -43,14 +44,14 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 		rep.Error = err.Error()
 		return rep
 	}
-	s := &session{target: target, opts: opts, pol: tr.v.policy}
+	s := &session{target: target, opts: opts, pol: middleware.RateLimit}
 	p := &pacer{
 		// No redirect is followed: a 307 would re-send the secret, and any
 		// 3xx the token, to wherever it points. The case gets the 3xx,
 		// which the spec does not document, and fails on it.
 		client: &http.Client{Transport: tr, Timeout: requestTimeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		resetHeader: s.pol.rateLimit.Headers.Reset,
+		resetHeader: s.pol.ResetHeader,
 		maxWait:     s.maxWait(),
 		now:         opts.Now,
 		sleep:       opts.Sleep,

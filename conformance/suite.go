@@ -14,6 +14,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/ratelimit"
 )
 
 // Defaults for Target.
@@ -72,12 +74,18 @@ type Options struct {
 	Enable func(field string) string
 }
 
-// Operations of the spec, as the cases name them.
-const (
-	opToken = "POST /auth/token"
-	opRate  = "GET /gold/rate"
-	opUser  = "GET /user/info/{mobileNumber}"
+// Operations of the spec, as the cases and the report name them ("POST
+// /auth/token"), from gen/middleware's table.
+var (
+	opToken = route(middleware.OpCreateAccessToken)
+	opRate  = route(middleware.OpGetGoldRate)
+	opUser  = route(middleware.OpGetUserInfo)
 )
+
+func route(id string) string {
+	op, _ := middleware.OperationByID(id) // the ids are the table's own
+	return op.Method + " " + op.Path
+}
 
 // need says what a case needs beyond a reachable API.
 type need int
@@ -140,7 +148,7 @@ func cases() []testCase {
 type session struct {
 	target Target
 	opts   Options
-	pol    policy
+	pol    ratelimit.Policy // the spec's rate limit (gen/middleware)
 	client *api.Client
 	token  string
 	reset  time.Time // the reset of the window the rate-limit cases filled

@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/milligold/milligold-go/gen/apispec"
+	"github.com/milligold/milligold-go/gen/middleware"
 )
 
 // Sources of a Violation.
@@ -86,7 +87,6 @@ type Validator struct {
 	basePath string
 	router   routers.Router
 	options  *openapi3filter.Options
-	policy   policy
 }
 
 // NewValidator returns a Validator for the API served under basePath
@@ -97,10 +97,6 @@ func NewValidator(basePath string) (*Validator, error) {
 	doc, err := apispec.GetSwagger()
 	if err != nil {
 		return nil, fmt.Errorf("conformance: load the embedded spec: %w", err)
-	}
-	pol, err := readPolicy(doc)
-	if err != nil {
-		return nil, err
 	}
 	doc.Servers = nil // route on the path alone
 	router, err := legacy.NewRouter(doc)
@@ -113,7 +109,7 @@ func NewValidator(basePath string) (*Validator, error) {
 		AuthenticationFunc:    authenticate,
 	}
 	opts.WithCustomSchemaErrorFunc(schemaMessage)
-	return &Validator{doc: doc, basePath: strings.TrimSuffix(basePath, "/"), router: router, options: opts, policy: pol}, nil
+	return &Validator{doc: doc, basePath: strings.TrimSuffix(basePath, "/"), router: router, options: opts}, nil
 }
 
 // Documented returns every (operation, status) pair the spec documents,
@@ -275,7 +271,7 @@ func (v *Validator) requestSecrets(req *http.Request, body []byte) []string {
 	}
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
 		form, _ := url.ParseQuery(string(body))
-		for _, name := range v.policy.passwordFields {
+		for _, name := range []string{middleware.SecretFormField} {
 			for _, val := range form[name] {
 				if val != "" {
 					out = append(out, val, url.QueryEscape(val))
@@ -294,7 +290,7 @@ func (v *Validator) responseSecrets(body []byte) []string {
 	if json.Unmarshal(body, &env) != nil {
 		return nil
 	}
-	if tok, ok := env.Data[v.policy.token.TokenField].(string); ok && tok != "" {
+	if tok, ok := env.Data[middleware.TokenField].(string); ok && tok != "" {
 		return []string{tok}
 	}
 	return nil

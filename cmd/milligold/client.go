@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/quotakey"
 	"github.com/milligold/milligold-go/sandbox"
 )
@@ -281,11 +282,11 @@ func explainAPI(e *milligold.APIError) error {
 		status += ", errorCode " + e.ErrorCode // inside status's parentheses: one pair, not two
 	}
 	switch {
-	case e.StatusCode == http.StatusUnauthorized && e.Operation == "createAccessToken":
+	case e.StatusCode == http.StatusUnauthorized && e.Operation == middleware.OpCreateAccessToken:
 		return fmt.Errorf("the API refused the partner credentials (%s); check --partner-id/%s and %s or --partner-secret-file", status, envPartnerID, envPartnerSecret)
 	case e.StatusCode == http.StatusUnauthorized:
 		return fmt.Errorf("the API refused a fresh access token (%s); check that --base-url points at one API", status)
-	case e.StatusCode == http.StatusNotFound && e.Operation == "getUserInfo":
+	case e.StatusCode == http.StatusNotFound && e.Operation == middleware.OpGetUserInfo:
 		return fmt.Errorf("user not found (%s)%s; check the mobile number", status, detail)
 	case e.StatusCode == http.StatusNotFound:
 		// Only getUserInfo has a resource to miss; anywhere else the URL is wrong.

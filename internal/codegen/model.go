@@ -78,6 +78,8 @@ type tokenPolicy struct {
 	tokenPath, expiresInPath string // e.g. "Data.AccessToken"
 	idField, secretField     string // e.g. "PartnerId", "PartnerSecret"
 	tokenGoName              string // e.g. "CreateAccessToken"
+	// Wire names, for readers of the traffic (conformance redacts by them).
+	tokenField, expiresInField, secretFormField string // e.g. "accessToken", "expiresIn", "partnerSecret"
 }
 
 type operation struct {
@@ -183,10 +185,12 @@ func (m *model) readToken(doc *openapi3.T, fail failFunc) error {
 	if err != nil {
 		return err
 	}
+	t.tokenField = tokenField
 	expiresField, err := o.str("expiresInField")
 	if err != nil {
 		return err
 	}
+	t.expiresInField = expiresField
 	createdField, err := o.optStr("createdAtField")
 	if err != nil {
 		return err
@@ -222,6 +226,7 @@ func (m *model) readToken(doc *openapi3.T, fail failFunc) error {
 		switch {
 		case p.Format == "password" && t.secretField == "":
 			t.secretField = oapi.SchemaNameToTypeName(name)
+			t.secretFormField = name
 		case p.Format != "password" && slices.Contains(form.Required, name) && t.idField == "":
 			t.idField = oapi.SchemaNameToTypeName(name)
 		default:

@@ -75,6 +75,20 @@ func (m *model) policyFile() *File {
 	comment(f, "TokenLifetime is the documented token lifetime. Clients renew from the\nexpiresIn of each token response instead, as the spec asks.")
 	f.Const().Id("TokenLifetime").Op("=").Lit(m.token.lifetimeSeconds).Op("*").Qual(pkgTime, "Second")
 	f.Line()
+	commentf(f, "The token request's and answer's field names on the wire (%s): the\nform field the secret travels in (format: password), and the answer's\ntoken and expiresIn fields.", extToken)
+	f.Const().Defs(
+		Id("SecretFormField").Op("=").Lit(m.token.secretFormField),
+		Id("TokenField").Op("=").Lit(m.token.tokenField),
+		Id("ExpiresInField").Op("=").Lit(m.token.expiresInField),
+	)
+	f.Line()
+	comment(f, "Operation ids, as the spec spells them: errors, logs and tests name\noperations by these.")
+	f.Const().DefsFunc(func(g *Group) {
+		for _, op := range m.ops {
+			g.Id("Op" + op.goName).Op("=").Lit(op.id)
+		}
+	})
+	f.Line()
 	comment(f, "Operation is one operation of the spec and its policy.")
 	f.Type().Id("Operation").Struct(
 		Id("ID").String().Comment("the spec's operationId"),
@@ -120,12 +134,20 @@ func (m *model) policyFile() *File {
 		Return(Id("Operation").Values(), False()),
 	)
 	f.Line()
-	comment(f, "NeedsToken reports whether req is for an operation that needs a bearer\ntoken, matching method and path suffix (so any base path is ignored).\nRequests matching no operation follow the spec's global security.")
-	f.Func().Id("NeedsToken").Params(Id("req").Op("*").Qual(pkgHTTP, "Request")).Bool().Block(
+	comment(f, "OperationOf returns the operation req is for, matching method and path\nsuffix (so any base path is ignored).")
+	f.Func().Id("OperationOf").Params(Id("req").Op("*").Qual(pkgHTTP, "Request")).Params(Id("Operation"), Bool()).Block(
 		For(List(Id("_"), Id("op")).Op(":=").Range().Id("Operations")).Block(
 			If(Parens(Qual(pkgTokens, "Route").Values(Dict{Id("Method"): Id("op").Dot("Method"), Id("Path"): Id("op").Dot("Path")})).Dot("Match").Call(Id("req"))).Block(
-				Return(Id("op").Dot("Bearer")),
+				Return(Id("op"), True()),
 			),
+		),
+		Return(Id("Operation").Values(), False()),
+	)
+	f.Line()
+	comment(f, "NeedsToken reports whether req is for an operation that needs a bearer\ntoken (see OperationOf). Requests matching no operation follow the\nspec's global security.")
+	f.Func().Id("NeedsToken").Params(Id("req").Op("*").Qual(pkgHTTP, "Request")).Bool().Block(
+		If(List(Id("op"), Id("ok")).Op(":=").Id("OperationOf").Call(Id("req")), Id("ok")).Block(
+			Return(Id("op").Dot("Bearer")),
 		),
 		Return(Lit(m.bearerDef)),
 	)

@@ -18,13 +18,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/milligold/milligold-go/gen/middleware"
 )
 
-// Operations as the spec names them; Plan and Always take these.
+// Operations as the spec names them (gen/middleware's ids); Plan and
+// Always take these.
 const (
-	CreateAccessToken = "createAccessToken"
-	GetGoldRate       = "getGoldRate"
-	GetUserInfo       = "getUserInfo"
+	CreateAccessToken = middleware.OpCreateAccessToken
+	GetGoldRate       = middleware.OpGetGoldRate
+	GetUserInfo       = middleware.OpGetUserInfo
 )
 
 // Request is what the server saw of one request.
@@ -169,17 +172,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// operation is the id of the spec's operation r is for, "" for none.
 func operation(r *http.Request) string {
-	p := strings.TrimPrefix(r.URL.Path, "/partner")
-	switch {
-	case r.Method == http.MethodPost && p == "/auth/token":
-		return CreateAccessToken
-	case r.Method == http.MethodGet && p == "/gold/rate":
-		return GetGoldRate
-	case r.Method == http.MethodGet && strings.HasPrefix(p, "/user/info/"):
-		return GetUserInfo
-	}
-	return ""
+	op, _ := middleware.OperationOf(r)
+	return op.ID
 }
 
 func tokenID(r *http.Request) string {

@@ -28,6 +28,22 @@ const TokenOperation = "issueToken"
 // expiresIn of each token response instead, as the spec asks.
 const TokenLifetime = 60 * time.Second
 
+// The token request's and answer's field names on the wire (x-milligold-token): the
+// form field the secret travels in (format: password), and the answer's
+// token and expiresIn fields.
+const (
+	SecretFormField = "partnerSecret"
+	TokenField      = "accessToken"
+	ExpiresInField  = "expiresIn"
+)
+
+// Operation ids, as the spec spells them: errors, logs and tests name
+// operations by these.
+const (
+	OpGetThing   = "getThing"
+	OpIssueToken = "issueToken"
+)
+
 // Operation is one operation of the spec and its policy.
 type Operation struct {
 	ID          string // the spec's operationId
@@ -74,17 +90,26 @@ func OperationByGoName(name string) (Operation, bool) {
 	return Operation{}, false
 }
 
-// NeedsToken reports whether req is for an operation that needs a bearer
-// token, matching method and path suffix (so any base path is ignored).
-// Requests matching no operation follow the spec's global security.
-func NeedsToken(req *http.Request) bool {
+// OperationOf returns the operation req is for, matching method and path
+// suffix (so any base path is ignored).
+func OperationOf(req *http.Request) (Operation, bool) {
 	for _, op := range Operations {
 		if (tokens.Route{
 			Method: op.Method,
 			Path:   op.Path,
 		}).Match(req) {
-			return op.Bearer
+			return op, true
 		}
+	}
+	return Operation{}, false
+}
+
+// NeedsToken reports whether req is for an operation that needs a bearer
+// token (see OperationOf). Requests matching no operation follow the
+// spec's global security.
+func NeedsToken(req *http.Request) bool {
+	if op, ok := OperationOf(req); ok {
+		return op.Bearer
 	}
 	return true
 }
