@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/milligold/milligold-go/gen/api"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/money"
 	"github.com/milligold/milligold-go/ratelimit"
@@ -40,30 +41,6 @@ func (p Partner) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "{ID:%s Name:%s Secret:[redacted]}", p.ID, p.Name)
 }
 
-// User is a user the sandbox knows, with the fields of the spec's User schema.
-type User struct {
-	ID           string        `yaml:"id"`
-	Name         string        `yaml:"name"`
-	Email        string        `yaml:"email"`
-	CountryCode  string        `yaml:"countryCode"`
-	MobileNumber string        `yaml:"mobileNumber"`
-	Gender       string        `yaml:"gender"`
-	Birthday     *string       `yaml:"birthday"`
-	UpiID        string        `yaml:"upiId"`
-	Address      *string       `yaml:"address"`
-	Pincode      *string       `yaml:"pincode"`
-	GoldBalance  money.Decimal `yaml:"goldBalance"` // grams, exact
-}
-
-// GoldRate is the rate getGoldRate returns, as exact decimals: the answer
-// carries the digits the config spells, with no float64 in between.
-type GoldRate struct {
-	Rate      money.Decimal `yaml:"rate"`
-	CgstRate  money.Decimal `yaml:"cgstRate"`
-	SgstRate  money.Decimal `yaml:"sgstRate"`
-	UpdatedAt time.Time     `yaml:"updatedAt"`
-}
-
 // RateLimit overrides the spec's x-milligold-rate-limit numbers.
 type RateLimit struct {
 	Requests      int `yaml:"requests"`
@@ -77,11 +54,11 @@ type RateLimit struct {
 // and RateLimit mean the spec's policy; an empty SigningKey means a random key
 // per New.
 type Config struct {
-	Partners             []Partner `yaml:"partners"`
-	Users                []User    `yaml:"users"`
-	GoldRate             GoldRate  `yaml:"goldRate"`
-	TokenLifetimeSeconds int       `yaml:"tokenLifetimeSeconds"`
-	RateLimit            RateLimit `yaml:"rateLimit"`
+	Partners             []Partner    `yaml:"partners"`
+	Users                []api.User   `yaml:"users"`    // the spec's User, decoded field by field (configyaml.go)
+	GoldRate             api.GoldRate `yaml:"goldRate"` // exact decimals: the answer carries the digits the config spells
+	TokenLifetimeSeconds int          `yaml:"tokenLifetimeSeconds"`
+	RateLimit            RateLimit    `yaml:"rateLimit"`
 	// SigningKey is the HS256 key, so several sandboxes accept each other's tokens.
 	SigningKey string `yaml:"signingKey"`
 	// Faults enables the FaultHeader, outside the partner API, so contract
@@ -217,8 +194,8 @@ func (c Config) problems() []Problem {
 		at := fmt.Sprintf("users[%d]", i)
 		// In the schema's order, so the problems read top to bottom.
 		for _, f := range []struct{ name, value string }{
-			{"id", u.ID}, {"name", u.Name}, {"email", u.Email}, {"countryCode", u.CountryCode},
-			{"mobileNumber", u.MobileNumber}, {"gender", u.Gender}, {"upiId", u.UpiID},
+			{"id", u.Id}, {"name", u.Name}, {"email", u.Email}, {"countryCode", u.CountryCode},
+			{"mobileNumber", u.MobileNumber}, {"gender", u.Gender}, {"upiId", u.UpiId},
 		} {
 			if f.value == "" {
 				bad(at+"."+f.name, "required")
@@ -227,10 +204,10 @@ func (c Config) problems() []Problem {
 		if u.MobileNumber != "" && !mobilePattern.MatchString(u.MobileNumber) {
 			bad(at+".mobileNumber", "%q is not ten digits", u.MobileNumber)
 		}
-		if j, dup := ids[u.ID]; dup && u.ID != "" {
-			bad(at+".id", "duplicate of users[%d].id %q", j, u.ID)
+		if j, dup := ids[u.Id]; dup && u.Id != "" {
+			bad(at+".id", "duplicate of users[%d].id %q", j, u.Id)
 		} else if !dup {
-			ids[u.ID] = i
+			ids[u.Id] = i
 		}
 		if j, dup := mobiles[u.MobileNumber]; dup && u.MobileNumber != "" {
 			bad(at+".mobileNumber", "duplicate of users[%d].mobileNumber %q", j, u.MobileNumber)

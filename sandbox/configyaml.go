@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/milligold/milligold-go/gen/api"
 	"github.com/milligold/milligold-go/money"
 )
 
@@ -104,7 +105,7 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 		},
 		"users": func(v *yaml.Node, p string) {
 			d.sequence(v, p, "users", func(v *yaml.Node, p string) {
-				c.Users = append(c.Users, User{})
+				c.Users = append(c.Users, api.User{})
 				d.user(v, p, &c.Users[len(c.Users)-1])
 			})
 		},
@@ -139,16 +140,16 @@ func (d *decoder) partner(n *yaml.Node, path string, p *Partner) {
 	})
 }
 
-func (d *decoder) user(n *yaml.Node, path string, u *User) {
+func (d *decoder) user(n *yaml.Node, path string, u *api.User) {
 	d.mapping(n, path, "a user's fields", fields{
-		"id":           func(v *yaml.Node, p string) { d.str(v, p, &u.ID) },
+		"id":           func(v *yaml.Node, p string) { d.str(v, p, &u.Id) },
 		"name":         func(v *yaml.Node, p string) { d.str(v, p, &u.Name) },
 		"email":        func(v *yaml.Node, p string) { d.str(v, p, &u.Email) },
 		"countryCode":  func(v *yaml.Node, p string) { d.str(v, p, &u.CountryCode) },
 		"mobileNumber": func(v *yaml.Node, p string) { d.str(v, p, &u.MobileNumber) },
 		"gender":       func(v *yaml.Node, p string) { d.str(v, p, &u.Gender) },
 		"birthday":     func(v *yaml.Node, p string) { d.nullable(v, p, &u.Birthday) },
-		"upiId":        func(v *yaml.Node, p string) { d.str(v, p, &u.UpiID) },
+		"upiId":        func(v *yaml.Node, p string) { d.str(v, p, &u.UpiId) },
 		"address":      func(v *yaml.Node, p string) { d.nullable(v, p, &u.Address) },
 		"pincode":      func(v *yaml.Node, p string) { d.nullable(v, p, &u.Pincode) },
 		"goldBalance":  func(v *yaml.Node, p string) { d.decimal(v, p, balanceProblem, &u.GoldBalance) },

@@ -132,20 +132,14 @@ func newWorld(cfg Config) world {
 	w := world{
 		partners: make(map[string]Partner, len(cfg.Partners)),
 		users:    make(map[string]api.User, len(cfg.Users)),
-		rate: api.GoldRate{
-			Rate: cfg.GoldRate.Rate, CgstRate: cfg.GoldRate.CgstRate, SgstRate: cfg.GoldRate.SgstRate,
-			UpdatedAt: cfg.GoldRate.UpdatedAt.UTC(),
-		},
+		rate:     cfg.GoldRate,
 	}
+	w.rate.UpdatedAt = w.rate.UpdatedAt.UTC()
 	for _, p := range cfg.Partners {
 		w.partners[p.ID] = p
 	}
 	for _, u := range cfg.Users {
-		w.users[u.MobileNumber] = api.User{
-			Id: u.ID, Name: u.Name, Email: u.Email, CountryCode: u.CountryCode,
-			MobileNumber: u.MobileNumber, Gender: u.Gender, Birthday: u.Birthday,
-			UpiId: u.UpiID, Address: u.Address, Pincode: u.Pincode, GoldBalance: u.GoldBalance,
-		}
+		w.users[u.MobileNumber] = u
 	}
 	return w
 }
