@@ -68,7 +68,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if i >= retries || wait > maxWait || !retry(req) || t.Limiter == nil || beyondDeadline(ctx, wait) {
 			return resp, nil
 		}
-		next, err := Replay(req)
+		next, err := replay(req)
 		if err != nil || next == nil {
 			return resp, nil
 		}
@@ -77,9 +77,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// Replay returns a copy of req with a fresh body from GetBody, or nil when
-// the body cannot be replayed. Used by RoundTrippers that retry.
-func Replay(req *http.Request) (*http.Request, error) {
+// replay returns a copy of req with a fresh body from GetBody, or nil when
+// the body cannot be replayed.
+func replay(req *http.Request) (*http.Request, error) {
 	r := req.Clone(req.Context())
 	if req.Body == nil || req.Body == http.NoBody {
 		return r, nil

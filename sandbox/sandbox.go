@@ -161,8 +161,9 @@ func (s *Sandbox) verify(ctx context.Context, token string) (string, error) {
 	return id, nil
 }
 
-// Windows reports how many rate-limit windows are live; idle ones are dropped.
-func (s *Sandbox) Windows() int { return s.window.Len() }
+// windows reports how many rate-limit windows are live; idle ones are
+// dropped. Tests read it (export_test.go).
+func (s *Sandbox) windows() int { return s.window.Len() }
 
 // requestInfo collects what the request log line reports.
 type requestInfo struct {

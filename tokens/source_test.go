@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -156,6 +157,12 @@ func TestGetCancelled(t *testing.T) {
 	}
 }
 
+// statusError stands for a failed token request's error, which the Source
+// must pass on for errors.As.
+type statusError struct{ status int }
+
+func (e *statusError) Error() string { return "token request answered " + http.StatusText(e.status) }
+
 func TestFetchErrors(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -163,18 +170,18 @@ func TestFetchErrors(t *testing.T) {
 		err   error
 		want  error
 	}{
-		{"fetch fails", Grant{}, &FetchError{StatusCode: 401}, &FetchError{}},
+		{"fetch fails", Grant{}, &statusError{401}, &statusError{}},
 		{"empty token", Grant{ExpiresIn: time.Hour}, nil, ErrBadGrant},
 		{"no lifetime", Grant{Value: secret}, nil, ErrBadGrant},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := NewSource(func(context.Context) (Grant, error) { return c.grant, c.err })
 			_, err := s.Get(context.Background())
-			var fe *FetchError
+			var se *statusError
 			switch {
-			case errors.As(c.want, &fe):
-				if !errors.As(err, &fe) {
-					t.Errorf("Get = %v; want a *FetchError", err)
+			case errors.As(c.want, &se):
+				if !errors.As(err, &se) || se.status != 401 {
+					t.Errorf("Get = %v; want the fetch's *statusError", err)
 				}
 			case !errors.Is(err, c.want):
 				t.Errorf("Get = %v; want %v", err, c.want)

@@ -7,7 +7,6 @@ package tokens
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -74,29 +73,4 @@ func NewGrant(value string, expiresInSeconds int64) (Grant, error) {
 func tokenAt(g Grant, sent time.Time) Token {
 	exp := sent.Add(g.ExpiresIn)
 	return Token{Value: g.Value, Expiry: exp, RenewAt: exp.Add(-min(g.ExpiresIn/10, maxMargin))}
-}
-
-// FetchError reports a token endpoint's non-200 answer. Body holds at most
-// 64 KiB of the response (the API's error envelope; it carries no secret).
-type FetchError struct {
-	StatusCode int
-	Header     http.Header
-	Body       []byte
-}
-
-// MaxErrorBody is how much of an error body FetchError keeps.
-const MaxErrorBody = 64 << 10
-
-// NewFetchError builds a FetchError from a response and its body (truncated).
-func NewFetchError(resp *http.Response, body []byte) *FetchError {
-	e := &FetchError{Body: body[:min(len(body), MaxErrorBody)]}
-	if resp != nil {
-		e.StatusCode = resp.StatusCode
-		e.Header = resp.Header
-	}
-	return e
-}
-
-func (e *FetchError) Error() string {
-	return fmt.Sprintf("tokens: token request answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 }

@@ -298,9 +298,9 @@ func TestTokenFetcher(t *testing.T) {
 	}
 
 	_, err = middleware.TokenFetcher(tc, "p1", "wrong-"+partnerSecret, readJSON)(context.Background())
-	var fe *tokens.FetchError
-	if !errors.As(err, &fe) || fe.StatusCode != http.StatusUnauthorized {
-		t.Errorf("wrong secret: %v; want a *tokens.FetchError with 401", err)
+	var se *statusError
+	if !errors.As(err, &se) || se.status != http.StatusUnauthorized {
+		t.Errorf("wrong secret: %v; want read's *statusError with 401", err)
 	}
 	if err != nil && strings.Contains(err.Error(), partnerSecret) {
 		t.Errorf("error %q leaks the secret", err)
@@ -308,7 +308,7 @@ func TestTokenFetcher(t *testing.T) {
 }
 
 // readJSON is the least a TokenFetcher's read can be: a non-200 answer is
-// a *tokens.FetchError, a 200 is decoded. (The client's reader also holds
+// a *statusError, a 200 is decoded. (The client's reader also holds
 // the answer to its media type and required fields.)
 func readJSON(resp *http.Response, dst any) error {
 	defer resp.Body.Close()
@@ -317,10 +317,14 @@ func readJSON(resp *http.Response, dst any) error {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return tokens.NewFetchError(resp, body)
+		return &statusError{resp.StatusCode}
 	}
 	return json.Unmarshal(body, dst)
 }
+
+type statusError struct{ status int }
+
+func (e *statusError) Error() string { return "token request answered " + http.StatusText(e.status) }
 
 // fixed answers every request with one response.
 type fixed struct {

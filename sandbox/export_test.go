@@ -1,0 +1,4 @@
+package sandbox
+
+// Windows lets the external tests see how many rate-limit windows are live.
+func (s *Sandbox) Windows() int { return s.windows() }
