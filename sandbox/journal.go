@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/milligold/milligold-go/gen/middleware"
 )
 
 // Entry is one request in the journal. Tokens, secrets and cookies are
@@ -319,11 +321,12 @@ func redactHeaders(h http.Header) Headers {
 	return Headers{kv: out}
 }
 
-var tokenField = regexp.MustCompile(`("accessToken"\s*:\s*)"[^"]*"`)
+// tokenField finds the token in a token answer, by the spec's field name.
+var tokenField = regexp.MustCompile(`("` + regexp.QuoteMeta(middleware.TokenField) + `"\s*:\s*)"[^"]*"`)
 
 // redactBody hides an issued token; other answers carry no credential.
 func redactBody(b []byte) string {
-	if bytes.Contains(b, []byte("accessToken")) {
+	if bytes.Contains(b, []byte(middleware.TokenField)) {
 		return string(tokenField.ReplaceAll(b, []byte(`$1"[redacted]"`)))
 	}
 	return string(b)
