@@ -25,12 +25,13 @@ const (
 	opGetUserInfo       = middleware.OpGetUserInfo
 )
 
-// tokenRoute is the spec's token-issuing operation (x-milligold-token), so
-// a request to it is known by its method and path whatever the base URL.
-var tokenRoute = func() tokens.Route {
-	op, _ := middleware.OperationByID(middleware.TokenOperation)
-	return tokens.Route{Method: op.Method, Path: op.Path}
-}()
+// isTokenRequest reports whether req is for the spec's token-issuing
+// operation (x-milligold-token), known by its method and path whatever the
+// base URL.
+func isTokenRequest(req *http.Request) bool {
+	op, ok := middleware.OperationOf(req)
+	return ok && op.IssuesToken
+}
 
 // maxBody bounds a success body; the API's answers are a few hundred bytes.
 const maxBody = 1 << 20
@@ -161,7 +162,7 @@ func retryable(req *http.Request) bool {
 	if req.Method == http.MethodGet || req.Method == http.MethodHead {
 		return true
 	}
-	return tokenRoute.Match(req)
+	return isTokenRequest(req)
 }
 
 // fetchToken asks the token endpoint for a new token (the tokens.FetchFunc

@@ -73,7 +73,7 @@ func withOperation(ctx context.Context, op string) context.Context {
 // operation names req's operation. A token request runs under the context
 // of the call that needed the token, so it is told by its path.
 func operation(req *http.Request) string {
-	if tokenRoute.Match(req) {
+	if isTokenRequest(req) {
 		return middleware.TokenOperation
 	}
 	if op, ok := req.Context().Value(operationKey{}).(string); ok {
