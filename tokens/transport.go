@@ -45,7 +45,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.NeedsToken != nil && !t.NeedsToken(req) {
 		return base.RoundTrip(req)
 	}
-	if t.Scope != nil && !InScope(t.Scope, req.URL) {
+	if t.Scope != nil && !inScope(t.Scope, req.URL) {
 		closeBody(req)
 		return nil, ErrOutOfScope
 	}
@@ -135,10 +135,10 @@ func (rt Route) Match(r *http.Request) bool {
 	return true
 }
 
-// InScope reports whether u is at or below base: the same origin (scheme,
+// inScope reports whether u is at or below base: the same origin (scheme,
 // host and port, a missing port being the scheme's default) and a path equal
 // to base's or under it, with no "." or ".." segment that could climb out.
-func InScope(base, u *url.URL) bool {
+func inScope(base, u *url.URL) bool {
 	if u == nil || !SameOrigin(base, u) {
 		return false
 	}

@@ -233,8 +233,8 @@ func TestInScope(t *testing.T) {
 		{"https://api.example/partner/user/info/..", false},
 	} {
 		u, _ := url.Parse(c.url)
-		if got := InScope(base, u); got != c.want {
-			t.Errorf("InScope(%s, %s) = %v; want %v", base, c.url, got, c.want)
+		if got := inScope(base, u); got != c.want {
+			t.Errorf("inScope(%s, %s) = %v; want %v", base, c.url, got, c.want)
 		}
 	}
 }
