@@ -408,6 +408,35 @@ func TestNeedsToken(t *testing.T) {
 	}
 }
 
+// OperationOf finds each operation of the table under any base path, and
+// none for a path the spec lacks; the Op* constants are the table's ids.
+func TestOperationOf(t *testing.T) {
+	for _, op := range middleware.Operations {
+		path := strings.ReplaceAll(op.Path, "{mobileNumber}", "1234567890")
+		for _, base := range []string{"http://h", "http://h/partner", "http://h/v2/partner"} {
+			r, _ := http.NewRequest(op.Method, base+path, nil)
+			if got, ok := middleware.OperationOf(r); !ok || got != op {
+				t.Errorf("OperationOf(%s %s%s) = %+v, %v; want %s", op.Method, base, path, got, ok, op.ID)
+			}
+		}
+	}
+	for _, target := range []string{"GET http://h/partner/user/info/", "POST http://h/partner/gold/rate", "GET http://h/partner/gold/rates"} {
+		method, u, _ := strings.Cut(target, " ")
+		r, _ := http.NewRequest(method, u, nil)
+		if got, ok := middleware.OperationOf(r); ok {
+			t.Errorf("OperationOf(%s) = %s; want none", target, got.ID)
+		}
+	}
+	for _, id := range []string{middleware.OpCreateAccessToken, middleware.OpGetGoldRate, middleware.OpGetUserInfo} {
+		if _, ok := middleware.OperationByID(id); !ok {
+			t.Errorf("Op constant %q is not in Operations", id)
+		}
+	}
+	if op, _ := middleware.OperationByID(middleware.TokenOperation); !op.IssuesToken || op.ID != middleware.OpCreateAccessToken {
+		t.Errorf("the token operation is %+v", op)
+	}
+}
+
 // TestOperationsMatchSpec walks the embedded spec: every operation is in
 // the table with its method, path, name and bearer requirement.
 func TestOperationsMatchSpec(t *testing.T) {
