@@ -198,7 +198,8 @@ func FuzzCheckResponse(f *testing.F) {
 		if status < 100 || status > 999 {
 			t.Skip()
 		}
-		resp := response(status, map[string]string{middleware.RateLimit.ResetHeader: reset}, body)
+		rl := middleware.RateLimit // the fuzzed value in all three headers
+		resp := response(status, map[string]string{rl.ResetHeader: reset, rl.LimitHeader: reset, rl.RemainingHeader: reset}, body)
 		err := checkResponse("getGoldRate", resp, middleware.RateLimit, testRedact, t0)
 		if status >= 200 && status < 300 {
 			if err != nil {
@@ -210,9 +211,9 @@ func FuzzCheckResponse(f *testing.F) {
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != status {
 			t.Fatalf("checkResponse(%d) = %v; want *APIError with that status", status, err)
 		}
-		var rl *RateLimitError
-		if errors.As(err, &rl) && rl.RetryAfter < 0 {
-			t.Fatalf("RetryAfter = %v; want >= 0", rl.RetryAfter)
+		var rle *RateLimitError
+		if errors.As(err, &rle) && (rle.RetryAfter < 0 || rle.Limit < 0 || rle.Remaining < 0) {
+			t.Fatalf("RetryAfter, Limit, Remaining = %v, %d, %d; want none negative", rle.RetryAfter, rle.Limit, rle.Remaining)
 		}
 		if strings.Contains(leak.Formats(err), testSecret) {
 			t.Fatalf("the error carries the secret: %q", err)
