@@ -1,10 +1,12 @@
 package sandbox_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -25,14 +27,23 @@ func (d *discard) WriteHeader(code int)        { d.status = code }
 func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
 func (d *discard) reset()                      { clear(d.h); d.status, d.n = 0, 0 }
 
-// benchSandbox is the default sandbox with a token for the default partner
-// (which spends one request of the window). With full, the limit is one
-// request on a stopped clock, so every later request is over the limit.
-// Otherwise the limit is the most ratelimit allows per one-second window on
-// the real clock, more than a handler can serve, whatever -benchtime.
+// benchSandbox is the default sandbox as `milligold sandbox` runs it (its
+// text request log on, through the same buffered writer, into /dev/null)
+// with a token for the default partner (which spends one request of the
+// window). With full, the limit is one request on a stopped clock, so every
+// later request is over the limit. Otherwise the limit is the most ratelimit
+// allows per one-second window on the real clock, more than a handler can
+// serve, whatever -benchtime.
 func benchSandbox(b *testing.B, full bool) (h http.Handler, bearer string) {
 	b.Helper()
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	logger, closeLog := sandbox.NewTextLog(devNull)
+	b.Cleanup(func() { closeLog.Close(); devNull.Close() })
 	cfg := sandbox.Default()
+	cfg.Logger = logger
 	cfg.RateLimit.Requests, cfg.RateLimit.WindowSeconds = 1<<20, 1
 	if full {
 		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -69,22 +80,30 @@ func (c *capture) Write(p []byte) (int, error) {
 
 func tokenRequest() *http.Request {
 	form := url.Values{"partnerId": {sandbox.DefaultPartnerID}, "partnerSecret": {sandbox.DefaultPartnerSecret}}.Encode()
-	r, _ := http.NewRequest(http.MethodPost, "http://sandbox.test/partner/auth/token", strings.NewReader(form))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return wireRequest("POST /partner/auth/token HTTP/1.1\r\nHost: sandbox.test\r\n" +
+		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + itoa(int64(len(form))) + "\r\n\r\n" + form)
+}
+
+// wireRequest reads raw as net/http's server does, so the request has what
+// a served one has: RequestURI, RemoteAddr, and http.NoBody when it has no body.
+func wireRequest(raw string) *http.Request {
+	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+	if err != nil {
+		panic(err)
+	}
+	r.RemoteAddr = "127.0.0.1:40000"
 	return r
 }
 
 // BenchmarkHandler times each handler path through the whole pipeline
-// (route, validate, authenticate, rate limit, handle, encode) with
+// (route, validate, authenticate, rate limit, handle, encode, log) with
 // allocations, so a regression shows in review. make bench prints them.
 func BenchmarkHandler(b *testing.B) {
 	open, bearer := benchSandbox(b, false)
 	full, fullBearer := benchSandbox(b, true)
 	form := url.Values{"partnerId": {sandbox.DefaultPartnerID}, "partnerSecret": {sandbox.DefaultPartnerSecret}}.Encode()
 	get := func(path, auth string) *http.Request {
-		r, _ := http.NewRequest(http.MethodGet, "http://sandbox.test/partner"+path, nil)
-		r.Header.Set("Authorization", auth)
-		return r
+		return wireRequest("GET /partner" + path + " HTTP/1.1\r\nHost: sandbox.test\r\nAuthorization: " + auth + "\r\n\r\n")
 	}
 	tests := []struct {
 		name string

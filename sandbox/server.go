@@ -39,12 +39,18 @@ func (h *server) GetGoldRate(ctx context.Context, _ api.GetGoldRateRequestObject
 	if info(ctx).fault {
 		return api.GetGoldRate500JSONResponse{InternalServerErrorJSONResponse: api.InternalServerErrorJSONResponse(h.s.envelope(ctx, 500, "injected fault"))}, nil
 	}
+	if a := h.s.world.rateAnswer; a != nil {
+		return a, nil
+	}
 	return api.GetGoldRate200JSONResponse{Success: true, Data: h.s.world.rate}, nil
 }
 
 func (h *server) GetUserInfo(ctx context.Context, req api.GetUserInfoRequestObject) (api.GetUserInfoResponseObject, error) {
 	if info(ctx).fault {
 		return api.GetUserInfo500JSONResponse{InternalServerErrorJSONResponse: api.InternalServerErrorJSONResponse(h.s.envelope(ctx, 500, "injected fault"))}, nil
+	}
+	if a, ok := h.s.world.userAnswers[req.MobileNumber]; ok {
+		return a, nil
 	}
 	u, ok := h.s.world.users[req.MobileNumber]
 	if !ok {
