@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os/signal"
 	"strconv"
@@ -60,7 +59,8 @@ unless --control-allow-remote.`,
 					return usageError{err}
 				}
 			}
-			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+			logger, requestLog := sandbox.NewTextLog(a.stderr)
+			defer requestLog.Close() // the last lines, after Serve returns (also on SIGINT/SIGTERM)
 			cfg.Logger = logger
 			if !control && (controlRemote || cmd.Flags().Changed("journal-size")) {
 				return usagef("--control-allow-remote and --journal-size need --control")

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"testing"
 
 	"github.com/milligold/milligold-go/sandbox"
@@ -158,13 +159,26 @@ func TestSandboxCommandSignals(t *testing.T) {
 			s := startSandbox(t, 1, func(stdout, stderr io.Writer) int {
 				return run([]string{"sandbox", "--addr", "127.0.0.1:0"}, strings.NewReader(""), stdout, stderr)
 			})
-			s.baseURL(t)
+			base := s.baseURL(t)
+			// The request log is buffered: a line shows within its flush
+			// interval while the sandbox runs (the bound here is for a loaded
+			// machine), and every line is written before the command exits.
+			tokenStatus(t, base, sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret)
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.stderr.String(), "path=/partner/auth/token"); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no log line for the token request after 10s while serving; stderr: %q", s.stderr)
+				}
+			}
+			tokenStatus(t, base, "nobody", "wrong")
 			// The banner is printed after the signal handler is installed.
 			if err := syscall.Kill(os.Getpid(), sig); err != nil {
 				t.Fatal(err)
 			}
 			if code := <-s.code; code != exitOK {
 				t.Errorf("sandbox exited %d on %v; want 0; stderr: %s", code, sig, s.stderr)
+			}
+			if log := s.stderr.String(); !strings.Contains(log, "status=401") {
+				t.Errorf("after %v the log lacks the last request's line (status=401): %q", sig, log)
 			}
 		})
 	}
