@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -401,8 +402,17 @@ func (m validatingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *h
 func (m validatingMux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.s.mux.ServeHTTP(w, r) }
 
 func (s *Sandbox) validate(route *routers.Route, params []string, next http.HandlerFunc) http.HandlerFunc {
+	options := s.options
+	form := false
+	if rb := route.Operation.RequestBody; rb != nil && rb.Value != nil && rb.Value.Content.Get(formType) != nil {
+		// Keep the form kin-openapi decoded, so the generated handler's
+		// ParseForm does not parse the body a second time.
+		o := *s.options
+		o.KeepValidatedValue = true
+		options, form = &o, true
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		in := &openapi3filter.RequestValidationInput{Request: r, Route: route, Options: s.options}
+		in := &openapi3filter.RequestValidationInput{Request: r, Route: route, Options: options}
 		if len(params) > 0 {
 			in.PathParams = make(map[string]string, len(params))
 			for _, p := range params {
@@ -418,8 +428,40 @@ func (s *Sandbox) validate(route *routers.Route, params []string, next http.Hand
 			s.writeError(w, r, http.StatusBadRequest, validationMessage(err))
 			return
 		}
+		if form {
+			adoptForm(r)
+		}
 		next(w, r)
 	}
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+// adoptForm sets r's parsed form from the body kin-openapi validated, when
+// every field is a string (as the token request's are), so ParseForm has
+// nothing left to do. The validated body holds exactly the fields the
+// schema declares, with each field's first value, which is what the
+// generated binder reads; other fields and the query string (which ParseForm
+// would add behind the body's values) never reach a binder that found the
+// field in the body. Otherwise it leaves r alone and ParseForm parses.
+func adoptForm(r *http.Request) {
+	kept, ok := r.Body.(interface{ ValidatedValue() any })
+	if !ok || r.PostForm != nil || r.URL.RawQuery != "" {
+		return
+	}
+	fields, ok := kept.ValidatedValue().(map[string]any)
+	if !ok {
+		return
+	}
+	values := make(url.Values, len(fields))
+	for k, v := range fields {
+		s, ok := v.(string)
+		if !ok {
+			return
+		}
+		values[k] = []string{s}
+	}
+	r.PostForm, r.Form = values, values
 }
 
 // validationMessage says what is wrong without echoing the value, which may
