@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"cmp"
+	"slices"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,10 +21,10 @@ type Bench struct {
 
 // ParseGoBench reads the benchmark lines of `go test -bench` output and
 // ignores everything else (package headers, PASS, ok lines). A benchmark run
-// more than once (-count) keeps its fastest line: interference from elsewhere
-// on the machine only ever slows a run down.
+// more than once (-count) keeps its median line by ns/op (the upper middle
+// one of an even count), not its fastest: the best of several runs flatters.
 func ParseGoBench(out string) (map[string]Bench, error) {
-	res := make(map[string]Bench)
+	runs := make(map[string][]Bench)
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -52,9 +54,12 @@ func ParseGoBench(out string) (map[string]Bench, error) {
 				b.Metrics[unit] = v
 			}
 		}
-		if prev, ok := res[b.Name]; !ok || b.NsPerOp < prev.NsPerOp {
-			res[b.Name] = b
-		}
+		runs[b.Name] = append(runs[b.Name], b)
+	}
+	res := make(map[string]Bench, len(runs))
+	for name, bs := range runs {
+		slices.SortStableFunc(bs, func(a, b Bench) int { return cmp.Compare(a.NsPerOp, b.NsPerOp) })
+		res[name] = bs[len(bs)/2]
 	}
 	return res, sc.Err()
 }

@@ -28,6 +28,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 type options struct {
 	spec, wrk, prism, prismVersion string
+	milligold                      string
 	threads, conns, rounds         int
 	duration, warmup               time.Duration
 	gobench                        string
@@ -44,11 +45,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
 	fs.StringVar(&o.prism, "prism", "", "prism binary; empty skips the Prism row")
 	fs.StringVar(&o.prismVersion, "prism-version", "", "Prism's version, for the table")
+	fs.StringVar(&o.milligold, "milligold", "", "a built milligold binary: its sandbox's startup time and idle RSS are compared with Prism's; empty skips the row")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.conns, "conns", 64, "wrk connections")
-	fs.IntVar(&o.rounds, "rounds", 2, "alternating measured rounds of sandbox and bare handler; each keeps its best")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "each measured wrk run (whole seconds); Prism gets rounds times this")
-	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "the unmeasured wrk run before each measured one (whole seconds)")
+	fs.IntVar(&o.rounds, "rounds", 5, "measured rounds; each round loads every server once, in rotating order, and the table gives medians and ranges")
+	fs.DurationVar(&o.duration, "duration", 3*time.Second, "each measured wrk run (whole seconds)")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "the unmeasured wrk run each server gets before the rounds (whole seconds)")
 	fs.StringVar(&o.gobench, "gobench", "", "file with `go test -bench -benchmem` output to fold into the table")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the sandbox's measured run to this file")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile after the sandbox's measured run to this file")
@@ -107,80 +109,107 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	return rep, nil
 }
 
-// measureServers loads the sandbox and the bare handler writing the bytes the
-// sandbox answered with in alternating rounds (each keeps its best round, so
-// a burst of load from elsewhere on the machine hurts neither alone), then
-// Prism once for all the rounds' time.
+// measureServers loads every server in alternating rounds: each round runs
+// wrk once against each, in an order rotated every round, so a burst of load
+// from elsewhere on the machine spreads over all of them instead of hurting
+// one. The table reports medians and ranges over the rounds, and each ratio
+// as the median of its per-round ratios. GET /gold/rate goes to the sandbox,
+// a bare net/http handler writing the bytes the sandbox answered with, and
+// Prism mocking the spec twice (as users run it, and with -v error); POST
+// /auth/token goes to the sandbox and a bare handler that reads the form and
+// writes the sandbox's token answer.
 func measureServers(ctx context.Context, o options, rep *report, log io.Writer) error {
-	sb, err := startSandbox(ctx)
+	sbRate, sbToken, err := startSandbox(ctx)
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	defer sb.Stop()
-	status, body, err := get(ctx, sb.URL, sb.Header)
+	defer sbRate.Stop()
+	status, body, err := send(ctx, sbRate)
 	if err != nil || status != 200 {
-		return fmt.Errorf("sandbox: GET %s = %d, %v; want 200", sb.URL, status, err)
+		return fmt.Errorf("sandbox: GET %s = %d, %v; want 200", sbRate.URL, status, err)
 	}
 	rep.body = len(body)
-	targets := []*Target{&sb}
+	status, tokenBody, err := send(ctx, sbToken)
+	if err != nil || status != 200 {
+		return fmt.Errorf("sandbox: POST %s = %d, %v; want 200", sbToken.URL, status, err)
+	}
+	targets := []Target{sbRate, sbToken}
 	if o.only != "sandbox" {
 		base, stopBare, err := serve(bareHandler("application/json", body))
 		if err != nil {
 			return err
 		}
 		defer stopBare()
-		targets = append(targets, &Target{Name: "bare net/http", URL: base + "/partner/gold/rate", Header: sb.Header})
+		bareToken, stopBareToken, err := serve(bareHandler("application/json", tokenBody))
+		if err != nil {
+			return err
+		}
+		defer stopBareToken()
+		targets = append(targets,
+			Target{Name: "bare GET", URL: base + "/partner/gold/rate", Header: sbRate.Header},
+			Target{Name: "bare POST", URL: bareToken + "/partner/auth/token", Method: sbToken.Method, Body: sbToken.Body, ContentType: sbToken.ContentType})
+		if o.milligold != "" {
+			logf(log, "starting %s sandbox for its startup time and idle RSS", o.milligold)
+			fp, err := sandboxFootprint(ctx, o.milligold)
+			if err != nil {
+				return err
+			}
+			rep.sandboxFP = &fp
+		}
+		if o.prism != "" {
+			for _, p := range []struct {
+				name  string
+				extra []string
+			}{{"Prism", nil}, {"Prism -v error", []string{"-v", "error"}}} {
+				logf(log, "starting %s mock of %s", p.name, o.spec)
+				pr, startup, pgid, err := startPrism(ctx, o.prism, o.spec, "/gold/rate", sbRate.Header, p.extra, io.Discard)
+				if err != nil {
+					return err
+				}
+				defer pr.Stop()
+				if p.extra == nil {
+					time.Sleep(settle)
+					rss, err := groupRSS(pgid)
+					if err != nil {
+						return err
+					}
+					rep.prismFP = &Footprint{Startup: startup, RSS: rss}
+				}
+				pr.Name = p.name
+				targets = append(targets, pr)
+			}
+		} else {
+			logf(log, "no -prism: leaving Prism out")
+		}
 	}
 	for _, t := range targets {
-		if err := warm(ctx, o, *t, log); err != nil {
+		if err := warm(ctx, o, t, log); err != nil {
 			return err
 		}
 	}
-	best := make([]Load, len(targets))
+	series := make([]*Series, len(targets))
+	for i, t := range targets {
+		series[i] = &Series{Name: t.Name}
+	}
 	for round := range o.rounds {
-		for i, t := range targets {
+		for _, i := range order(len(targets), round) {
+			t := targets[i]
 			cpu, mem := "", ""
 			if i == 0 && round == 0 {
 				cpu, mem = o.cpuprofile, o.memprofile
 			}
-			l, err := load(ctx, o, *t, o.duration, log, cpu, mem)
+			l, err := load(ctx, o, t, o.duration, log, cpu, mem)
 			if err != nil {
 				return err
 			}
 			if l.Non2xx > 0 {
 				return fmt.Errorf("%s answered %d of %d requests with a non-2xx status: the rate limit tripped or the token was refused", t.Name, l.Non2xx, l.Requests)
 			}
-			if l.RPS > best[i].RPS {
-				best[i] = l
-			}
+			series[i].Rounds = append(series[i].Rounds, l)
 		}
+		rep.loads = append(rep.loads, loadAverage())
 	}
-	rep.sandbox = best[0]
-	if len(best) > 1 {
-		rep.bare = best[1]
-	}
-	if o.only == "sandbox" {
-		return nil
-	}
-
-	if o.prism == "" {
-		logf(log, "no -prism: leaving Prism out")
-		return nil
-	}
-	logf(log, "starting Prism mock of %s", o.spec)
-	pr, err := startPrism(ctx, o.prism, o.spec, "/gold/rate", sb.Header, io.Discard)
-	if err != nil {
-		return err
-	}
-	defer pr.Stop()
-	if err := warm(ctx, o, pr, log); err != nil {
-		return err
-	}
-	l, err := load(ctx, o, pr, time.Duration(o.rounds)*o.duration, log, "", "")
-	if err != nil {
-		return err
-	}
-	rep.prism = &l
+	rep.series = series
 	return nil
 }
 

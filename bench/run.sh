@@ -2,18 +2,20 @@
 # bench/run.sh (make bench): measures milligold-go side by side with its peers
 # and prints one Markdown table on stdout (progress goes to stderr).
 #
-#  1. go test -bench (three runs each, the fastest kept): the client's GoldRate against a hand-written call, tokens
+#  1. go test -bench (five runs each, the median kept): the client's GoldRate against a hand-written call, tokens
 #     per expiry period under 64 concurrent callers, each sandbox handler path.
-#  2. go run ./bench: wrk against the sandbox, a bare net/http handler and a
-#     Prism mock of openapi.yaml; the client-limiter quota simulation; the table.
+#  2. go run ./bench: wrk against the sandbox, bare net/http handlers and two
+#     Prism mocks of openapi.yaml (as users run it and with -v error) in
+#     alternating rounds, medians and ranges; `milligold sandbox` and Prism's
+#     startup time and idle RSS; the client-limiter quota simulation; the table.
 #
 # Installs what is missing: wrk from Debian's packages, Prism from npm (pinned,
 # into .tools/npm, shared with conformance/ci.sh). Reporting only: a missed
 # target is marked in the table; the script fails only when a step breaks.
 #
-# Knobs (environment): BENCH_DURATION (5s a round), BENCH_ROUNDS (2), BENCH_WARMUP (3s), BENCH_THREADS (2),
+# Knobs (environment): BENCH_DURATION (3s a round), BENCH_ROUNDS (5), BENCH_WARMUP (2s), BENCH_THREADS (2),
 # BENCH_CONNS (64), BENCH_OUT (also write the table to this file),
-# BENCH_PROFILE (a directory: CPU and allocation profiles of the sandbox's run).
+# BENCH_PROFILE (a directory: CPU and allocation profiles of the sandbox's first GET round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,26 +67,28 @@ runbg() {
 	return "$rc"
 }
 
-log "building ./bench"
+log "building ./bench and ./cmd/milligold"
 go build -o "$work/bench" ./bench || die "go build ./bench failed"
+go build -o "$work/milligold" ./cmd/milligold || die "go build ./cmd/milligold failed"
 
 log "go test -bench (client, sandbox handlers)"
 pkgs=(.)
 [ -d sandbox ] && pkgs+=(./sandbox)
 runbg go test -run '^$' -bench '^(BenchmarkGoldRate|BenchmarkTokenPerPeriod64|BenchmarkHandler)$' \
-	-benchmem -benchtime=500ms -count=3 -timeout 5m "${pkgs[@]}" >"$work/gobench.txt" ||
+	-benchmem -benchtime=300ms -count=5 -timeout 5m "${pkgs[@]}" >"$work/gobench.txt" ||
 	{ cat "$work/gobench.txt" >&2; die "go test -bench failed"; }
 
 args=(-wrk "$(command -v wrk)" -prism "$PRISM" -prism-version "$PRISM_VERSION" -gobench "$work/gobench.txt"
-	-duration "${BENCH_DURATION:-5s}" -rounds "${BENCH_ROUNDS:-2}" -warmup "${BENCH_WARMUP:-3s}"
+	-milligold "$work/milligold"
+	-duration "${BENCH_DURATION:-3s}" -rounds "${BENCH_ROUNDS:-5}" -warmup "${BENCH_WARMUP:-2s}"
 	-threads "${BENCH_THREADS:-2}" -conns "${BENCH_CONNS:-64}")
 if [ -n "${BENCH_PROFILE:-}" ]; then
 	mkdir -p "$BENCH_PROFILE"
 	args+=(-cpuprofile "$BENCH_PROFILE/sandbox.cpu.pprof" -memprofile "$BENCH_PROFILE/sandbox.allocs.pprof")
 	log "profiles go to $BENCH_PROFILE (read with: go tool pprof -top FILE)"
 fi
-log "measuring (about two minutes)"
-runbg timeout --kill-after=10s 300s "$work/bench" "${args[@]}" >"$work/table.md" || die "bench failed (see above)"
+log "measuring (about two and a half minutes)"
+runbg timeout --kill-after=10s 600s "$work/bench" "${args[@]}" >"$work/table.md" || die "bench failed (see above)"
 
 # The shared-quota rows: a separate command (bench/shared) with its own redis-server.
 command -v redis-server >/dev/null || { apt-get install -y -qq redis-server || { apt-get update -qq && apt-get install -y -qq redis-server; }; } >&2

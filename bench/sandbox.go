@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,43 +13,50 @@ import (
 	"github.com/milligold/milligold-go/sandbox"
 )
 
-// startSandbox serves the sandbox with everything on (request validation,
-// JWT check, rate-limit accounting, a text log line per request written to
-// a file), as `milligold sandbox` does with its stderr sent to /dev/null, on
-// a fresh loopback port, and gets a token for the default partner. Only the
-// limit is raised, to more than wrk can send in its one-second window, so it
-// never trips.
-func startSandbox(ctx context.Context) (Target, error) {
+// startSandbox serves the sandbox as `milligold sandbox` does (request
+// validation, JWT check, rate-limit accounting, its text request log through
+// the same buffered writer, here into /dev/null) on a fresh loopback port, and
+// gets a token for the default partner. Only the limit is raised, to more
+// than wrk can send in its one-second window, so it never trips. The targets
+// are GET /gold/rate with the token and POST /auth/token with the partner's
+// form.
+func startSandbox(ctx context.Context) (rate, token Target, err error) {
 	logFile, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
-		return Target{}, err
+		return Target{}, Target{}, err
 	}
+	logger, requestLog := sandbox.NewTextLog(logFile)
 	cfg := sandbox.Default()
 	cfg.RateLimit.Requests = 1 << 20
 	cfg.RateLimit.WindowSeconds = 1
-	cfg.Logger = slog.New(slog.NewTextHandler(logFile, nil))
+	cfg.Logger = logger
+	closeLog := func() { requestLog.Close(); logFile.Close() }
 	h, err := sandbox.New(cfg)
 	if err != nil {
-		logFile.Close()
-		return Target{}, err
+		closeLog()
+		return Target{}, Target{}, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		logFile.Close()
-		return Target{}, err
+		closeLog()
+		return Target{}, Target{}, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- sandbox.Serve(sctx, ln, h, sandbox.ServeOptions{}) }()
-	stop := func() { cancel(); <-done; logFile.Close() }
+	go func() { done <- sandbox.Serve(sctx, ln, h, sandbox.ServeOptions{Logger: logger}) }()
+	stop := func() { cancel(); <-done; closeLog() }
 
 	base := "http://" + ln.Addr().String() + sandbox.BasePath
-	token, err := fetchToken(ctx, base, sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret)
+	tok, err := fetchToken(ctx, base, sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret)
 	if err != nil {
 		stop()
-		return Target{}, err
+		return Target{}, Target{}, err
 	}
-	return Target{Name: "sandbox", URL: base + "/gold/rate", Header: "Authorization: Bearer " + token, Stop: stop}, nil
+	rate = Target{Name: "sandbox GET", URL: base + "/gold/rate", Header: "Authorization: Bearer " + tok, Stop: stop}
+	token = Target{Name: "sandbox POST", URL: base + "/auth/token", Method: http.MethodPost,
+		Body:        url.Values{"partnerId": {sandbox.DefaultPartnerID}, "partnerSecret": {sandbox.DefaultPartnerSecret}}.Encode(),
+		ContentType: "application/x-www-form-urlencoded"}
+	return rate, token, nil
 }
 
 // fetchToken asks base's createAccessToken for a token. Errors never carry

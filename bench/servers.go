@@ -15,12 +15,16 @@ import (
 	"time"
 )
 
-// Target is a server under load: wrk sends GET URL with Header.
+// Target is a server under load: wrk sends Method (GET when empty) to URL
+// with Header, and Body with ContentType when Body is set.
 type Target struct {
-	Name   string
-	URL    string
-	Header string // "Name: value", or ""
-	Stop   func()
+	Name        string
+	URL         string
+	Header      string // "Name: value", or ""
+	Method      string
+	Body        string
+	ContentType string
+	Stop        func()
 }
 
 // serve runs h on a fresh loopback port until the returned stop is called.
@@ -38,11 +42,13 @@ func serve(h http.Handler) (base string, stop func(), err error) {
 	}, nil
 }
 
-// bareHandler is the ceiling: net/http writing body with its content type and
-// nothing else (no routing, no auth, no encoding).
+// bareHandler is the ceiling: net/http reading the request's body, if any,
+// and writing body with its content type, and nothing else (no routing, no
+// auth, no decoding, no encoding).
 func bareHandler(contentType string, body []byte) http.Handler {
 	length := strconv.Itoa(len(body))
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
 		h := w.Header()
 		h["Content-Type"] = []string{contentType}
 		h["Content-Length"] = []string{length}
@@ -50,19 +56,22 @@ func bareHandler(contentType string, body []byte) http.Handler {
 	})
 }
 
-// startPrism runs `prism mock spec` on a free loopback port and waits until it
-// answers GET path with 200 (Prism serves the spec's paths without the
-// servers' base path). The process group is killed by Stop.
-func startPrism(ctx context.Context, prism, spec, path, header string, logTo io.Writer) (Target, error) {
+// startPrism runs `prism mock [extra...] spec` on a free loopback port and
+// waits until it answers GET path with 200 (Prism serves the spec's paths
+// without the servers' base path). The process group is killed by Stop.
+// It returns how long that took and the process group.
+func startPrism(ctx context.Context, prism, spec, path, header string, extra []string, logTo io.Writer) (Target, time.Duration, int, error) {
 	port, err := freePort()
 	if err != nil {
-		return Target{}, err
+		return Target{}, 0, 0, err
 	}
-	cmd := exec.Command(prism, "mock", "-h", "127.0.0.1", "-p", strconv.Itoa(port), spec)
+	args := append([]string{"mock", "-h", "127.0.0.1", "-p", strconv.Itoa(port)}, extra...)
+	cmd := exec.Command(prism, append(args, spec)...)
 	cmd.Stdout, cmd.Stderr = logTo, logTo
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	began := time.Now()
 	if err := cmd.Start(); err != nil {
-		return Target{}, fmt.Errorf("prism: %w", err)
+		return Target{}, 0, 0, fmt.Errorf("prism: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -81,30 +90,46 @@ func startPrism(ctx context.Context, prism, spec, path, header string, logTo io.
 	for {
 		if status, _, err := get(ctx, t.URL, header); err == nil {
 			if status == http.StatusOK {
-				return t, nil
+				return t, time.Since(began), cmd.Process.Pid, nil
 			}
 			stop()
-			return Target{}, fmt.Errorf("prism: GET %s = %d; want 200", t.URL, status)
+			return Target{}, 0, 0, fmt.Errorf("prism: GET %s = %d; want 200", t.URL, status)
 		}
 		select {
 		case err := <-exited:
-			return Target{}, fmt.Errorf("prism exited before serving: %v", err)
+			return Target{}, 0, 0, fmt.Errorf("prism exited before serving: %v", err)
 		case <-ctx.Done():
 			stop()
-			return Target{}, fmt.Errorf("prism: not serving %s after 90s", t.URL)
-		case <-time.After(200 * time.Millisecond):
+			return Target{}, 0, 0, fmt.Errorf("prism: not serving %s after 90s", t.URL)
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
 // get sends GET url with header ("Name: value") and returns the status and body.
 func get(ctx context.Context, url, header string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	return send(ctx, Target{URL: url, Header: header})
+}
+
+// send makes t's request once and returns the status and body.
+func send(ctx context.Context, t Target) (int, []byte, error) {
+	method := t.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	var body io.Reader
+	if t.Body != "" {
+		body = strings.NewReader(t.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, t.URL, body)
 	if err != nil {
 		return 0, nil, err
 	}
-	if header != "" {
-		name, value, ok := cutHeader(header)
+	if t.ContentType != "" {
+		req.Header.Set("Content-Type", t.ContentType)
+	}
+	if t.Header != "" {
+		name, value, ok := cutHeader(t.Header)
 		if !ok {
 			return 0, nil, fmt.Errorf("header %q: want \"Name: value\"", name)
 		}
@@ -115,8 +140,8 @@ func get(ctx context.Context, url, header string) (int, []byte, error) {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, body, err
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, b, err
 }
 
 func cutHeader(h string) (name, value string, ok bool) {
@@ -124,18 +149,31 @@ func cutHeader(h string) (name, value string, ok bool) {
 	return name, value, ok && name != ""
 }
 
-// headerScript writes a wrk Lua script that adds header ("Name: value") to
-// every request, readable by this user only, and returns its path.
-func headerScript(header string) (string, error) {
-	name, value, ok := cutHeader(header)
-	if !ok {
-		return "", fmt.Errorf("header: want \"Name: value\"")
+// wrkScript writes a wrk Lua script that makes t's request (method, body,
+// headers), readable by this user only, and returns its path.
+func wrkScript(t Target) (string, error) {
+	var b strings.Builder
+	if t.Method != "" {
+		fmt.Fprintf(&b, "wrk.method = %s\n", luaString(t.Method))
+	}
+	if t.Body != "" {
+		fmt.Fprintf(&b, "wrk.body = %s\n", luaString(t.Body))
+	}
+	if t.ContentType != "" {
+		fmt.Fprintf(&b, "wrk.headers[\"Content-Type\"] = %s\n", luaString(t.ContentType))
+	}
+	if t.Header != "" {
+		name, value, ok := cutHeader(t.Header)
+		if !ok {
+			return "", fmt.Errorf("header: want \"Name: value\"")
+		}
+		fmt.Fprintf(&b, "wrk.headers[%s] = %s\n", luaString(name), luaString(value))
 	}
 	f, err := os.CreateTemp("", "bench-wrk-*.lua") // mode 0600
 	if err != nil {
 		return "", err
 	}
-	_, err = fmt.Fprintf(f, "wrk.headers[%s] = %s\n", luaString(name), luaString(value))
+	_, err = io.WriteString(f, b.String())
 	if err = errors.Join(err, f.Close()); err != nil {
 		os.Remove(f.Name())
 		return "", err
@@ -177,10 +215,11 @@ func runWrk(ctx context.Context, wrk string, t Target, threads, conns int, d tim
 	defer cancel()
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
 		"-d", strconv.Itoa(int(d.Seconds())) + "s", "--timeout", "10s", "--latency"}
-	if t.Header != "" {
-		// The header carries a token: hand it over in a private script
-		// file, not on the command line, where ps would show it.
-		script, err := headerScript(t.Header)
+	if t.Header != "" || t.Body != "" || t.Method != "" {
+		// The header carries a token and the body a secret: hand them over
+		// in a private script file, not on the command line, where ps
+		// would show them.
+		script, err := wrkScript(t)
 		if err != nil {
 			return Load{}, "", err
 		}

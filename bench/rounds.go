@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Series is one target's measured rounds, in round order.
+type Series struct {
+	Name   string
+	Rounds []Load
+}
+
+// Stat is the median of a sample with its range.
+type Stat struct{ Median, Min, Max float64 }
+
+// stat summarizes xs (the median of an even count is the mean of the middle two).
+func stat(xs []float64) Stat {
+	if len(xs) == 0 {
+		return Stat{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return Stat{Median: m, Min: s[0], Max: s[len(s)-1]}
+}
+
+// Spread is the range as a share of the median: (max-min)/median.
+func (s Stat) Spread() float64 {
+	if s.Median == 0 {
+		return 0
+	}
+	return (s.Max - s.Min) / s.Median
+}
+
+func (s *Series) each(f func(Load) float64) Stat {
+	xs := make([]float64, len(s.Rounds))
+	for i, l := range s.Rounds {
+		xs[i] = f(l)
+	}
+	return stat(xs)
+}
+
+func (s *Series) RPS() Stat { return s.each(func(l Load) float64 { return l.RPS }) }
+func (s *Series) P50() Stat { return s.each(func(l Load) float64 { return float64(l.P50) }) }
+func (s *Series) P99() Stat { return s.each(func(l Load) float64 { return float64(l.P99) }) }
+
+// Measured reports whether s has at least one round.
+func (s *Series) Measured() bool { return s != nil && len(s.Rounds) > 0 }
+
+// ratio is the per-round ratio f(ours)/f(peer) over the rounds both have,
+// summarized: rounds pair up because they ran back to back, so a burst of
+// load from elsewhere on the machine hits both sides of a pair alike.
+func ratio(ours, peer *Series, f func(Load) float64) Stat {
+	n := min(len(ours.Rounds), len(peer.Rounds))
+	xs := make([]float64, 0, n)
+	for i := range n {
+		if p := f(peer.Rounds[i]); p > 0 {
+			xs = append(xs, f(ours.Rounds[i])/p)
+		}
+	}
+	return stat(xs)
+}
+
+func rpsOf(l Load) float64 { return l.RPS }
+func p50Of(l Load) float64 { return float64(l.P50) }
+func p99Of(l Load) float64 { return float64(l.P99) }
+
+// order is the targets' order in round r: rotated by one each round, so no
+// target always runs first after a pause or right after a given other one.
+func order(n, r int) []int {
+	o := make([]int, n)
+	for i := range o {
+		o[i] = (i + r) % n
+	}
+	return o
+}
+
+// durations formats a Stat of durations: median (min–max).
+func (s Stat) durations() string {
+	return fmt.Sprintf("%s (%s–%s)", lat(time.Duration(s.Median)), lat(time.Duration(s.Min)), lat(time.Duration(s.Max)))
+}
+
+// rates formats a Stat of req/s: median (min–max).
+func (s Stat) rates() string {
+	return fmt.Sprintf("%s (%s–%s)", rps(s.Median), thousands(int64(s.Min+0.5)), thousands(int64(s.Max+0.5)))
+}
+
+// percent formats a Stat of ratios as percentages: median (min–max).
+func (s Stat) percent() string {
+	return fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", 100*s.Median, 100*s.Min, 100*s.Max)
+}
+
+// times formats a Stat of ratios as multiples: median (min–max).
+func (s Stat) times(prec int) string {
+	return fmt.Sprintf("%.*fx (%.*f–%.*fx)", prec, s.Median, prec, s.Min, prec, s.Max)
+}
