@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"cmp"
-	"slices"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
