@@ -319,8 +319,8 @@ func (c *Control) middleware(next api.StrictHandlerFunc, goName string) api.Stri
 			}
 		}
 		resp, err := next(ctx, w, r, request)
-		if tok, ok := resp.(api.CreateAccessToken200JSONResponse); ok {
-			c.noteIssued(tok.Data.AccessToken, time.Unix(tok.Data.CreatedAt, 0).Add(time.Duration(tok.Data.ExpiresIn)*time.Second))
+		if tok, ok := tokenIssued(resp); ok {
+			c.noteIssued(tok.AccessToken, time.Unix(tok.CreatedAt, 0).Add(time.Duration(tok.ExpiresIn)*time.Second))
 		}
 		return resp, err
 	}

@@ -28,11 +28,11 @@ func (h *server) CreateAccessToken(ctx context.Context, req api.CreateAccessToke
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateAccessToken200JSONResponse{Success: true, Data: api.AccessToken{
+	return s.tokenAnswer(api.CreateAccessToken200JSONResponse{Success: true, Data: api.AccessToken{
 		AccessToken: token,
 		ExpiresIn:   int64(s.signer.lifetime.Seconds()),
 		CreatedAt:   issued.Unix(),
-	}}, nil
+	}}), nil
 }
 
 func (h *server) GetGoldRate(ctx context.Context, _ api.GetGoldRateRequestObject) (api.GetGoldRateResponseObject, error) {
