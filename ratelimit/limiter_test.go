@@ -197,3 +197,100 @@ func TestSlidingLogUsesTheQuota(t *testing.T) {
 		t.Errorf("100 sends took %v of virtual time; want %v (10 per 21 s)", got, want)
 	}
 }
+
+func TestAdaptiveMargin(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name string
+		rtts []time.Duration
+		want time.Duration
+	}{
+		{"before any round trip: the ceiling", nil, DefaultMargin},
+		{"the longest round trip", []time.Duration{40 * ms, 300 * ms, 120 * ms}, 300 * ms},
+		{"never below the floor", []time.Duration{ms, 2 * ms}, MinMargin},
+		{"never above the ceiling", []time.Duration{3 * time.Second}, DefaultMargin},
+		{"a negative report is ignored", []time.Duration{250 * ms, -time.Hour}, 250 * ms},
+		{"an old slow round trip ages out after 64 others", append([]time.Duration{900 * ms}, slices.Repeat([]time.Duration{200 * ms}, roundTrips)...), 200 * ms},
+		{"a slow round trip 63 reports ago still counts", append([]time.Duration{900 * ms}, slices.Repeat([]time.Duration{200 * ms}, roundTrips-1)...), 900 * ms},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewSlidingLog(policy)
+			for _, d := range tt.rtts {
+				l.ObserveRoundTrip(d)
+			}
+			if got := l.Margin(); got != tt.want {
+				t.Errorf("after %d round trips Margin() = %v; want %v", len(tt.rtts), got, tt.want)
+			}
+		})
+	}
+	fixed := NewSlidingLog(policy, WithMargin(700*ms))
+	fixed.ObserveRoundTrip(10 * ms)
+	if got := fixed.Margin(); got != 700*ms {
+		t.Errorf("WithMargin(700ms), then a 10ms round trip: Margin() = %v; want 700ms (fixed)", got)
+	}
+}
+
+// simulateAdaptive sends n requests one after another through an adaptive
+// SlidingLog on a virtual clock, each with a one-way latency out and back
+// drawn from [lo, hi], reporting each round trip as Transport does, with
+// random pauses so the server's window falls anywhere. It fails t when the
+// margin in force is ever below the spread of the one-way latencies seen so
+// far (capped at DefaultMargin), and returns the refusals of a server
+// counting arrivals in fixed windows, and the share of the quota used.
+func simulateAdaptive(t *testing.T, seed uint64, n int, lo, hi time.Duration, pauses bool) (refused int, quota float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
+	draw := func() time.Duration { return lo + time.Duration(rng.Int64N(int64(hi-lo)+1)) }
+	p := Policy{Requests: 10, Window: 20 * time.Second}
+	clk := clock.NewAuto(t0)
+	l := NewSlidingLog(p, WithClock(clk.Now, clk.Sleep))
+	arrivals := make([]time.Time, 0, n)
+	oneWayMin, oneWayMax := time.Duration(1<<62), time.Duration(0)
+	for range n {
+		if pauses && rng.IntN(4) == 0 {
+			clk.Advance(time.Duration(rng.Int64N(int64(30 * time.Second))))
+		}
+		l.Wait(context.Background())
+		out, back := draw(), draw()
+		arrivals = append(arrivals, clk.Now().Add(out))
+		clk.Advance(out + back)
+		l.ObserveRoundTrip(out + back)
+		oneWayMin, oneWayMax = min(oneWayMin, out), max(oneWayMax, out)
+		if spread := min(oneWayMax-oneWayMin, DefaultMargin); l.Margin() < spread {
+			t.Fatalf("seed %d: margin %v below the one-way spread seen, %v", seed, l.Margin(), spread)
+		}
+	}
+	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+	var at time.Time
+	server := NewFixedWindow(p, func() time.Time { return at })
+	for _, a := range arrivals {
+		at = a
+		if !server.Allow("partner").Allowed {
+			refused++
+		}
+	}
+	served := float64(n - refused)
+	most := float64(arrivals[len(arrivals)-1].Sub(arrivals[0])) / float64(p.Window) * float64(p.Requests)
+	return refused, served / (most + float64(p.Requests)) // the last window's worth is in flight at the end
+}
+
+// TestAdaptiveMarginKeepsZero429s: on the network (5-150 ms one
+// way) and on one whose one-way spread nearly reaches the ceiling, the
+// adaptive limiter gets no 429 from a fixed-window server of any alignment,
+// and on the first it uses at least 98% of the quota when always sending.
+func TestAdaptiveMarginKeepsZero429s(t *testing.T) {
+	ms := time.Millisecond
+	for seed := range uint64(20) {
+		if refused, _ := simulateAdaptive(t, seed, 300, 5*ms, 150*ms, true); refused != 0 {
+			t.Errorf("seed %d, 5-150ms: the server refused %d of 300; want 0", seed, refused)
+		}
+		if refused, _ := simulateAdaptive(t, seed, 300, 50*ms, 950*ms, true); refused != 0 {
+			t.Errorf("seed %d, 50-950ms: the server refused %d of 300; want 0", seed, refused)
+		}
+	}
+	refused, quota := simulateAdaptive(t, 1, 2000, 5*ms, 150*ms, false)
+	if refused != 0 || quota < 0.98 {
+		t.Errorf("back to back, 5-150ms: %d refused, %.1f%% of the quota; want 0 and at least 98%%", refused, 100*quota)
+	}
+}

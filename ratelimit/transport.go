@@ -8,7 +8,8 @@ import (
 )
 
 // Transport is an http.RoundTripper that paces requests with a Limiter,
-// adopts the limit the server announces, and waits out a 429 until its reset
+// adopts the limit the server announces, reports each round trip to a
+// Limiter that is a RoundTripObserver, and waits out a 429 until its reset
 // before retrying, within a bound. Only requests Retry accepts are retried
 // (GET and HEAD by default: others may have had effects), and only when their
 // body can be replayed. It never modifies the caller's request and closes
@@ -50,7 +51,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 		}
+		sent := now()
 		resp, err := base(t.Base).RoundTrip(attempt)
+		if o, ok := t.Limiter.(RoundTripObserver); ok {
+			// Also on an error: a request that failed may still have arrived,
+			// no later than now.
+			o.ObserveRoundTrip(now().Sub(sent))
+		}
 		if err != nil {
 			return nil, err
 		}
