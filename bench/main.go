@@ -88,7 +88,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 		}
 	}
 	if o.only != "sandbox" && !o.skipQuota {
-		for _, c := range []quota.Client{quota.Ours, quota.TokenBucket(0.5, 10), quota.TokenBucket(0.5, 1), quota.Unlimited} {
+		for _, c := range []quota.Client{quota.Ours, quota.OursFixed, quota.TokenBucket(0.5, 10), quota.TokenBucket(0.5, 1), quota.Unlimited} {
 			logf(log, "quota simulation: %s", c.Name)
 			r, err := quota.Run(quota.Document, c)
 			if err != nil {

@@ -58,8 +58,12 @@ func (r *report) get(name string) *Series {
 
 func (r *report) write(w io.Writer) {
 	// Each line ends in a blank one, so the lines stay apart in Markdown.
-	fmt.Fprintf(w, "Machine: %s; 1-minute load average %s before the run, %s after each round, %s at the end.\n\n",
-		r.machine, r.loadBefore, strings.Join(r.loads, ", "), loadAverage())
+	rounds := ""
+	if len(r.loads) > 0 {
+		rounds = ", " + strings.Join(r.loads, ", ") + " after each round"
+	}
+	fmt.Fprintf(w, "Machine: %s; 1-minute load average %s before the run%s, %s at the end.\n\n",
+		r.machine, r.loadBefore, rounds, loadAverage())
 	sbGet, sbPost := r.get("sandbox GET"), r.get("sandbox POST")
 	bareGet, barePost := r.get("bare GET"), r.get("bare POST")
 	prism, prismQuiet := r.get("Prism"), r.get("Prism -v error")

@@ -48,7 +48,7 @@ func TestReportWrite(t *testing.T) {
 	rep.write(&buf)
 	out := buf.String()
 	for _, want := range []string{
-		"Machine: Test CPU, 2 cores, go1.26 linux/amd64; 1-minute load average 0.10 before the run, 1.00, 2.00, 3.00 after each round",
+		"Machine: Test CPU, 2 cores, go1.26 linux/amd64; 1-minute load average 0.10 before the run, 1.00, 2.00, 3.00 after each round, ",
 		"3 rounds; each round runs every server once for 3s",
 		// Per-round ratios 75%, 90%, 50%: the median is 75%, not the ratio of the best rounds (90%).
 		"| GET /gold/rate, sandbox vs bare net/http: throughput | 30,000 req/s (20,000–36,000) | 40,000 req/s (40,000–40,000) | 75% (50–90%) | ≥ 85% | **no** |",
@@ -119,8 +119,8 @@ func TestRunQuota(t *testing.T) {
 	if code := run([]string{"-only", "quota"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("run(-only quota) = %d; want 0; stderr:\n%s", code, stderr.String())
 	}
-	if n := strings.Count(stdout.String(), "| client quota: ours vs "); n != 3 {
-		t.Errorf("run(-only quota): %d quota rows; want 3 (two token buckets, no limiter):\n%s", n, stdout.String())
+	if n := strings.Count(stdout.String(), "| client quota: "+quota.Ours.Name+" vs "); n != 4 {
+		t.Errorf("run(-only quota): %d quota rows; want 4 (the fixed margin, two token buckets, no limiter):\n%s", n, stdout.String())
 	}
 }
 

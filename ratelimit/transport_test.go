@@ -189,3 +189,38 @@ func TestTransportReturns429WhenTheDeadlineComesFirst(t *testing.T) {
 		t.Errorf("RoundTrip waited until the deadline")
 	}
 }
+
+// TestTransportReportsRoundTrips: the time from the limiter's go-ahead to
+// the response (or the error) reaches an adaptive limiter's margin.
+func TestTransportReportsRoundTrips(t *testing.T) {
+	clk := clock.NewAuto(t0)
+	lim := NewSlidingLog(policy, WithClock(clk.Now, clk.Sleep))
+	took := 250 * time.Millisecond
+	fail := false
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		clk.Advance(took)
+		if fail {
+			return nil, errors.New("connection reset")
+		}
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+	})
+	rt := &Transport{Base: base, Limiter: lim, Policy: policy, Now: clk.Now}
+	send := func() {
+		req, _ := http.NewRequest(http.MethodGet, "http://example.invalid/", nil)
+		if resp, err := rt.RoundTrip(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	if got := lim.Margin(); got != DefaultMargin {
+		t.Fatalf("Margin() before any request = %v; want %v", got, DefaultMargin)
+	}
+	send()
+	if got := lim.Margin(); got != took {
+		t.Errorf("Margin() after a %v round trip = %v; want %v", took, got, took)
+	}
+	took, fail = 700*time.Millisecond, true
+	send()
+	if got := lim.Margin(); got != took {
+		t.Errorf("Margin() after a request that failed after %v = %v; want %v", took, got, took)
+	}
+}

@@ -69,18 +69,30 @@ type Client struct {
 }
 
 // Ours is the project's client limiter: ratelimit.Transport over a
-// SlidingLog (what gen/middleware wires into the client), on the fake clock.
+// SlidingLog with its default, adaptive margin (what gen/middleware wires
+// into the client), on the fake clock.
 var Ours = Client{
-	Name: "milligold (sliding log, 429-aware transport)",
-	New: func(network http.RoundTripper, clk *clock.Fake, c Config) http.RoundTripper {
+	Name: "milligold, adaptive margin",
+	New:  ours(),
+}
+
+// OursFixed is Ours with the margin fixed at ratelimit.DefaultMargin (1 s),
+// as before the margin adapted: the comparison for the adaptive one.
+var OursFixed = Client{
+	Name: "milligold, fixed 1 s margin",
+	New:  ours(ratelimit.WithMargin(ratelimit.DefaultMargin)),
+}
+
+func ours(opts ...ratelimit.Option) func(network http.RoundTripper, clk *clock.Fake, c Config) http.RoundTripper {
+	return func(network http.RoundTripper, clk *clock.Fake, c Config) http.RoundTripper {
 		p := ratelimit.Policy{Requests: c.Requests, Window: c.Window}
 		return &ratelimit.Transport{
 			Base:    network,
-			Limiter: ratelimit.NewSlidingLog(p, ratelimit.WithClock(clk.Now, clk.Sleep)),
+			Limiter: ratelimit.NewSlidingLog(p, append([]ratelimit.Option{ratelimit.WithClock(clk.Now, clk.Sleep)}, opts...)...),
 			Policy:  p,
 			Now:     clk.Now,
 		}
-	},
+	}
 }
 
 // TokenBucket is golang.org/x/time/rate at r per second with burst b, waited
