@@ -48,8 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.milligold, "milligold", "", "a built milligold binary: its sandbox's startup time and idle RSS are compared with Prism's; empty skips the row")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.conns, "conns", 64, "wrk connections")
-	fs.IntVar(&o.rounds, "rounds", 5, "measured rounds; each round loads every server once, in rotating order, and the table gives medians and ranges")
-	fs.DurationVar(&o.duration, "duration", 3*time.Second, "each measured wrk run (whole seconds)")
+	fs.IntVar(&o.rounds, "rounds", 7, "measured rounds; each round loads every server once, in a changing order, and the table gives medians and ranges")
+	fs.DurationVar(&o.duration, "duration", 2*time.Second, "each measured wrk run (whole seconds)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "the unmeasured wrk run each server gets before the rounds (whole seconds)")
 	fs.StringVar(&o.gobench, "gobench", "", "file with `go test -bench -benchmem` output to fold into the table")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the sandbox's measured run to this file")
@@ -110,9 +110,9 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 }
 
 // measureServers loads every server in alternating rounds: each round runs
-// wrk once against each, in an order rotated every round, so a burst of load
-// from elsewhere on the machine spreads over all of them instead of hurting
-// one. The table reports medians and ranges over the rounds, and each ratio
+// wrk once against each, a server and its peer back to back, in an order
+// that changes every round (see order), so a burst of load from elsewhere on
+// the machine spreads over all of them instead of hurting one. The table reports medians and ranges over the rounds, and each ratio
 // as the median of its per-round ratios. GET /gold/rate goes to the sandbox,
 // a bare net/http handler writing the bytes the sandbox answered with, and
 // Prism mocking the spec twice (as users run it, and with -v error); POST
@@ -133,7 +133,9 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 	if err != nil || status != 200 {
 		return fmt.Errorf("sandbox: POST %s = %d, %v; want 200", sbToken.URL, status, err)
 	}
-	targets := []Target{sbRate, sbToken}
+	// In pairs, each ours then its peer (see order): sandbox GET and bare
+	// GET, sandbox POST and bare POST, Prism and Prism -v error.
+	targets := []Target{sbRate}
 	if o.only != "sandbox" {
 		base, stopBare, err := serve(bareHandler("application/json", body))
 		if err != nil {
@@ -147,6 +149,7 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 		defer stopBareToken()
 		targets = append(targets,
 			Target{Name: "bare GET", URL: base + "/partner/gold/rate", Header: sbRate.Header},
+			sbToken,
 			Target{Name: "bare POST", URL: bareToken + "/partner/auth/token", Method: sbToken.Method, Body: sbToken.Body, ContentType: sbToken.ContentType})
 		if o.milligold != "" {
 			logf(log, "starting %s sandbox for its startup time and idle RSS", o.milligold)
@@ -181,6 +184,9 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 		} else {
 			logf(log, "no -prism: leaving Prism out")
 		}
+	}
+	if o.only == "sandbox" {
+		targets = append(targets, sbToken)
 	}
 	for _, t := range targets {
 		if err := warm(ctx, o, t, log); err != nil {

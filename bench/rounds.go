@@ -70,12 +70,25 @@ func rpsOf(l Load) float64 { return l.RPS }
 func p50Of(l Load) float64 { return float64(l.P50) }
 func p99Of(l Load) float64 { return float64(l.P99) }
 
-// order is the targets' order in round r: rotated by one each round, so no
-// target always runs first after a pause or right after a given other one.
+// order is the targets' order in round r. Targets come in pairs (0 and 1,
+// 2 and 3, ...; an odd last one alone), and a pair's two runs are always
+// back to back, so its per-round ratio compares runs that met the same
+// machine; the pairs rotate by one each round, and within a pair who goes
+// first alternates.
 func order(n, r int) []int {
-	o := make([]int, n)
-	for i := range o {
-		o[i] = (i + r) % n
+	pairs := (n + 1) / 2
+	o := make([]int, 0, n)
+	for k := range pairs {
+		p := (k + r) % pairs
+		a, b := 2*p, 2*p+1
+		if r%2 == 1 {
+			a, b = b, a
+		}
+		for _, i := range []int{a, b} {
+			if i < n {
+				o = append(o, i)
+			}
+		}
 	}
 	return o
 }

@@ -13,7 +13,7 @@
 # into .tools/npm, shared with conformance/ci.sh). Reporting only: a missed
 # target is marked in the table; the script fails only when a step breaks.
 #
-# Knobs (environment): BENCH_DURATION (3s a round), BENCH_ROUNDS (5), BENCH_WARMUP (2s), BENCH_THREADS (2),
+# Knobs (environment): BENCH_DURATION (2s a round), BENCH_ROUNDS (7), BENCH_WARMUP (2s), BENCH_THREADS (2),
 # BENCH_CONNS (64), BENCH_OUT (also write the table to this file),
 # BENCH_PROFILE (a directory: CPU and allocation profiles of the sandbox's first GET round).
 set -euo pipefail
@@ -80,7 +80,7 @@ runbg go test -run '^$' -bench '^(BenchmarkGoldRate|BenchmarkTokenPerPeriod64|Be
 
 args=(-wrk "$(command -v wrk)" -prism "$PRISM" -prism-version "$PRISM_VERSION" -gobench "$work/gobench.txt"
 	-milligold "$work/milligold"
-	-duration "${BENCH_DURATION:-3s}" -rounds "${BENCH_ROUNDS:-5}" -warmup "${BENCH_WARMUP:-2s}"
+	-duration "${BENCH_DURATION:-2s}" -rounds "${BENCH_ROUNDS:-7}" -warmup "${BENCH_WARMUP:-2s}"
 	-threads "${BENCH_THREADS:-2}" -conns "${BENCH_CONNS:-64}")
 if [ -n "${BENCH_PROFILE:-}" ]; then
 	mkdir -p "$BENCH_PROFILE"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"os/exec"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func TestReportWrite(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"Machine: Test CPU, 2 cores, go1.26 linux/amd64; 1-minute load average 0.10 before the run, 1.00, 2.00, 3.00 after each round, ",
-		"3 rounds; each round runs every server once for 3s",
+		"3 rounds; each round runs every server once for 3s, each server right before or after the peer",
 		// Per-round ratios 75%, 90%, 50%: the median is 75%, not the ratio of the best rounds (90%).
 		"| GET /gold/rate, sandbox vs bare net/http: throughput | 30,000 req/s (20,000–36,000) | 40,000 req/s (40,000–40,000) | 75% (50–90%) | ≥ 85% | **no** |",
 		"| GET /gold/rate, sandbox vs bare net/http: p99 | 8.00 ms (4.00 ms–12.00 ms) | 8.00 ms (4.00 ms–12.00 ms) | 1.00x (1.00–1.00x) | ≤ 1.3x | yes |",
@@ -86,8 +87,19 @@ func TestStat(t *testing.T) {
 			t.Errorf("stat(%v) = %+v; want %+v", tt.in, got, tt.want)
 		}
 	}
-	if got := order(3, 1); got[0] != 1 || got[1] != 2 || got[2] != 0 {
-		t.Errorf("order(3, 1) = %v; want [1 2 0]", got)
+	for _, tt := range []struct {
+		n, r int
+		want []int
+	}{
+		{6, 0, []int{0, 1, 2, 3, 4, 5}},
+		{6, 1, []int{3, 2, 5, 4, 1, 0}},
+		{6, 2, []int{4, 5, 0, 1, 2, 3}},
+		{5, 1, []int{3, 2, 4, 1, 0}},
+		{2, 1, []int{1, 0}},
+	} {
+		if got := order(tt.n, tt.r); !slices.Equal(got, tt.want) {
+			t.Errorf("order(%d, %d) = %v; want %v", tt.n, tt.r, got, tt.want)
+		}
 	}
 }
 

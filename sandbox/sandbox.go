@@ -219,9 +219,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w, r, jc = s.ctl.capture(w, r)
 	}
-	ri := &requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}
+	st := &struct { // one allocation for both
+		info requestInfo
+		rec  recorder
+	}{requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}, recorder{ResponseWriter: w, status: http.StatusOK}}
+	ri, rec := &st.info, &st.rec
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	if headerSize(r) > maxHeaderBytes {
 		s.writeError(rec, r, http.StatusRequestHeaderFieldsTooLarge, "request headers too large")
 	} else if !strings.HasPrefix(r.URL.Path, "/") {
