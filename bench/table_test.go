@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"slices"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
