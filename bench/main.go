@@ -17,11 +17,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
 
 	"github.com/milligold/milligold-go/bench/quota"
+	"github.com/milligold/milligold-go/sandbox"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -29,6 +31,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 type options struct {
 	spec, wrk, prism, prismVersion string
 	milligold                      string
+	gcPercent                      int
 	threads, conns, rounds         int
 	duration, warmup               time.Duration
 	gobench                        string
@@ -64,6 +67,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench: bad arguments: want -duration >= 1s, -rounds >= 1, -conns >= -threads >= 1, -only sandbox|quota, no positional arguments")
 		return 2
 	}
+	// The sandbox runs in this process: give it the GC target `milligold
+	// sandbox` serves with, unless GOGC says otherwise. The bare handlers
+	// share the process and the setting.
+	gcPercent := sandbox.DefaultGCPercent
+	if v := os.Getenv("GOGC"); v != "" {
+		gcPercent = debug.SetGCPercent(100)
+		debug.SetGCPercent(gcPercent)
+	} else {
+		debug.SetGCPercent(gcPercent)
+	}
+	o.gcPercent = gcPercent
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := measure(ctx, o, stderr)

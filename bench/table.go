@@ -79,8 +79,9 @@ func (r *report) write(w io.Writer) {
 			"(validation, JWT check, rate-limit accounting and its buffered text request log to /dev/null, as `milligold sandbox` runs)%s. "+
 			"POST /partner/auth/token with the partner's form to the sandbox and to a bare handler that reads the form and writes the sandbox's token answer. "+
 			"%d rounds; each round runs every server once for %v, each server right before or after the peer it is compared with, in an order that changes every round, after one %v warm-up each. "+
+			"The sandbox and the bare handlers share one process, run with the GC target `milligold sandbox` serves with (GOGC=%d). "+
 			"Figures are medians over the rounds with the range in brackets; a ratio is the median of the per-round ratios, with their range.\n",
-			r.load.threads, r.load.conns, peers, r.load.rounds, r.load.duration, r.load.warmup)
+			r.load.threads, r.load.conns, peers, r.load.rounds, r.load.duration, r.load.warmup, r.load.gcPercent)
 		fmt.Fprintln(w)
 	}
 	if len(r.quota) > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 
@@ -18,6 +19,7 @@ func (a *app) sandboxCmd() *cobra.Command {
 	var printConfig bool
 	var control, controlRemote bool
 	var journalSize int
+	var gcPercent int
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local milliGOLD sandbox",
@@ -58,6 +60,9 @@ unless --control-allow-remote.`,
 				if cfg, err = sandbox.LoadConfig(configPath); err != nil {
 					return usageError{err}
 				}
+			}
+			if cmd.Flags().Changed("gc-percent") || a.getenv("GOGC") == "" {
+				defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
 			}
 			logger, requestLog := sandbox.NewTextLog(a.stderr)
 			defer requestLog.Close() // the last lines, after Serve returns (also on SIGINT/SIGTERM)
@@ -100,6 +105,7 @@ unless --control-allow-remote.`,
 	cmd.Flags().BoolVar(&control, "control", false, "serve the control API, Prefer headers, the request journal and the console under /_sandbox/")
 	cmd.Flags().BoolVar(&controlRemote, "control-allow-remote", false, "allow --control on a non-loopback --addr (the control token travels in the clear)")
 	cmd.Flags().IntVar(&journalSize, "journal-size", sandbox.DefaultJournalSize, "requests the journal keeps (with --control; negative turns it off)")
+	cmd.Flags().IntVar(&gcPercent, "gc-percent", sandbox.DefaultGCPercent, "garbage collection target while serving, as GOGC (100 is Go's default; a GOGC environment variable wins over the default)")
 	cmd.Flags().StringVar(&configPath, "config", "", "YAML file declaring partners, users, the gold rate and limits (default: the embedded document world)")
 	cmd.Flags().BoolVar(&printConfig, "print-config", false, "print the embedded default config, commented, and exit")
 	return cmd

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -277,5 +278,53 @@ func TestSandboxAddressInUseSuggestsAddr(t *testing.T) {
 	code := run([]string{"sandbox", "--addr", ln.Addr().String()}, strings.NewReader(""), &stdout, &stderr)
 	if code != exitError || !strings.Contains(stderr.String(), "address already in use") || !strings.Contains(stderr.String(), "--addr 127.0.0.1:PORT") {
 		t.Errorf("milligold sandbox --addr (taken) = %d, stderr %q; want 1 and a hint to pick another --addr", code, stderr.String())
+	}
+}
+
+// TestSandboxCommandGCPercent: the sandbox serves with its documented GC
+// target (the default, or --gc-percent), a GOGC in the environment wins over
+// the default, and the process's own setting comes back when it returns.
+func TestSandboxCommandGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	for _, tt := range []struct {
+		name string
+		gogc string
+		args []string
+		want int
+	}{
+		{"default", "", nil, sandbox.DefaultGCPercent},
+		{"flag", "", []string{"--gc-percent", "250"}, 250},
+		{"GOGC in the environment", "150", nil, 100}, // the runtime read GOGC at start; the command leaves it alone
+		{"flag over GOGC", "150", []string{"--gc-percent", "300"}, 300},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			args := append([]string{"sandbox", "--addr", "127.0.0.1:0"}, tt.args...)
+			s := startSandbox(t, 1, func(stdout, stderr io.Writer) int {
+				a := &app{ctx: ctx, stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
+					getenv: func(k string) string {
+						if k == "GOGC" {
+							return tt.gogc
+						}
+						return ""
+					}}
+				return a.run(args)
+			})
+			s.baseURL(t)
+			got := debug.SetGCPercent(-1) // read it (and stop GC for a moment)
+			debug.SetGCPercent(got)
+			if got != tt.want {
+				t.Errorf("serving with GC percent %d; want %d", got, tt.want)
+			}
+			cancel()
+			if code := <-s.code; code != exitOK {
+				t.Fatalf("exit %d; stderr: %s", code, s.stderr)
+			}
+			if after := debug.SetGCPercent(100); after != 100 {
+				t.Errorf("after the command the GC percent is %d; want the 100 it found", after)
+			}
+		})
 	}
 }
