@@ -254,9 +254,13 @@ func (s *Sandbox) finish(r *http.Request, ri *requestInfo, status int, start tim
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
+	end := time.Now()
+	if th, ok := h.(*textHandler); ok {
+		th.requestLine(end, r.Method, r.URL.EscapedPath(), status, ri.partner, end.Sub(start), ri.errorCode)
+		return
+	}
 	// The handler directly, not Logger.LogAttrs: the logger would look up
 	// the caller's program counter for every line, which no handler here uses.
-	end := time.Now()
 	line := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 	line.AddAttrs(
 		slog.String("method", r.Method),
