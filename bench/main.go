@@ -260,10 +260,12 @@ func load(ctx context.Context, o options, t Target, d time.Duration, log io.Writ
 		defer pprof.StopCPUProfile()
 	}
 	logf(log, "loading %s: wrk -t%d -c%d -d%v --latency %s", t.Name, o.threads, o.conns, d, t.URL)
+	cpu0 := processCPU()
 	l, out, err := runWrk(ctx, o.wrk, t, o.threads, o.conns, d)
 	if err != nil {
 		return Load{}, fmt.Errorf("%w\n%s", err, out)
 	}
+	l.CPU = processCPU() - cpu0
 	if l.Requests == 0 {
 		return Load{}, fmt.Errorf("wrk against %s completed no request:\n%s", t.Name, out)
 	}
@@ -285,4 +287,16 @@ func writeHeapProfile(path string) error {
 	}
 	err = pprof.Lookup("allocs").WriteTo(f, 0)
 	return errors.Join(err, f.Close())
+}
+
+// processCPU is the CPU time this process has used, user and system: the
+// in-process servers' work (and this program's, which is idle while wrk
+// runs). Unlike throughput, CPU per request hardly depends on how much of the
+// machine other work takes.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

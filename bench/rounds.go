@@ -69,6 +69,7 @@ func ratio(ours, peer *Series, f func(Load) float64) Stat {
 func rpsOf(l Load) float64 { return l.RPS }
 func p50Of(l Load) float64 { return float64(l.P50) }
 func p99Of(l Load) float64 { return float64(l.P99) }
+func cpuOf(l Load) float64 { return float64(l.CPUPerRequest()) }
 
 // order is the targets' order in round r. Targets come in pairs (0 and 1,
 // 2 and 3, ...; an odd last one alone), and a pair's two runs are always

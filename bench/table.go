@@ -104,6 +104,7 @@ func (r *report) write(w io.Writer) {
 			row("GET /gold/rate, sandbox vs bare net/http: p99", sbGet.P99().durations(), bareGet.P99().durations(), y.times(2), fmt.Sprintf("≤ %gx", targetP99), met(y.Median <= targetP99))
 			z := ratio(sbGet, bareGet, p50Of)
 			row("GET /gold/rate, sandbox vs bare net/http: p50", sbGet.P50().durations(), bareGet.P50().durations(), z.times(2), "", "")
+			cpuRow(row, "GET /gold/rate", sbGet, bareGet)
 		} else {
 			row("GET /gold/rate, sandbox: throughput, p50 / p99", sbGet.RPS().rates(), sbGet.P50().durations()+" / "+sbGet.P99().durations(), "", "", "")
 		}
@@ -114,6 +115,7 @@ func (r *report) write(w io.Writer) {
 			row("POST /auth/token, sandbox vs bare net/http: throughput", sbPost.RPS().rates(), barePost.RPS().rates(), x.percent(), fmt.Sprintf("≥ %.0f%%", 100*targetTokenVsBare), met(x.Median >= targetTokenVsBare))
 			y := ratio(sbPost, barePost, p99Of)
 			row("POST /auth/token, sandbox vs bare net/http: p99", sbPost.P99().durations(), barePost.P99().durations(), y.times(2), "", "")
+			cpuRow(row, "POST /auth/token", sbPost, barePost)
 		} else {
 			row("POST /auth/token, sandbox: throughput, p50 / p99", sbPost.RPS().rates(), sbPost.P50().durations()+" / "+sbPost.P99().durations(), "", "", "")
 		}
@@ -163,6 +165,24 @@ func (r *report) write(w io.Writer) {
 		}
 	}
 }
+
+// cpuRow compares the server process's CPU time per request: the bare
+// handler's as a share of ours reads like the throughput ratio, but hardly
+// moves with the machine's other load (no target: the targets are on
+// throughput).
+func cpuRow(row func(what, ours, peer, ratio, target, met string), what string, ours, peer *Series) {
+	x := ratio(peer, ours, cpuOf)
+	if x.Median == 0 {
+		return
+	}
+	c := func(s *Series) string {
+		st := s.each(cpuOf)
+		return fmt.Sprintf("%s (%s–%s)", cpuTime(st.Median), cpuTime(st.Min), cpuTime(st.Max))
+	}
+	row(what+", server CPU per request: bare as a share of sandbox", c(ours), c(peer), x.percent(), "", "")
+}
+
+func cpuTime(ns float64) string { return fmt.Sprintf("%.1f µs", ns/1000) }
 
 func met(ok bool) string {
 	if ok {

@@ -16,7 +16,8 @@ func TestReportWrite(t *testing.T) {
 	rounds := func(name string, rps ...float64) *Series {
 		s := &Series{Name: name}
 		for i, r := range rps {
-			s.Rounds = append(s.Rounds, Load{RPS: r, P50: time.Duration(i+1) * ms, P99: time.Duration(4*(i+1)) * ms, Requests: 1000})
+			s.Rounds = append(s.Rounds, Load{RPS: r, P50: time.Duration(i+1) * ms, P99: time.Duration(4*(i+1)) * ms, Requests: 1000,
+				CPU: 1000 * time.Duration(1e9/r)}) // CPU per request in step with throughput
 		}
 		return s
 	}
@@ -54,6 +55,7 @@ func TestReportWrite(t *testing.T) {
 		// Per-round ratios 75%, 90%, 50%: the median is 75%, not the ratio of the best rounds (90%).
 		"| GET /gold/rate, sandbox vs bare net/http: throughput | 30,000 req/s (20,000–36,000) | 40,000 req/s (40,000–40,000) | 75% (50–90%) | ≥ 85% | **no** |",
 		"| GET /gold/rate, sandbox vs bare net/http: p99 | 8.00 ms (4.00 ms–12.00 ms) | 8.00 ms (4.00 ms–12.00 ms) | 1.00x (1.00–1.00x) | ≤ 1.3x | yes |",
+		"| GET /gold/rate, server CPU per request: bare as a share of sandbox | 33.3 µs (27.8 µs–50.0 µs) | 25.0 µs (25.0 µs–25.0 µs) | 75% (50–90%) |  |  |",
 		"| POST /auth/token, sandbox vs bare net/http: throughput | 10,000 req/s (8,000–12,000) | 20,000 req/s (20,000–20,000) | 50% (40–60%) | ≥ 60% | **no** |",
 		// 30000/1500, 36000/1500, 20000/1000: 20x, 24x, 20x.
 		"| GET /gold/rate, sandbox vs Prism as users run it: throughput | 30,000 req/s (20,000–36,000) | 1,500 req/s (1,000–1,500) | 20.0x (20.0–24.0x) | ≥ 20x | yes |",

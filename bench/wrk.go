@@ -15,6 +15,15 @@ type Load struct {
 	Requests int64         // "N requests in …"
 	Non2xx   int64         // "Non-2xx or 3xx responses: N"
 	Errors   int64         // "Socket errors: connect a, read b, write c, timeout d", summed
+	CPU      time.Duration // the serving process's CPU time during the run; 0 when unknown (a server in another process)
+}
+
+// CPUPerRequest is the server's CPU time per request, or 0 when unknown.
+func (l Load) CPUPerRequest() time.Duration {
+	if l.Requests == 0 {
+		return 0
+	}
+	return l.CPU / time.Duration(l.Requests)
 }
 
 // ParseWrk reads wrk's report (run with --latency). It fails when the
