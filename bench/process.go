@@ -40,15 +40,7 @@ func sandboxFootprint(ctx context.Context, milligold string) (Footprint, error) 
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	}()
+	defer stopGroup(cmd.Process.Pid, exited, 10*time.Second)
 	url := fmt.Sprintf("http://127.0.0.1:%d/partner/gold/rate", port)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -71,6 +63,18 @@ func sandboxFootprint(ctx context.Context, milligold string) (Footprint, error) 
 	time.Sleep(settle)
 	f.RSS, err = groupRSS(cmd.Process.Pid)
 	return f, err
+}
+
+// stopGroup sends SIGTERM to process group pgid and waits for its leader to
+// exit (exited), with SIGKILL after grace.
+func stopGroup(pgid int, exited <-chan error, grace time.Duration) {
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		<-exited
+	}
 }
 
 // groupRSS sums VmRSS over the processes of process group pgid (Prism's CLI

@@ -75,15 +75,7 @@ func startPrism(ctx context.Context, prism, spec, path, header string, extra []s
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	}
+	stop := func() { stopGroup(cmd.Process.Pid, exited, 5*time.Second) }
 	t := Target{Name: "Prism mock", URL: fmt.Sprintf("http://127.0.0.1:%d%s", port, path), Header: header, Stop: stop}
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()

@@ -152,15 +152,7 @@ func simulate(seed uint64, n int, margin, jitter time.Duration) (refused int, el
 		latency := 50*time.Millisecond + time.Duration(rng.Int64N(int64(jitter)+1))
 		arrivals = append(arrivals, clk.Now().Add(latency))
 	}
-	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
-	var at time.Time
-	server := NewFixedWindow(p, func() time.Time { return at })
-	for _, a := range arrivals {
-		at = a
-		if !server.Allow("partner").Allowed {
-			refused++
-		}
-	}
+	refused = refusals(p, arrivals)
 	return refused, clk.Now().Sub(t0)
 }
 
@@ -261,15 +253,7 @@ func simulateAdaptive(t *testing.T, seed uint64, n int, lo, hi time.Duration, pa
 			t.Fatalf("seed %d: margin %v below the one-way spread seen, %v", seed, l.Margin(), spread)
 		}
 	}
-	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
-	var at time.Time
-	server := NewFixedWindow(p, func() time.Time { return at })
-	for _, a := range arrivals {
-		at = a
-		if !server.Allow("partner").Allowed {
-			refused++
-		}
-	}
+	refused = refusals(p, arrivals)
 	served := float64(n - refused)
 	most := float64(arrivals[len(arrivals)-1].Sub(arrivals[0])) / float64(p.Window) * float64(p.Requests)
 	return refused, served / (most + float64(p.Requests)) // the last window's worth is in flight at the end
@@ -293,4 +277,19 @@ func TestAdaptiveMarginKeepsZero429s(t *testing.T) {
 	if refused != 0 || quota < 0.98 {
 		t.Errorf("back to back, 5-150ms: %d refused, %.1f%% of the quota; want 0 and at least 98%%", refused, 100*quota)
 	}
+}
+
+// refusals sorts arrivals and counts those a server counting them in fixed
+// windows of p (opening at the first arrival) refuses.
+func refusals(p Policy, arrivals []time.Time) (refused int) {
+	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+	var at time.Time
+	server := NewFixedWindow(p, func() time.Time { return at })
+	for _, a := range arrivals {
+		at = a
+		if !server.Allow("partner").Allowed {
+			refused++
+		}
+	}
+	return refused
 }
