@@ -130,6 +130,11 @@ func (r *report) write(w io.Writer) {
 		}
 		x := ratio(sbGet, p.s, rpsOf)
 		row("GET /gold/rate, sandbox vs Prism "+p.label+": throughput", sbGet.RPS().rates(), p.s.RPS().rates(), x.times(1), fmt.Sprintf("≥ %gx", p.target), met(x.Median >= p.target))
+		if bareGet.Measured() {
+			// No sandbox can beat the bare handler by much, so this bounds the row above.
+			c := ratio(bareGet, p.s, rpsOf)
+			row("GET /gold/rate, bare net/http vs Prism "+p.label+": throughput (the ceiling of the row above)", bareGet.RPS().rates(), p.s.RPS().rates(), c.times(1), "", "")
+		}
 		row("GET /gold/rate, sandbox vs Prism "+p.label+": p50 / p99", lat(time.Duration(sbGet.P50().Median))+" / "+lat(time.Duration(sbGet.P99().Median)),
 			lat(time.Duration(p.s.P50().Median))+" / "+lat(time.Duration(p.s.P99().Median)), "", "", "")
 	}
