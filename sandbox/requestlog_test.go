@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"path"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,6 +74,25 @@ func FuzzRequestLine(f *testing.F) {
 		want := slogLine(end, method, path, status, partner, time.Duration(latency), errorCode)
 		if got != want {
 			t.Errorf("request line\n got %q\nwant %q", got, want)
+		}
+	})
+}
+
+// FuzzCanonical holds canonical's scan to its definition through path.Clean.
+func FuzzCanonical(f *testing.F) {
+	for _, p := range []string{"/", "//", "/a", "/a/", "/a//b", "/./a", "/a/.", "/a/..", "/a/../b", "/.a/b..", "/partner/gold/rate", "/a/./", "/..."} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !strings.HasPrefix(p, "/") {
+			return // ServeHTTP answers those before asking
+		}
+		c := path.Clean(p)
+		if strings.HasSuffix(p, "/") && c != "/" {
+			c += "/"
+		}
+		if got, want := canonical(p), c == p; got != want {
+			t.Errorf("canonical(%q) = %v; want %v (path.Clean gives %q)", p, got, want, c)
 		}
 	})
 }

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -273,13 +272,25 @@ func (s *Sandbox) finish(r *http.Request, ri *requestInfo, status int, start tim
 	h.Handle(ctx, line)
 }
 
-// canonical reports whether p has no empty, "." or ".." segments.
+// canonical reports whether p, which starts with "/", has no empty, "." or
+// ".." segments (a trailing slash aside): whether path.Clean would keep it,
+// up to that slash. A scan rather than path.Clean, which was a twentieth of
+// a gold-rate request's instructions.
 func canonical(p string) bool {
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
+	start := 1 // of the current segment
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		switch seg := p[start:i]; {
+		case seg == "" && i < len(p): // "//"
+			return false
+		case seg == "." || seg == "..":
+			return false
+		}
+		start = i + 1
 	}
-	return c == p
+	return true
 }
 
 func headerSize(r *http.Request) int {

@@ -238,3 +238,20 @@ func TestInScope(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseBearer holds ParseBearer to its definition: the "Bearer " prefix,
+// then a non-empty token without space, tab, CR or LF.
+func FuzzParseBearer(f *testing.F) {
+	for _, s := range []string{"Bearer abc", "Bearer ", "Bearer a b", "Bearer a\tb", "bearer abc", "Bearer a\x00b", "Bearer a\x0bb", "Bearer \r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		want, wantOK := strings.CutPrefix(header, "Bearer ")
+		if !wantOK || want == "" || strings.ContainsAny(want, " \t\r\n") {
+			want, wantOK = "", false
+		}
+		if got, ok := ParseBearer(header); got != want || ok != wantOK {
+			t.Errorf("ParseBearer(%q) = %q, %v; want %q, %v", header, got, ok, want, wantOK)
+		}
+	})
+}
