@@ -90,6 +90,14 @@ func appendText(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// plain marks the ASCII bytes slog writes unquoted: printable, not '=' or '"'.
+var plain = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		t[c] = c != '=' && c != '"'
+	}
+	return t
+}()
+
 // needsQuoting is slog's rule: empty, a space, '=', a character JSON would
 // escape (backslash aside), or a non-printing or space rune.
 func needsQuoting(s string) bool {
@@ -98,6 +106,10 @@ func needsQuoting(s string) bool {
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
 			if c != '\\' && (c <= ' ' || c == '=' || c == '"') {
 				return true

@@ -99,11 +99,11 @@ func ParseBearer(header string) (token string, ok bool) {
 	if !ok || token == "" {
 		return "", false
 	}
-	// strings.ContainsAny(token, " \t\r\n"), unrolled: this runs on every
-	// sandbox request, and ContainsAny was a seventh of a gold-rate request's
-	// instructions on a JWT-length token.
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+	// strings.ContainsAny(token, " \t\r\n") as four vectorized byte
+	// searches: this runs on every sandbox request, and ContainsAny was a
+	// seventh of a gold-rate request's instructions on a JWT-length token.
+	for _, c := range []byte{' ', '\t', '\r', '\n'} {
+		if strings.IndexByte(token, c) >= 0 {
 			return "", false
 		}
 	}
