@@ -130,7 +130,6 @@ func (s *signer) sign(c *claims) string {
 	return string(t)
 }
 
-
 var errNoPartner = errors.New("token names no partner")
 
 // verify checks the signature, algorithm, issuer and expiry, and returns the
