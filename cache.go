@@ -143,17 +143,27 @@ func isCtxErr(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// fresh finds an answer younger than ttl, here or in the shared cache.
-func (t *readTransport) fresh(ctx context.Context, key string, ttl time.Duration) (*snapshot, bool) {
+// freshLocal is this process's copy of key's answer while younger than ttl.
+func (t *readTransport) freshLocal(key string, ttl time.Duration) (*snapshot, bool) {
 	t.mu.Lock()
 	s, ok := t.cache[key]
 	t.mu.Unlock()
-	if ok {
-		if age := t.now().Sub(s.at); age < ttl {
-			c := *s
-			c.info = CacheInfo{Cached: true, Age: age}
-			return &c, true
-		}
+	if !ok {
+		return nil, false
+	}
+	age := t.now().Sub(s.at)
+	if age >= ttl {
+		return nil, false
+	}
+	c := *s
+	c.info = CacheInfo{Cached: true, Age: age}
+	return &c, true
+}
+
+// fresh finds an answer younger than ttl, here or in the shared cache.
+func (t *readTransport) fresh(ctx context.Context, key string, ttl time.Duration) (*snapshot, bool) {
+	if s, ok := t.freshLocal(key, ttl); ok {
+		return s, true
 	}
 	if t.shared == nil {
 		return nil, false
@@ -162,7 +172,7 @@ func (t *readTransport) fresh(ctx context.Context, key string, ttl time.Duration
 	if !ok {
 		return nil, false
 	}
-	s = &snapshot{status: e.Status, header: http.Header{"Content-Type": {e.ContentType}}, body: e.Body, at: t.now().Add(-age)}
+	s := &snapshot{status: e.Status, header: http.Header{"Content-Type": {e.ContentType}}, body: e.Body, at: t.now().Add(-age)}
 	t.keep(key, s)
 	if age >= ttl {
 		return nil, false
@@ -190,6 +200,13 @@ func (t *readTransport) keep(key string, s *snapshot) {
 // fetch runs inside the flight: one request for every caller of key.
 func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl time.Duration) (*snapshot, error) {
 	ctx := req.Context()
+	if cached {
+		// A caller that missed the cache just before the previous flight
+		// stored its answer starts this flight: serve that answer instead.
+		if s, ok := t.freshLocal(key, ttl); ok {
+			return s, nil
+		}
+	}
 	if cached && t.shared != nil {
 		// Across processes: one refreshes, the others wait for its answer.
 		for {
