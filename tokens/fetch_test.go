@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/milligold/milligold-go/gen/api"
 	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/tokens"
 )
 
 const partnerSecret = "partner-secret-value"
@@ -93,6 +95,57 @@ func TestTokenResponses(t *testing.T) {
 		wantOK := i < 2
 		if (err == nil) != wantOK {
 			t.Errorf("TokenFetcher(%s) = %v, %v; want ok=%v", b, g, err, wantOK)
+		}
+	}
+}
+
+type closeCounter struct {
+	io.Reader
+	closed *int
+}
+
+func (c closeCounter) Close() error { *c.closed++; return nil }
+
+// Fetcher itself, with no generated binding: send's error comes back as
+// is; a decode that never reads still closes the body; a null answer or an
+// unusable grant is ErrBadGrant.
+func TestFetcher(t *testing.T) {
+	sendErr := errors.New("dial failed")
+	_, err := tokens.Fetcher(func(context.Context) (*http.Response, error) { return nil, sendErr }, readJSON,
+		func(func(any) error) (string, int64, error) {
+			t.Fatal("decode called after send failed")
+			return "", 0, nil
+		})(context.Background())
+	if !errors.Is(err, sendErr) {
+		t.Errorf("send error: %v; want %v", err, sendErr)
+	}
+
+	closed := 0
+	respond := func(body string) func(context.Context) (*http.Response, error) {
+		return func(context.Context) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Body: closeCounter{strings.NewReader(body), &closed}}, nil
+		}
+	}
+	_, err = tokens.Fetcher(respond(`{}`), readJSON, func(func(any) error) (string, int64, error) { return "tok", 60, nil })(context.Background())
+	if !errors.Is(err, tokens.ErrBadGrant) || closed != 1 {
+		t.Errorf("decode that never reads: %v, body closed %d times; want ErrBadGrant, closed once", err, closed)
+	}
+
+	type answer struct{ Token string }
+	decode := func(read func(any) error) (string, int64, error) {
+		var a *answer
+		if err := read(&a); err != nil || a == nil {
+			return "", 0, err
+		}
+		return a.Token, 60, nil
+	}
+	for body, wantOK := range map[string]bool{`{"Token":"tok"}`: true, `null`: false, `{"Token":""}`: false} {
+		g, err := tokens.Fetcher(respond(body), readJSON, decode)(context.Background())
+		if wantOK && (err != nil || g.Value != "tok" || g.ExpiresIn != time.Minute) {
+			t.Errorf("%s: %v, %v; want tok for 1m", body, g, err)
+		}
+		if !wantOK && !errors.Is(err, tokens.ErrBadGrant) {
+			t.Errorf("%s: %v, %v; want ErrBadGrant", body, g, err)
 		}
 	}
 }
