@@ -143,3 +143,40 @@ func TestRemoteHost(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMiddleware: whatever Authorization header, client address and token
+// request arrive, the guard answers the handler's 200 only for the good
+// token or right credentials, else 401 or 429, and never panics.
+func FuzzMiddleware(f *testing.F) {
+	for _, s := range []string{"Bearer good", "Bearer  good", "Bearer", "", "bearer good", "Bearer good\x00", "Bearer g\u00f6od"} {
+		f.Add(s, "192.0.2.1:1", "p1", "s", true)
+	}
+	f.Add("Basic x", "[::1", "", "", false)
+	f.Fuzz(func(t *testing.T, auth, remote, id, secret string, secured bool) {
+		mw := Middleware(testBinding, Options[string]{
+			Verify:      verifyTest,
+			Credentials: func(_ context.Context, id, secret string) bool { return id == "p1" && secret == "s" },
+			Now:         clock.NewFake(time.Unix(0, 0)).Now,
+		})
+		name := "Token"
+		if secured {
+			name = "Secured"
+		}
+		r := httptest.NewRequest(http.MethodGet, "/x", nil)
+		r.RemoteAddr = remote
+		r.Header["Authorization"] = []string{auth}
+		got, err := mw(ok, name)(context.Background(), httptest.NewRecorder(), r, tokenReq{id, secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := got.(answer)
+		switch {
+		case a.status == 200 && secured && auth != "Bearer good":
+			t.Fatalf("Authorization %q passed the bearer check", auth)
+		case a.status == 401 && !secured:
+			t.Fatalf("the token operation got the guard's 401")
+		case a.status != 200 && a.status != 401 && a.status != 429:
+			t.Fatalf("status %d", a.status)
+		}
+	})
+}
