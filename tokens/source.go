@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// FetchFunc asks the server for a new token. gen/middleware.TokenFetcher
+// FetchFunc asks the server for a new token. Fetcher, bound by gen/middleware.TokenFetcher,
 // builds one from the spec's token operation.
 type FetchFunc func(ctx context.Context) (Grant, error)
 
@@ -130,7 +130,7 @@ func (s *Source) refresh(ctx context.Context, stale Token) (flight, error) {
 	if err != nil {
 		return flight{}, err
 	}
-	if _, err := NewGrant(g.Value, int64(g.ExpiresIn/time.Second)); err != nil {
+	if _, err := newGrant(g.Value, int64(g.ExpiresIn/time.Second)); err != nil {
 		return flight{}, err
 	}
 	t := tokenAt(g, sent)

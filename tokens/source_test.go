@@ -221,9 +221,9 @@ func TestNewGrant(t *testing.T) {
 		{"absurd lifetime", "x", 1 << 60, 0, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			g, err := NewGrant(c.value, c.expiresIn)
+			g, err := newGrant(c.value, c.expiresIn)
 			if (err == nil) != c.ok || g.ExpiresIn != c.want {
-				t.Errorf("NewGrant(%q, %d) = %v, %v; want %v, ok=%v", c.value, c.expiresIn, g.ExpiresIn, err, c.want, c.ok)
+				t.Errorf("newGrant(%q, %d) = %v, %v; want %v, ok=%v", c.value, c.expiresIn, g.ExpiresIn, err, c.want, c.ok)
 			}
 		})
 	}

@@ -54,12 +54,12 @@ func redact(v string) string {
 	return "REDACTED"
 }
 
-// ErrBadGrant is wrapped by NewGrant's errors.
+// ErrBadGrant is wrapped by newGrant's errors.
 var ErrBadGrant = errors.New("tokens: unusable token response")
 
-// NewGrant checks a token response's fields: a non-empty token and an
+// newGrant checks a token response's fields: a non-empty token and an
 // expiresIn (seconds) that is positive and at most ten years.
-func NewGrant(value string, expiresInSeconds int64) (Grant, error) {
+func newGrant(value string, expiresInSeconds int64) (Grant, error) {
 	if value == "" {
 		return Grant{}, fmt.Errorf("%w: empty access token", ErrBadGrant)
 	}

@@ -92,24 +92,6 @@ func closeBody(r *http.Request) {
 	}
 }
 
-// ParseBearer returns the token of an Authorization header of the form
-// "Bearer <token>" (one space, a token without spaces); ok is false otherwise.
-func ParseBearer(header string) (token string, ok bool) {
-	token, ok = strings.CutPrefix(header, "Bearer ")
-	if !ok || token == "" {
-		return "", false
-	}
-	// strings.ContainsAny(token, " \t\r\n") as four vectorized byte
-	// searches: this runs on every sandbox request, and ContainsAny was a
-	// seventh of a gold-rate request's instructions on a JWT-length token.
-	for _, c := range []byte{' ', '\t', '\r', '\n'} {
-		if strings.IndexByte(token, c) >= 0 {
-			return "", false
-		}
-	}
-	return token, true
-}
-
 // Route is an operation's method and path template ("/user/info/{id}").
 type Route struct {
 	Method string

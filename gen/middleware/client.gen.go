@@ -10,30 +10,22 @@ import (
 	"net/http"
 )
 
-// TokenFetcher returns a tokens.FetchFunc that calls createAccessToken (POST /auth/token)
-// through c and reads the token and its expiresIn from the answer. read
-// checks the answer (status, media type, shape, size), decodes its body into
-// dst (a pointer to a pointer to the 200 answer's type), closes it, and
-// returns an error for anything but the documented answer. Its errors never
-// contain the secret.
+// TokenFetcher is tokens.Fetcher bound to createAccessToken (POST /auth/token) through c:
+// read gets a pointer to a pointer to the 200 answer's type. Its errors
+// never contain the secret.
 func TokenFetcher(c api.ClientInterface, partnerID, partnerSecret string, read func(resp *http.Response, dst any) error) tokens.FetchFunc {
-	return func(ctx context.Context) (tokens.Grant, error) {
-		resp, err := c.CreateAccessTokenWithFormdataBody(ctx, api.CreateAccessTokenFormdataRequestBody{
+	return tokens.Fetcher(func(ctx context.Context) (*http.Response, error) {
+		return c.CreateAccessTokenWithFormdataBody(ctx, api.CreateAccessTokenFormdataRequestBody{
 			PartnerId:     partnerID,
 			PartnerSecret: partnerSecret,
 		})
-		if err != nil {
-			return tokens.Grant{}, err
-		}
+	}, read, func(read func(dst any) error) (string, int64, error) {
 		body := api.CreateAccessTokenResponse{}.JSON200 // a nil pointer to the 200 answer's type
-		if err := read(resp, &body); err != nil {
-			return tokens.Grant{}, err
+		if err := read(&body); err != nil || body == nil {
+			return "", 0, err
 		}
-		if body == nil {
-			return tokens.Grant{}, tokens.ErrBadGrant
-		}
-		return tokens.NewGrant(body.Data.AccessToken, int64(body.Data.ExpiresIn))
-	}
+		return body.Data.AccessToken, int64(body.Data.ExpiresIn), nil
+	})
 }
 
 // NewLimiter returns an in-memory client limiter for RateLimit.

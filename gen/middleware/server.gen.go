@@ -3,128 +3,34 @@
 package middleware
 
 import (
-	"context"
 	"github.com/milligold/milligold-go/gen/api"
-	"github.com/milligold/milligold-go/ratelimit"
-	"github.com/milligold/milligold-go/tokens"
-	"net"
-	"net/http"
-	"time"
+	"github.com/milligold/milligold-go/sandbox/guard"
 )
 
 // ServerOptions configures StrictMiddleware.
-type ServerOptions struct {
-	// Verify maps a bearer token to its partner id; an error means 401.
-	// Required. Its error is not shown to the caller.
-	Verify func(ctx context.Context, token string) (partnerID string, err error)
-	// Credentials reports whether a token request's partner id and secret
-	// are right: then the request counts against that partner's window, else
-	// (an unknown id or a wrong secret alike) against ClientKey, so a stranger
-	// who knows an id can neither lock its partner out nor learn that it
-	// exists. It should take as long for an unknown id as for a wrong secret.
-	// nil means no credentials are right.
-	Credentials func(ctx context.Context, partnerID, partnerSecret string) bool
-	// ClientKey keys callers without a partner; nil means the host of r.RemoteAddr.
-	ClientKey func(r *http.Request) string
-	// Envelope builds an error body; nil means one with only the message
-	// set (success false).
-	Envelope func(ctx context.Context, status int, message string) api.ErrorResponse
-	// Window enforces the limit; nil means a new window for RateLimit.
-	Window *ratelimit.FixedWindow
-	// Now is the window's clock when Window is nil; nil means time.Now.
-	Now func() time.Time
-	// HeadersOnEveryResponse sets the rate-limit headers on every counted
-	// response, not only on 429s (the API document promises them on errors only).
-	HeadersOnEveryResponse bool
-}
+type ServerOptions = guard.Options[api.ErrorResponse]
 
-type partnerKey struct{}
-
-// WithPartnerID returns ctx carrying the authenticated partner id.
-func WithPartnerID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, partnerKey{}, id)
-}
-
-// PartnerID returns the partner id StrictMiddleware authenticated, for
-// handlers and logging.
-func PartnerID(ctx context.Context) (string, bool) {
-	id, ok := ctx.Value(partnerKey{}).(string)
-	return id, ok
-}
-
-// StrictMiddleware enforces the spec's policy in the strict server, in this
-// order: the bearer check of protected operations (401), then the
-// fixed-window rate limit per partner (429 with the three headers); then it
-// calls the handler with the partner id in the context. A request counts
-// against the partner it is proven to come from (a valid token, or a token
-// request whose o.Credentials are right); any other, refused by the bearer
-// check or by the token handler, counts against its client's address: 401,
-// or 429 once that address is over the limit. It panics when o.Verify is nil.
+// StrictMiddleware is guard.Middleware bound to the spec's operations and
+// typed answers. It panics when o.Verify is nil.
 func StrictMiddleware(o ServerOptions) api.StrictMiddlewareFunc {
-	if o.Verify == nil {
-		panic("middleware: ServerOptions.Verify is nil")
-	}
-	window := o.Window
-	if window == nil {
-		window = ratelimit.NewFixedWindow(RateLimit, o.Now)
-	}
-	envelope := o.Envelope
-	if envelope == nil {
-		envelope = defaultEnvelope
-	}
-	clientKey := o.ClientKey
-	if clientKey == nil {
-		clientKey = remoteHost
-	}
-	refuse := func(ctx context.Context, operationID, key, message string) any {
-		if d := window.Allow(key); !d.Allowed {
-			return tooManyRequests(operationID, envelope(ctx, http.StatusTooManyRequests, "too many requests"), d)
-		}
-		return unauthorized(operationID, envelope(ctx, http.StatusUnauthorized, message))
-	}
+	mw := guard.Middleware(binding, o)
 	return func(next api.StrictHandlerFunc, operationID string) api.StrictHandlerFunc {
-		op, known := OperationByGoName(operationID)
-		if !known {
-			return next
-		}
-		return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
-			key := "client:" + clientKey(r)
-			if op.Bearer {
-				token, ok := tokens.ParseBearer(r.Header.Get("Authorization"))
-				if !ok {
-					return refuse(ctx, operationID, key, "missing or malformed bearer token"), nil
-				}
-				partner, err := o.Verify(ctx, token)
-				if err != nil {
-					return refuse(ctx, operationID, key, "invalid or expired access token"), nil
-				}
-				ctx = WithPartnerID(ctx, partner)
-				key = "partner:" + partner
-			} else if id, secret, ok := tokenCredentials(request); ok && o.Credentials != nil && o.Credentials(ctx, id, secret) {
-				key = "partner:" + id
-			}
-			d := window.Allow(key)
-			if !d.Allowed {
-				return tooManyRequests(operationID, envelope(ctx, http.StatusTooManyRequests, "too many requests"), d), nil
-			}
-			if o.HeadersOnEveryResponse {
-				window.Policy().SetHeaders(w.Header(), d)
-			}
-			return next(ctx, w, r, request)
-		}
+		return mw(next, operationID)
 	}
 }
 
-func defaultEnvelope(_ context.Context, _ int, message string) api.ErrorResponse {
-	return api.ErrorResponse{Error: message}
-}
-
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+var binding = guard.Binding[api.ErrorResponse]{
+	Envelope: func(message string) api.ErrorResponse {
+		return api.ErrorResponse{Error: message}
+	},
+	Operation: func(name string) (bool, bool) {
+		op, ok := OperationByGoName(name)
+		return op.Bearer, ok
+	},
+	Policy:           RateLimit,
+	TokenCredentials: tokenCredentials,
+	TooManyRequests:  tooManyRequests,
+	Unauthorized:     unauthorized,
 }
 
 // tokenCredentials returns the partner id and secret a createAccessToken request
@@ -151,33 +57,33 @@ func unauthorized(operationID string, e api.ErrorResponse) any {
 }
 
 // tooManyRequests is each operation's typed 429 with the rate-limit headers.
-func tooManyRequests(operationID string, e api.ErrorResponse, d ratelimit.Decision) any {
+func tooManyRequests(operationID string, e api.ErrorResponse, h guard.RateHeaders) any {
 	switch operationID {
 	case "CreateAccessToken":
 		return api.CreateAccessToken429JSONResponse{TooManyRequestsJSONResponse: api.TooManyRequestsJSONResponse{
 			Body: e,
 			Headers: api.TooManyRequestsResponseHeaders{
-				XRateLimitLimit:     int(d.Limit),
-				XRateLimitRemaining: int(d.Remaining),
-				XRateLimitReset:     int64(ratelimit.ResetUnix(d.Reset)),
+				XRateLimitLimit:     int(h.Limit),
+				XRateLimitRemaining: int(h.Remaining),
+				XRateLimitReset:     int64(h.Reset),
 			},
 		}}
 	case "GetGoldRate":
 		return api.GetGoldRate429JSONResponse{TooManyRequestsJSONResponse: api.TooManyRequestsJSONResponse{
 			Body: e,
 			Headers: api.TooManyRequestsResponseHeaders{
-				XRateLimitLimit:     int(d.Limit),
-				XRateLimitRemaining: int(d.Remaining),
-				XRateLimitReset:     int64(ratelimit.ResetUnix(d.Reset)),
+				XRateLimitLimit:     int(h.Limit),
+				XRateLimitRemaining: int(h.Remaining),
+				XRateLimitReset:     int64(h.Reset),
 			},
 		}}
 	case "GetUserInfo":
 		return api.GetUserInfo429JSONResponse{TooManyRequestsJSONResponse: api.TooManyRequestsJSONResponse{
 			Body: e,
 			Headers: api.TooManyRequestsResponseHeaders{
-				XRateLimitLimit:     int(d.Limit),
-				XRateLimitRemaining: int(d.Remaining),
-				XRateLimitReset:     int64(ratelimit.ResetUnix(d.Reset)),
+				XRateLimitLimit:     int(h.Limit),
+				XRateLimitRemaining: int(h.Remaining),
+				XRateLimitReset:     int64(h.Reset),
 			},
 		}}
 	}
