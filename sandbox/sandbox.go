@@ -1,6 +1,7 @@
 // Package sandbox is a local milliGOLD Partner API: the generated strict
 // server with the spec's request validator in front and the spec's token and
-// rate-limit policy enforced by the generated middleware. It serves under
+// rate-limit policy enforced by sandbox/guard through gen/middleware's
+// binding of the spec's tables. It serves under
 // BasePath, so a base URL is http://HOST:PORT/partner.
 package sandbox
 
