@@ -47,21 +47,33 @@ const (
 
 // Operation is one operation of the spec and its policy.
 type Operation struct {
-	ID          string // the spec's operationId
-	GoName      string // the strict server's operation name
-	Method      string
-	Path        string // template, without the server's base path
-	Bearer      bool   // needs Authorization: Bearer
-	IssuesToken bool
+	ID           string // the spec's operationId
+	GoName       string // the strict server's operation name
+	Method       string
+	Path         string // template, without the server's base path
+	Bearer       bool   // needs Authorization: Bearer
+	IssuesToken  bool
+	Params       []Param // path, then query parameters
+	BodyType     string  // the request body's media type; "" without one
+	BodyRequired bool
+}
+
+// Param is a path or query parameter of an operation.
+type Param struct {
+	Name     string
+	In       string // "path" or "query"
+	Required bool   // always true in the path
 }
 
 // Operations lists the spec's operations by path, then method.
 var Operations = []Operation{{
-	GoName:      "CreateAccessToken",
-	ID:          "createAccessToken",
-	IssuesToken: true,
-	Method:      "POST",
-	Path:        "/auth/token",
+	BodyRequired: true,
+	BodyType:     "application/x-www-form-urlencoded",
+	GoName:       "CreateAccessToken",
+	ID:           "createAccessToken",
+	IssuesToken:  true,
+	Method:       "POST",
+	Path:         "/auth/token",
 }, {
 	Bearer: true,
 	GoName: "GetGoldRate",
@@ -73,7 +85,12 @@ var Operations = []Operation{{
 	GoName: "GetUserInfo",
 	ID:     "getUserInfo",
 	Method: "GET",
-	Path:   "/user/info/{mobileNumber}",
+	Params: []Param{{
+		In:       "path",
+		Name:     "mobileNumber",
+		Required: true,
+	}},
+	Path: "/user/info/{mobileNumber}",
 }}
 
 // OperationByID returns the operation with the spec's operationId id.

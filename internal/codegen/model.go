@@ -85,6 +85,9 @@ type tokenPolicy struct {
 type operation struct {
 	id, goName, method, path string
 	bearer, issuesToken      bool
+	params                   []param // path, then query; each by name
+	bodyType                 string  // the request body's media type; "" without one
+	bodyRequired             bool
 	unauthorized             *errResponse // nil unless bearer
 	tooMany                  errResponse
 }
@@ -96,6 +99,13 @@ type errResponse struct {
 }
 
 type field struct{ name, typ string }
+
+// param is a path or query parameter, as a generic caller (milligold call)
+// must send it.
+type param struct {
+	name, in string
+	required bool
+}
 
 // build loads, validates and reads the spec into a model.
 func build(spec []byte, opts Config) (*model, error) {
@@ -311,6 +321,22 @@ func (m *model) readOperations(doc *openapi3.T, fail failFunc) error {
 			if spec.Security != nil {
 				op.bearer = needsBearer(doc, *spec.Security)
 			}
+			var err error
+			if op.params, err = readParams(item.Parameters, spec.Parameters, fail, place); err != nil {
+				return err
+			}
+			if rb := spec.RequestBody; rb != nil && rb.Value != nil {
+				types := slices.Sorted(mapsKeys(rb.Value.Content))
+				if len(types) == 0 {
+					return fail(place+".requestBody.content", "no media type")
+				}
+				// application/json first, when offered: what a caller sends by hand.
+				op.bodyType = types[0]
+				if slices.Contains(types, "application/json") {
+					op.bodyType = "application/json"
+				}
+				op.bodyRequired = rb.Value.Required
+			}
 			if op.bearer && op.id == tokenOp {
 				return fail(extToken+".operationId", "operation %q needs a bearer token itself; give it `security: []`", op.id)
 			}
@@ -404,6 +430,40 @@ func (m *model) errResponse(spec *openapi3.Operation, status int, headers []stri
 		r.headers[h] = field{name: oapi.SchemaNameToTypeName(h), typ: typ}
 	}
 	return r, nil
+}
+
+// readParams lists an operation's path and query parameters: the path
+// item's, overridden by the operation's of the same name and location, path
+// ones first, each group sorted by name. Header and cookie parameters are
+// left to the transports that set them.
+func readParams(item, own openapi3.Parameters, fail failFunc, place string) ([]param, error) {
+	byKey := map[string]param{}
+	for _, list := range []openapi3.Parameters{item, own} {
+		for _, ref := range list {
+			if ref == nil || ref.Value == nil {
+				continue
+			}
+			p := ref.Value
+			if p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInQuery {
+				continue
+			}
+			byKey[p.In+" "+p.Name] = param{name: p.Name, in: p.In, required: p.Required || p.In == openapi3.ParameterInPath}
+		}
+	}
+	var out []param
+	for _, k := range slices.Sorted(mapsKeys(byKey)) {
+		out = append(out, byKey[k])
+	}
+	// "path …" sorts before "query …"; a name in both places would make
+	// -p name=value ambiguous.
+	for i, a := range out {
+		for _, b := range out[:i] {
+			if a.name == b.name {
+				return nil, fail(place+".parameters", "%q is both a path and a query parameter", a.name)
+			}
+		}
+	}
+	return out, nil
 }
 
 func needsBearer(doc *openapi3.T, reqs openapi3.SecurityRequirements) bool {

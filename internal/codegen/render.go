@@ -98,6 +98,16 @@ func (m *model) policyFile() *File {
 		Id("Path").String().Comment("template, without the server's base path"),
 		Id("Bearer").Bool().Comment("needs Authorization: Bearer"),
 		Id("IssuesToken").Bool(),
+		Id("Params").Index().Id("Param").Comment("path, then query parameters"),
+		Id("BodyType").String().Comment("the request body's media type; \"\" without one"),
+		Id("BodyRequired").Bool(),
+	)
+	f.Line()
+	comment(f, "Param is a path or query parameter of an operation.")
+	f.Type().Id("Param").Struct(
+		Id("Name").String(),
+		Id("In").String().Comment("\"path\" or \"query\""),
+		Id("Required").Bool().Comment("always true in the path"),
 	)
 	f.Line()
 	comment(f, "Operations lists the spec's operations by path, then method.")
@@ -114,6 +124,23 @@ func (m *model) policyFile() *File {
 			}
 			if op.issuesToken {
 				d[Id("IssuesToken")] = True()
+			}
+			if len(op.params) > 0 {
+				d[Id("Params")] = Index().Id("Param").ValuesFunc(func(g *Group) {
+					for _, p := range op.params {
+						pd := Dict{Id("Name"): Lit(p.name), Id("In"): Lit(p.in)}
+						if p.required {
+							pd[Id("Required")] = True()
+						}
+						g.Values(pd)
+					}
+				})
+			}
+			if op.bodyType != "" {
+				d[Id("BodyType")] = Lit(op.bodyType)
+			}
+			if op.bodyRequired {
+				d[Id("BodyRequired")] = True()
 			}
 			g.Values(d)
 		}

@@ -48,21 +48,33 @@ const (
 
 // Operation is one operation of the spec and its policy.
 type Operation struct {
-	ID          string // the spec's operationId
-	GoName      string // the strict server's operation name
-	Method      string
-	Path        string // template, without the server's base path
-	Bearer      bool   // needs Authorization: Bearer
-	IssuesToken bool
+	ID           string // the spec's operationId
+	GoName       string // the strict server's operation name
+	Method       string
+	Path         string // template, without the server's base path
+	Bearer       bool   // needs Authorization: Bearer
+	IssuesToken  bool
+	Params       []Param // path, then query parameters
+	BodyType     string  // the request body's media type; "" without one
+	BodyRequired bool
+}
+
+// Param is a path or query parameter of an operation.
+type Param struct {
+	Name     string
+	In       string // "path" or "query"
+	Required bool   // always true in the path
 }
 
 // Operations lists the spec's operations by path, then method.
 var Operations = []Operation{{
-	GoName:      "Login",
-	ID:          "login",
-	IssuesToken: true,
-	Method:      "POST",
-	Path:        "/login",
+	BodyRequired: true,
+	BodyType:     "application/x-www-form-urlencoded",
+	GoName:       "Login",
+	ID:           "login",
+	IssuesToken:  true,
+	Method:       "POST",
+	Path:         "/login",
 }, {
 	Bearer: true,
 	GoName: "DeleteItems",

@@ -46,12 +46,22 @@ const (
 
 // Operation is one operation of the spec and its policy.
 type Operation struct {
-	ID          string // the spec's operationId
-	GoName      string // the strict server's operation name
-	Method      string
-	Path        string // template, without the server's base path
-	Bearer      bool   // needs Authorization: Bearer
-	IssuesToken bool
+	ID           string // the spec's operationId
+	GoName       string // the strict server's operation name
+	Method       string
+	Path         string // template, without the server's base path
+	Bearer       bool   // needs Authorization: Bearer
+	IssuesToken  bool
+	Params       []Param // path, then query parameters
+	BodyType     string  // the request body's media type; "" without one
+	BodyRequired bool
+}
+
+// Param is a path or query parameter of an operation.
+type Param struct {
+	Name     string
+	In       string // "path" or "query"
+	Required bool   // always true in the path
 }
 
 // Operations lists the spec's operations by path, then method.
@@ -60,13 +70,20 @@ var Operations = []Operation{{
 	GoName: "GetThing",
 	ID:     "getThing",
 	Method: "GET",
-	Path:   "/things/{id}",
+	Params: []Param{{
+		In:       "path",
+		Name:     "id",
+		Required: true,
+	}},
+	Path: "/things/{id}",
 }, {
-	GoName:      "IssueToken",
-	ID:          "issueToken",
-	IssuesToken: true,
-	Method:      "POST",
-	Path:        "/token",
+	BodyRequired: true,
+	BodyType:     "application/x-www-form-urlencoded",
+	GoName:       "IssueToken",
+	ID:           "issueToken",
+	IssuesToken:  true,
+	Method:       "POST",
+	Path:         "/token",
 }}
 
 // OperationByID returns the operation with the spec's operationId id.
