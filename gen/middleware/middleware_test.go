@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestOperationOf(t *testing.T) {
 		path := strings.ReplaceAll(op.Path, "{mobileNumber}", "1234567890")
 		for _, base := range []string{"http://h", "http://h/partner", "http://h/v2/partner"} {
 			r, _ := http.NewRequest(op.Method, base+path, nil)
-			if got, ok := middleware.OperationOf(r); !ok || got != op {
+			if got, ok := middleware.OperationOf(r); !ok || got.ID != op.ID {
 				t.Errorf("OperationOf(%s %s%s) = %+v, %v; want %s", op.Method, base, path, got, ok, op.ID)
 			}
 		}
@@ -73,8 +74,25 @@ func TestOperationsMatchSpec(t *testing.T) {
 				if op.Method != method || op.Path != path || op.Bearer != bearer {
 					t.Errorf("table has %+v; spec says %s %s bearer=%v", op, method, path, bearer)
 				}
-				if byGo, ok := middleware.OperationByGoName(op.GoName); !ok || byGo != op {
+				if byGo, ok := middleware.OperationByGoName(op.GoName); !ok || byGo.ID != op.ID {
 					t.Errorf("OperationByGoName(%q) = %+v, %v", op.GoName, byGo, ok)
+				}
+				// Every path and query parameter, where the spec puts it.
+				want := map[string]bool{}
+				for _, p := range append(item.Parameters, spec.Parameters...) {
+					if p.Value.In == "path" || p.Value.In == "query" {
+						want[p.Value.In+" "+p.Value.Name] = p.Value.Required || p.Value.In == "path"
+					}
+				}
+				got := map[string]bool{}
+				for _, p := range op.Params {
+					got[p.In+" "+p.Name] = p.Required
+				}
+				if !maps.Equal(got, want) {
+					t.Errorf("table's parameters %v; spec's %v", got, want)
+				}
+				if (spec.RequestBody != nil) != (op.BodyType != "") {
+					t.Errorf("table's body type %q; spec has a request body: %v", op.BodyType, spec.RequestBody != nil)
 				}
 			})
 		}
