@@ -1,0 +1,116 @@
+package milligold
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/milligold/milligold-go/internal/hostile"
+	"github.com/milligold/milligold-go/sandbox/sandboxtest"
+)
+
+// Call against the real sandbox: the data of each operation as it came,
+// and the typed errors of the typed methods.
+func TestCallSandbox(t *testing.T) {
+	sb := sandboxtest.New(t)
+	c, err := New(WithBaseURL(sb.URL), WithCredentials(sb.PartnerID, sb.PartnerSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	data, err := c.Call(ctx, "getGoldRate", nil, nil)
+	if err != nil {
+		t.Fatalf("Call(getGoldRate): %v", err)
+	}
+	var rate struct{ Rate json.Number }
+	if err := json.Unmarshal(data, &rate); err != nil || rate.Rate == "" {
+		t.Errorf("getGoldRate data %s: %v", data, err)
+	}
+
+	data, err = c.Call(ctx, "getUserInfo", map[string]string{"mobileNumber": "1234567890"}, nil)
+	if err != nil {
+		t.Fatalf("Call(getUserInfo): %v", err)
+	}
+	if !strings.Contains(string(data), `"mobileNumber":"1234567890"`) {
+		t.Errorf("getUserInfo data %s", data)
+	}
+
+	_, err = c.Call(ctx, "getUserInfo", map[string]string{"mobileNumber": "9999999999"}, nil)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || !errors.Is(err, ErrNotFound) {
+		t.Errorf("Call(getUserInfo, unknown user) = %v; want a 404 *APIError matching ErrNotFound", err)
+	}
+}
+
+// A call the table rules out is refused before anything is sent.
+func TestCallInvalid(t *testing.T) {
+	f := newFakeAPI(t)
+	c := newTestClient(t, f.URL)
+	tests := []struct {
+		name    string
+		op      string
+		params  map[string]string
+		body    string
+		wantErr string
+	}{
+		{"unknown operation", "getGoldRates", nil, "", `no operation "getGoldRates"`},
+		{"unknown parameter", "getUserInfo", map[string]string{"mobileNumber": "1234567890", "mobile": "1"}, "", `no parameter "mobile"; parameters: mobileNumber (path, required)`},
+		{"no parameters at all", "getGoldRate", map[string]string{"x": "1"}, "", "it takes no parameters"},
+		{"missing path parameter", "getUserInfo", nil, "", `missing required path parameter "mobileNumber"`},
+		{"dot-dot path segment", "getUserInfo", map[string]string{"mobileNumber": ".."}, "", "not a path segment"},
+		{"empty path segment", "getUserInfo", map[string]string{"mobileNumber": ""}, "", "not a path segment"},
+		{"body on a GET", "getGoldRate", nil, `{}`, "takes no request body"},
+		{"token operation", "createAccessToken", nil, "", "use Token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body []byte
+			if tt.body != "" {
+				body = []byte(tt.body)
+			}
+			_, err := c.Call(context.Background(), tt.op, tt.params, body)
+			if !errors.Is(err, ErrInvalidCall) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Call = %v; want ErrInvalidCall with %q", err, tt.wantErr)
+			}
+		})
+	}
+	if n := len(f.Requests()); n != 0 {
+		t.Errorf("%d requests sent for invalid calls", n)
+	}
+}
+
+// The path parameter is escaped into one segment, and the answer is held
+// to the envelope: success true and data there.
+func TestCallAnswerChecks(t *testing.T) {
+	tests := []struct {
+		name, body, wantErr string
+	}{
+		{"no data", `{"success":true}`, `no "data"`},
+		{"null data", `{"success":true,"data":null}`, `no "data"`},
+		{"success false", `{"success":false,"data":{}}`, "success is false"},
+		{"not JSON", `<html>`, "body is not JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAPI(t)
+			f.Handle(hostile.RatePath, hostile.JSON(http.StatusOK, tt.body))
+			c := testClient(t, f.URL, "answers off the envelope")
+			_, err := c.Call(context.Background(), "getGoldRate", nil, nil)
+			var ue *UnexpectedResponseError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Call = %v; want *UnexpectedResponseError with %q", err, tt.wantErr)
+			}
+		})
+	}
+
+	// No request: the spec's pattern would refuse this value first.
+	c := newTestClient(t, newFakeAPI(t).URL)
+	_, target, err := c.callTarget("getUserInfo", map[string]string{"mobileNumber": "12/../34?x#"}, nil)
+	if err != nil || !strings.HasSuffix(target, "/partner/user/info/12%2F..%2F34%3Fx%23") {
+		t.Errorf("target %q, %v; want the value escaped into one segment", target, err)
+	}
+}
