@@ -9,6 +9,7 @@ func (a *app) commands() []*cobra.Command {
 		a.tokenCmd(),
 		a.rateCmd(),
 		a.userCmd(),
+		a.callCmd(),
 		a.conformanceCmd(),
 		a.versionCmd(),
 		a.cacheCmd(),
