@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/hostile"
 	"github.com/milligold/milligold-go/sandbox/sandboxtest"
 )
@@ -112,5 +114,53 @@ func TestCallAnswerChecks(t *testing.T) {
 	_, target, err := c.callTarget("getUserInfo", map[string]string{"mobileNumber": "12/../34?x#"}, nil)
 	if err != nil || !strings.HasSuffix(target, "/partner/user/info/12%2F..%2F34%3Fx%23") {
 		t.Errorf("target %q, %v; want the value escaped into one segment", target, err)
+	}
+}
+
+// Call is driven by the table alone: an operation added to it (as
+// regenerating gen/ from a spec with a new operation does) is callable with
+// its query parameters and JSON body, behind the bearer token.
+func TestCallNewOperation(t *testing.T) {
+	saved := middleware.Operations
+	t.Cleanup(func() { middleware.Operations = saved })
+	middleware.Operations = append(slices.Clip(saved),
+		middleware.Operation{ID: "getGoldHistory", GoName: "GetGoldHistory", Method: "GET", Path: "/gold/history/{metal}", Bearer: true, Params: []middleware.Param{
+			{Name: "metal", In: "path", Required: true}, {Name: "from", In: "query", Required: true}, {Name: "limit", In: "query"},
+		}},
+		middleware.Operation{ID: "createOrder", GoName: "CreateOrder", Method: "POST", Path: "/orders", Bearer: true, BodyType: "application/json", BodyRequired: true},
+	)
+	f := newFakeAPI(t)
+	f.Handle("/partner/gold/history/xau", hostile.JSON(http.StatusOK, `{"success":true,"data":[{"rate":1.5}]}`))
+	f.Handle("/partner/orders", hostile.JSON(http.StatusOK, `{"success":true,"data":{"id":"o-1"}}`))
+	// Not testClient: its conformance transport checks requests against
+	// openapi.yaml, which lacks these operations.
+	c, err := New(WithBaseURL(f.URL), WithCredentials(fakePartnerID, testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	data, err := c.Call(ctx, "getGoldHistory", map[string]string{"metal": "xau", "from": "2024-01-01", "limit": "5"}, nil)
+	if err != nil || string(data) != `[{"rate":1.5}]` {
+		t.Fatalf("Call(getGoldHistory) = %s, %v", data, err)
+	}
+	if _, err := c.Call(ctx, "getGoldHistory", map[string]string{"metal": "xau"}, nil); !errors.Is(err, ErrInvalidCall) || !strings.Contains(err.Error(), `missing required query parameter "from"`) {
+		t.Errorf("Call without from = %v", err)
+	}
+	data, err = c.Call(ctx, "createOrder", nil, []byte(`{"grams":1}`))
+	if err != nil || string(data) != `{"id":"o-1"}` {
+		t.Fatalf("Call(createOrder) = %s, %v", data, err)
+	}
+	var sawGet, sawPost bool
+	for _, r := range f.Requests() {
+		switch {
+		case r.Method == "GET" && r.Path == "/partner/gold/history/xau?from=2024-01-01&limit=5":
+			sawGet = r.Authorization == "Bearer "+fakeToken
+		case r.Method == "POST" && r.Path == "/partner/orders":
+			sawPost = r.Authorization == "Bearer "+fakeToken && r.Body == `{"grams":1}` && r.Header.Get("Content-Type") == "application/json"
+		}
+	}
+	if !sawGet || !sawPost {
+		t.Errorf("requests %+v; want the GET with its query and the POST with its JSON body, both with the bearer token", f.Requests())
 	}
 }
