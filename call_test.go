@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -163,4 +164,48 @@ func TestCallNewOperation(t *testing.T) {
 	if !sawGet || !sawPost {
 		t.Errorf("requests %+v; want the GET with its query and the POST with its JSON body, both with the bearer token", f.Requests())
 	}
+}
+
+// FuzzCallTarget: whatever a caller passes, Call's check either refuses it
+// (ErrInvalidCall) or makes a URL under the base whose path has the
+// template's segments, each parameter value inside its own.
+func FuzzCallTarget(f *testing.F) {
+	f.Add("getUserInfo", "mobileNumber", "1234567890", "")
+	f.Add("getUserInfo", "mobileNumber", "../../auth/token", "")
+	f.Add("getUserInfo", "mobileNumber", "a/b?c#d%2F", "{}")
+	f.Add("getGoldRate", "", "", "")
+	f.Add("createAccessToken", "partnerId", "p", `{"a":1}`)
+	f.Add("nope", "x", "y", "null")
+	c, err := New(WithBaseURL("http://127.0.0.1:1/partner"), WithCredentials("p", "s"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, op, name, value, body string) {
+		var params map[string]string
+		if name != "" {
+			params = map[string]string{name: value}
+		}
+		var b []byte
+		if body != "" {
+			b = []byte(body)
+		}
+		got, target, err := c.callTarget(op, params, b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidCall) {
+				t.Fatalf("callTarget error %v does not match ErrInvalidCall", err)
+			}
+			return
+		}
+		u, err := url.Parse(target)
+		if err != nil || u.Host != "127.0.0.1:1" || u.Fragment != "" {
+			t.Fatalf("target %q: %v", target, err)
+		}
+		rest, ok := strings.CutPrefix(u.EscapedPath(), "/partner/")
+		if !ok {
+			t.Fatalf("target %q is not under the base path", target)
+		}
+		if want := strings.Count(got.Path, "/"); strings.Count("/"+rest, "/") != want {
+			t.Fatalf("target %q has other segments than %s", target, got.Path)
+		}
+	})
 }

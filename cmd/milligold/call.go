@@ -227,7 +227,7 @@ func writeDataTable(w io.Writer, data json.RawMessage) error {
 		if err := dec.Decode(&v); err != nil {
 			return err
 		}
-		rows = append(rows, row{key, dataValue(v)})
+		rows = append(rows, row{printable(key), dataValue(v)}) // the key comes from the API too
 	}
 	return writeTable(w, rows)
 }

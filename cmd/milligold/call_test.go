@@ -94,3 +94,30 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// FuzzWriteDataTable: any data the API sends prints without a panic and
+// without a control character reaching the terminal.
+func FuzzWriteDataTable(f *testing.F) {
+	f.Add(`{"rate":1111,"name":"x","n":null,"a":[1,{"b":2}],"ok":true}`)
+	f.Add(`{"evil":"\u001b[2J\r\nforged"}`)
+	f.Add(`{"\u001b[2Jkey":1}`)
+	f.Add(`[1,2]`)
+	f.Add(`"s"`)
+	f.Fuzz(func(t *testing.T, data string) {
+		if !json.Valid([]byte(data)) {
+			return // Call returns data only as the JSON it came as
+		}
+		var out strings.Builder
+		if err := writeDataTable(&out, json.RawMessage(data)); err != nil {
+			return
+		}
+		if !strings.HasPrefix(strings.TrimSpace(data), "{") {
+			return // printed as indented JSON, which escapes control characters
+		}
+		for _, r := range out.String() {
+			if r != '\n' && r < ' ' || r == 0x7f {
+				t.Fatalf("control character %U in the table for %q", r, data)
+			}
+		}
+	})
+}
