@@ -121,3 +121,25 @@ func FuzzWriteDataTable(f *testing.F) {
 		}
 	})
 }
+
+// The limiter and the error JSON apply to call as to rate; a body from
+// stdin (-d @-) is read and checked.
+func TestCallLimitAndStdin(t *testing.T) {
+	limited := sandboxtest.New(t, sandboxtest.WithConfig(func(c *sandbox.Config) { c.RateLimit.Requests = 1 }))
+	code, stdout, stderr := runApp(map[string]string{envBaseURL: limited.URL}, "call", "getGoldRate", "--max-retries", "0", "-o", "json")
+	if code != exitError || !strings.Contains(stderr, "rate limited; retry after") || !strings.Contains(stdout, `"kind": "rate_limited"`) {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s\nwant exit 1, rate limited", code, stdout, stderr)
+	}
+
+	for _, tt := range []struct{ stdin, wantErr string }{
+		{`{"a":1}`, "call getGoldRate: takes no request body"},
+		{``, "-d: the body is not valid JSON"},
+		{strings.Repeat(" ", maxCallBody+1), "-d: the body is over"},
+	} {
+		var out, errOut strings.Builder
+		a := &app{stdin: strings.NewReader(tt.stdin), stdout: &out, stderr: &errOut, getenv: func(k string) string { return map[string]string{envBaseURL: limited.URL}[k] }}
+		if code := a.run([]string{"call", "getGoldRate", "-d", "@-"}); code != exitUsage || !strings.Contains(errOut.String(), tt.wantErr) {
+			t.Errorf("stdin %.20q: exit %d, stderr %s; want exit 2 with %q", tt.stdin, code, errOut.String(), tt.wantErr)
+		}
+	}
+}
