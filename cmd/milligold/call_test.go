@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/internal/hostile"
 	"github.com/milligold/milligold-go/sandbox"
 	"github.com/milligold/milligold-go/sandbox/sandboxtest"
 )
@@ -141,5 +144,41 @@ func TestCallLimitAndStdin(t *testing.T) {
 		if code := a.run([]string{"call", "getGoldRate", "-d", "@-"}); code != exitUsage || !strings.Contains(errOut.String(), tt.wantErr) {
 			t.Errorf("stdin %.20q: exit %d, stderr %s; want exit 2 with %q", tt.stdin, code, errOut.String(), tt.wantErr)
 		}
+	}
+}
+
+// An operation the generated table gains (as 'make generate' on a spec with
+// a new operation gives it) is reachable by call with no other line: its
+// query parameters are taken, checked and sent.
+func TestCallReachesNewOperation(t *testing.T) {
+	saved := middleware.Operations
+	t.Cleanup(func() { middleware.Operations = saved })
+	middleware.Operations = append(slices.Clip(saved), middleware.Operation{
+		ID: "getGoldHistory", GoName: "GetGoldHistory", Method: "GET", Path: "/gold/history", Bearer: true,
+		Params: []middleware.Param{{Name: "from", In: "query", Required: true}, {Name: "limit", In: "query"}},
+	})
+	srv := hostile.New(t)
+	srv.Partner("partner-1", "partner-secret-1")
+	srv.Handle("/partner/gold/history", hostile.JSON(200, `{"success":true,"data":{"points":2,"metal":"gold"}}`))
+	env := map[string]string{envBaseURL: srv.URL, envPartnerID: "partner-1", envPartnerSecret: "partner-secret-1"}
+
+	code, stdout, stderr := runApp(env, "call", "getGoldHistory", "-p", "from=2024-01-01", "-p", "limit=2")
+	if code != exitOK || stdout != "points  2\nmetal   gold\n" {
+		t.Errorf("exit %d\nstdout: %q\nstderr: %s", code, stdout, stderr)
+	}
+	if n := srv.Count("/partner/gold/history"); n != 1 {
+		t.Fatalf("%d requests for the new operation", n)
+	}
+	reqs := srv.Requests()
+	if got := reqs[len(reqs)-1].Path; got != "/partner/gold/history?from=2024-01-01&limit=2" {
+		t.Errorf("sent %q", got)
+	}
+	code, _, stderr = runApp(env, "call", "getGoldHistory", "-p", "limit=2")
+	if code != exitUsage || !strings.Contains(stderr, `missing required query parameter "from"`) {
+		t.Errorf("exit %d, stderr %s; want 2 naming from", code, stderr)
+	}
+	code, _, stderr = runApp(env, "call", "getGoldHistroy")
+	if code != exitUsage || !strings.Contains(stderr, `did you mean "getGoldHistory"?`) {
+		t.Errorf("exit %d, stderr %s; want 2 suggesting getGoldHistory", code, stderr)
 	}
 }
