@@ -125,14 +125,16 @@ func TestCallNewOperation(t *testing.T) {
 	saved := middleware.Operations
 	t.Cleanup(func() { middleware.Operations = saved })
 	middleware.Operations = append(slices.Clip(saved),
-		middleware.Operation{ID: "getGoldHistory", GoName: "GetGoldHistory", Method: "GET", Path: "/gold/history/{metal}", Bearer: true, Params: []middleware.Param{
+		middleware.Operation{ID: "getGoldHistory", GoName: "GetGoldHistory", Method: "GET", Path: "/gold/history/{metal}", Bearer: true, Success: http.StatusOK, Params: []middleware.Param{
 			{Name: "metal", In: "path", Required: true}, {Name: "from", In: "query", Required: true}, {Name: "limit", In: "query"},
 		}},
-		middleware.Operation{ID: "createOrder", GoName: "CreateOrder", Method: "POST", Path: "/orders", Bearer: true, BodyType: "application/json", BodyRequired: true},
+		middleware.Operation{ID: "createOrder", GoName: "CreateOrder", Method: "POST", Path: "/orders", Bearer: true, BodyType: "application/json", BodyRequired: true, Success: http.StatusCreated},
 	)
 	f := newFakeAPI(t)
 	f.Handle("/partner/gold/history/xau", hostile.JSON(http.StatusOK, `{"success":true,"data":[{"rate":1.5}]}`))
-	f.Handle("/partner/orders", hostile.JSON(http.StatusOK, `{"success":true,"data":{"id":"o-1"}}`))
+	f.Handle("/partner/orders", hostile.Sequence(
+		hostile.JSON(http.StatusCreated, `{"success":true,"data":{"id":"o-1"}}`),
+		hostile.JSON(http.StatusOK, `{"success":true,"data":{"id":"o-2"}}`)))
 	// Not testClient: its conformance transport checks requests against
 	// openapi.yaml, which lacks these operations.
 	c, err := New(WithBaseURL(f.URL), WithCredentials(fakePartnerID, testSecret))
@@ -152,12 +154,17 @@ func TestCallNewOperation(t *testing.T) {
 	if err != nil || string(data) != `{"id":"o-1"}` {
 		t.Fatalf("Call(createOrder) = %s, %v", data, err)
 	}
+	// 200 is not what this operation documents.
+	var ue *UnexpectedResponseError
+	if _, err := c.Call(ctx, "createOrder", nil, []byte(`{"grams":1}`)); !errors.As(err, &ue) || !strings.Contains(err.Error(), "the spec documents 201 Created") {
+		t.Errorf("Call(createOrder) answered 200 = %v; want *UnexpectedResponseError", err)
+	}
 	var sawGet, sawPost bool
 	for _, r := range f.Requests() {
 		switch {
 		case r.Method == "GET" && r.Path == "/partner/gold/history/xau?from=2024-01-01&limit=5":
 			sawGet = r.Authorization == "Bearer "+fakeToken
-		case r.Method == "POST" && r.Path == "/partner/orders":
+		case r.Method == "POST" && r.Path == "/partner/orders" && !sawPost:
 			sawPost = r.Authorization == "Bearer "+fakeToken && r.Body == `{"grams":1}` && r.Header.Get("Content-Type") == "application/json"
 		}
 	}

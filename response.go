@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/tokens"
 )
 
@@ -44,9 +45,9 @@ func (c *Client) readAnswer(op string, resp *http.Response, dst any) error {
 			Err:         err,
 		}
 	}
-	if resp.StatusCode != http.StatusOK {
+	if want := successStatus(op); resp.StatusCode != want {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return unexpected("the spec documents 200 OK", body, nil)
+		return unexpected(fmt.Sprintf("the spec documents %d %s", want, http.StatusText(want)), body, nil)
 	}
 	if !isJSON(ct) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -75,6 +76,15 @@ func (c *Client) readAnswer(op string, resp *http.Response, dst any) error {
 		}
 	}
 	return nil
+}
+
+// successStatus is op's documented 2xx status (the generated table's), 200
+// for an operation the table lacks.
+func successStatus(op string) int {
+	if o, ok := middleware.OperationByID(op); ok && o.Success != 0 {
+		return o.Success
+	}
+	return http.StatusOK
 }
 
 // isJSON reports whether a Content-Type is application/json, with or

@@ -154,7 +154,7 @@ func TestCallReachesNewOperation(t *testing.T) {
 	saved := middleware.Operations
 	t.Cleanup(func() { middleware.Operations = saved })
 	middleware.Operations = append(slices.Clip(saved), middleware.Operation{
-		ID: "getGoldHistory", GoName: "GetGoldHistory", Method: "GET", Path: "/gold/history", Bearer: true,
+		ID: "getGoldHistory", GoName: "GetGoldHistory", Method: "GET", Path: "/gold/history", Bearer: true, Success: 200,
 		Params: []middleware.Param{{Name: "from", In: "query", Required: true}, {Name: "limit", In: "query"}},
 	})
 	srv := hostile.New(t)

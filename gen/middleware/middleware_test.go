@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,6 +91,15 @@ func TestOperationsMatchSpec(t *testing.T) {
 				}
 				if !maps.Equal(got, want) {
 					t.Errorf("table's parameters %v; spec's %v", got, want)
+				}
+				success := 0
+				for code := range spec.Responses.Map() {
+					if n, err := strconv.Atoi(code); err == nil && n/100 == 2 && (success == 0 || n < success) {
+						success = n
+					}
+				}
+				if op.Success != success {
+					t.Errorf("table's success status %d; spec's %d", op.Success, success)
 				}
 				if (spec.RequestBody != nil) != (op.BodyType != "") {
 					t.Errorf("table's body type %q; spec has a request body: %v", op.BodyType, spec.RequestBody != nil)

@@ -56,6 +56,7 @@ type Operation struct {
 	Params       []Param // path, then query parameters
 	BodyType     string  // the request body's media type; "" without one
 	BodyRequired bool
+	Success      int // the documented 2xx status
 }
 
 // Param is a path or query parameter of an operation.
@@ -74,12 +75,14 @@ var Operations = []Operation{{
 	IssuesToken:  true,
 	Method:       "POST",
 	Path:         "/auth/token",
+	Success:      200,
 }, {
-	Bearer: true,
-	GoName: "GetGoldRate",
-	ID:     "getGoldRate",
-	Method: "GET",
-	Path:   "/gold/rate",
+	Bearer:  true,
+	GoName:  "GetGoldRate",
+	ID:      "getGoldRate",
+	Method:  "GET",
+	Path:    "/gold/rate",
+	Success: 200,
 }, {
 	Bearer: true,
 	GoName: "GetUserInfo",
@@ -90,7 +93,8 @@ var Operations = []Operation{{
 		Name:     "mobileNumber",
 		Required: true,
 	}},
-	Path: "/user/info/{mobileNumber}",
+	Path:    "/user/info/{mobileNumber}",
+	Success: 200,
 }}
 
 // OperationByID returns the operation with the spec's operationId id.

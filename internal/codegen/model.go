@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -88,6 +89,7 @@ type operation struct {
 	params                   []param // path, then query; each by name
 	bodyType                 string  // the request body's media type; "" without one
 	bodyRequired             bool
+	success                  int          // the documented 2xx status, the lowest if several
 	unauthorized             *errResponse // nil unless bearer
 	tooMany                  errResponse
 }
@@ -320,6 +322,14 @@ func (m *model) readOperations(doc *openapi3.T, fail failFunc) error {
 			}
 			if spec.Security != nil {
 				op.bearer = needsBearer(doc, *spec.Security)
+			}
+			for code := range spec.Responses.Map() {
+				if n, err := strconv.Atoi(code); err == nil && n >= 200 && n < 300 && (op.success == 0 || n < op.success) {
+					op.success = n
+				}
+			}
+			if op.success == 0 {
+				return fail(place+".responses", "no 2xx response; a caller needs to know the success status")
 			}
 			var err error
 			if op.params, err = readParams(item.Parameters, spec.Parameters, fail, place); err != nil {

@@ -101,6 +101,7 @@ func (m *model) policyFile() *File {
 		Id("Params").Index().Id("Param").Comment("path, then query parameters"),
 		Id("BodyType").String().Comment("the request body's media type; \"\" without one"),
 		Id("BodyRequired").Bool(),
+		Id("Success").Int().Comment("the documented 2xx status"),
 	)
 	f.Line()
 	comment(f, "Param is a path or query parameter of an operation.")
@@ -142,6 +143,7 @@ func (m *model) policyFile() *File {
 			if op.bodyRequired {
 				d[Id("BodyRequired")] = True()
 			}
+			d[Id("Success")] = Lit(op.success)
 			g.Values(d)
 		}
 	})

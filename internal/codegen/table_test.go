@@ -35,7 +35,8 @@ const extraOperations = `  /gold/history/{metal}:
           application/json:
             schema: {type: object, properties: {grams: {type: number}}}
       responses:
-        '200': {description: the order}
+        '201': {description: the order}
+        '202': {description: accepted}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '429': {$ref: '#/components/responses/TooManyRequests'}
 `
@@ -73,12 +74,12 @@ func TestTableCarriesNewOperations(t *testing.T) {
 	if !slices.Equal(h.params, want) {
 		t.Errorf("getGoldHistory params %+v; want %+v (path first; the operation's limit overrides the path item's; no header)", h.params, want)
 	}
-	if h.method != "GET" || h.path != "/gold/history/{metal}" || !h.bearer || h.bodyType != "" {
+	if h.method != "GET" || h.path != "/gold/history/{metal}" || !h.bearer || h.bodyType != "" || h.success != 200 {
 		t.Errorf("getGoldHistory = %+v", h)
 	}
 	o := byID["createOrder"]
-	if o.bodyType != "application/json" || !o.bodyRequired || len(o.params) != 0 || o.method != "POST" {
-		t.Errorf("createOrder = %+v; want a required JSON body, no parameters", o)
+	if o.bodyType != "application/json" || !o.bodyRequired || len(o.params) != 0 || o.method != "POST" || o.success != 201 {
+		t.Errorf("createOrder = %+v; want a required JSON body, no parameters, success 201 (the lowest 2xx)", o)
 	}
 
 	files, err := Generate(withExtraOperations(t), Config{})
@@ -92,6 +93,7 @@ func TestTableCarriesNewOperations(t *testing.T) {
 		"In:       \"query\",\n\t\tName:     \"from\",\n\t\tRequired: true,",
 		"In:       \"path\",\n\t\tName:     \"metal\",",
 		`BodyType:     "application/json",`,
+		`Success:      201,`,
 		`OpGetGoldHistory`,
 	} {
 		if !strings.Contains(policy, s) {
@@ -107,5 +109,14 @@ func TestTableRefusesAmbiguousParameter(t *testing.T) {
 	_, err := build(spec, Config{})
 	if err == nil || !strings.Contains(err.Error(), `paths./gold/history/{metal}.get.parameters: "metal" is both a path and a query parameter`) {
 		t.Errorf("build = %v; want the ambiguous parameter named", err)
+	}
+}
+
+// An operation with no 2xx response leaves a caller nothing to expect.
+func TestTableRefusesNoSuccess(t *testing.T) {
+	spec := bytes.Replace(withExtraOperations(t), []byte("        '201': {description: the order}\n        '202': {description: accepted}\n"), nil, 1)
+	_, err := build(spec, Config{})
+	if err == nil || !strings.Contains(err.Error(), "paths./orders.post.responses: no 2xx response") {
+		t.Errorf("build = %v; want the operation without a 2xx named", err)
 	}
 }

@@ -57,6 +57,7 @@ type Operation struct {
 	Params       []Param // path, then query parameters
 	BodyType     string  // the request body's media type; "" without one
 	BodyRequired bool
+	Success      int // the documented 2xx status
 }
 
 // Param is a path or query parameter of an operation.
@@ -75,23 +76,27 @@ var Operations = []Operation{{
 	IssuesToken:  true,
 	Method:       "POST",
 	Path:         "/login",
+	Success:      200,
 }, {
-	Bearer: true,
-	GoName: "DeleteItems",
-	ID:     "deleteItems",
-	Method: "DELETE",
-	Path:   "/private/items",
+	Bearer:  true,
+	GoName:  "DeleteItems",
+	ID:      "deleteItems",
+	Method:  "DELETE",
+	Path:    "/private/items",
+	Success: 204,
 }, {
-	Bearer: true,
-	GoName: "ListItems",
-	ID:     "list-items",
-	Method: "GET",
-	Path:   "/private/items",
+	Bearer:  true,
+	GoName:  "ListItems",
+	ID:      "list-items",
+	Method:  "GET",
+	Path:    "/private/items",
+	Success: 200,
 }, {
-	GoName: "Status",
-	ID:     "status",
-	Method: "GET",
-	Path:   "/public/status",
+	GoName:  "Status",
+	ID:      "status",
+	Method:  "GET",
+	Path:    "/public/status",
+	Success: 200,
 }}
 
 // OperationByID returns the operation with the spec's operationId id.

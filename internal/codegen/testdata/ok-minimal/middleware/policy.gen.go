@@ -55,6 +55,7 @@ type Operation struct {
 	Params       []Param // path, then query parameters
 	BodyType     string  // the request body's media type; "" without one
 	BodyRequired bool
+	Success      int // the documented 2xx status
 }
 
 // Param is a path or query parameter of an operation.
@@ -75,7 +76,8 @@ var Operations = []Operation{{
 		Name:     "id",
 		Required: true,
 	}},
-	Path: "/things/{id}",
+	Path:    "/things/{id}",
+	Success: 200,
 }, {
 	BodyRequired: true,
 	BodyType:     "application/x-www-form-urlencoded",
@@ -84,6 +86,7 @@ var Operations = []Operation{{
 	IssuesToken:  true,
 	Method:       "POST",
 	Path:         "/token",
+	Success:      200,
 }}
 
 // OperationByID returns the operation with the spec's operationId id.
