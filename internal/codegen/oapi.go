@@ -40,6 +40,7 @@ func oapiGenerate(ctx context.Context, root, spec string) (map[string][]byte, er
 		return nil, err
 	}
 	defer os.RemoveAll(scratch)
+	run := oapiCommand(ctx, root)
 	out := map[string][]byte{}
 	for i, cfg := range configs {
 		b, err := os.ReadFile(cfg)
@@ -59,8 +60,7 @@ func oapiGenerate(ctx context.Context, root, spec string) (map[string][]byte, er
 		if err := os.WriteFile(tmp, outputLine.ReplaceAll(b, nil), 0o644); err != nil {
 			return nil, err
 		}
-		cmd := exec.CommandContext(ctx, "go", "tool", "oapi-codegen", "-config", tmp, spec)
-		cmd.Dir = root
+		cmd := run("-config", tmp, spec)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
@@ -69,4 +69,26 @@ func oapiGenerate(ctx context.Context, root, spec string) (map[string][]byte, er
 		out[target] = stdout.Bytes()
 	}
 	return out, nil
+}
+
+// oapiCommand returns a maker of oapi-codegen commands run in root. `go tool
+// -n` names the executable go.mod's tool directive builds (and caches), so
+// a plan resolves it once instead of once per config; when it cannot, each
+// command is `go tool oapi-codegen`.
+func oapiCommand(ctx context.Context, root string) func(args ...string) *exec.Cmd {
+	argv := []string{"go", "tool", "oapi-codegen"}
+	n := exec.CommandContext(ctx, "go", "tool", "-n", "oapi-codegen")
+	n.Dir = root
+	if b, err := n.Output(); err == nil {
+		if exe := strings.TrimSpace(string(b)); filepath.IsAbs(exe) && !strings.ContainsAny(exe, " \t\n") {
+			if st, err := os.Stat(exe); err == nil && st.Mode().IsRegular() {
+				argv = []string{exe}
+			}
+		}
+	}
+	return func(args ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, argv[0], append(argv[1:len(argv):len(argv)], args...)...)
+		cmd.Dir = root
+		return cmd
+	}
 }
