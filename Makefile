@@ -33,7 +33,7 @@ soak:
 test-shared: redis-server
 	$(GO) test -race -count=1 -tags quota -v ./internal/quotatest/
 
-## generate: regenerate gen/ from openapi.yaml (oapi-codegen, then milligold-gen)
+## generate: regenerate gen/ from openapi.yaml (milligold-gen apply: oapi-codegen, then its own)
 generate:
 	$(GO) generate .
 
