@@ -283,6 +283,7 @@ func TestPlanSummary(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each case plans its own copy; most of the time is oapi-codegen's
 			root := tree(t)
 			spec := filepath.Join(root, "openapi.yaml")
 			was := setRequests(t, spec, "")
