@@ -49,12 +49,15 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitOK
 	}
-	cmd, rest := args[0], args[1:]
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	// Flags go before the command (as the usage says) or after it.
+	if err := fs.Parse(args); err != nil {
+		return parseFailed(err)
+	}
+	cmd := fs.Arg(0)
+	if fs.NArg() > 0 {
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return parseFailed(err)
 		}
-		return exitError
 	}
 	if cmd != "plan" && cmd != "apply" || fs.NArg() > 0 {
 		fs.Usage()
@@ -82,4 +85,11 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
+}
+
+func parseFailed(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitError
 }
