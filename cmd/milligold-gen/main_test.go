@@ -365,3 +365,30 @@ func readFile(t *testing.T, name string) string {
 	}
 	return string(b)
 }
+
+// TestOapiCodegenFailureIsAnError: when oapi-codegen's part cannot be
+// generated, plan and apply exit 1, say which config, and write nothing.
+func TestOapiCodegenFailureIsAnError(t *testing.T) {
+	for _, c := range []struct{ name, cfg, want string }{
+		{"no output line", "package: api\ngenerate:\n  models: true\n", "gen/api/zz.cfg.yaml has no `output:` line"},
+		{"oapi-codegen fails", "package: api\noutput: gen/api/zz.gen.go\ngenerate:\n  models: true\noutput-options:\n  overlay:\n    path: /nonexistent/overlay.yaml\n", "oapi-codegen -config gen/api/zz.cfg.yaml"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := tree(t)
+			if err := os.WriteFile(filepath.Join(root, "gen", "api", "zz.cfg.yaml"), []byte(c.cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			was := setRequests(t, filepath.Join(root, "openapi.yaml"), "")
+			setRequests(t, filepath.Join(root, "openapi.yaml"), strconv.Itoa(was+1))
+			for _, cmd := range []string{"plan", "apply"} {
+				code, _, errs := runGen(cmd, "-root", root)
+				if code != exitError || !strings.Contains(errs, c.want) {
+					t.Errorf("%s = %d, stderr %q; want %d and %q", cmd, code, errs, exitError, c.want)
+				}
+			}
+			if policy := readFile(t, filepath.Join(root, "gen", "middleware", "policy.gen.go")); regexp.MustCompile(`Requests:\s+`+strconv.Itoa(was+1)+`,`).MatchString(policy) {
+				t.Error("a failed apply wrote gen/middleware")
+			}
+		})
+	}
+}
