@@ -90,3 +90,17 @@ func FuzzEmbeddedSpec(f *testing.F) {
 		}
 	})
 }
+
+// TestFoldEmbeddedSpec: a diff of nothing but base64 chunks becomes a
+// count; one other changed line keeps the whole diff.
+func TestFoldEmbeddedSpec(t *testing.T) {
+	head := "--- a/gen/apispec/spec.gen.go\n+++ b/gen/apispec/spec.gen.go\n"
+	chunks := "@@ -20,4 +20,4 @@\n \t\"AAAA\",\n-\t\"5Ft5c9u4kv8q\",\n-\t\"m47p3VPzegVc=\",\n+\t\"5Ft5c9u4kv8x\",\n \t\"BBBB\",\n"
+	if got, want := foldEmbeddedSpec(head+chunks), head+"@@ the embedded spec (base64): 2 lines removed, 1 added; not shown @@\n"; got != want {
+		t.Errorf("fold =\n%s\nwant\n%s", got, want)
+	}
+	other := head + chunks + "@@ -90,1 +90,1 @@\n-func decodeSpec() {\n+func decodeSpec2() {\n"
+	if got := foldEmbeddedSpec(other); got != other {
+		t.Errorf("a diff with a code change was folded:\n%s", got)
+	}
+}
