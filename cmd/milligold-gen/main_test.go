@@ -386,7 +386,7 @@ func TestOapiCodegenFailureIsAnError(t *testing.T) {
 					t.Errorf("%s = %d, stderr %q; want %d and %q", cmd, code, errs, exitError, c.want)
 				}
 			}
-			if policy := readFile(t, filepath.Join(root, "gen", "middleware", "policy.gen.go")); regexp.MustCompile(`Requests:\s+`+strconv.Itoa(was+1)+`,`).MatchString(policy) {
+			if policy := readFile(t, filepath.Join(root, "gen", "middleware", "policy.gen.go")); regexp.MustCompile(`Requests:\s+` + strconv.Itoa(was+1) + `,`).MatchString(policy) {
 				t.Error("a failed apply wrote gen/middleware")
 			}
 		})
