@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: help sandbox test soak test-shared generate check-generate vet fmt-check vulncheck fuzz secrets contract bench ci console-test redis-server
+.PHONY: help sandbox test soak test-shared generate plan check-generate vet fmt-check vulncheck fuzz secrets contract bench ci console-test redis-server
 .DEFAULT_GOAL := help
 
 ## help: list these targets (the default)
@@ -33,9 +33,17 @@ soak:
 test-shared: redis-server
 	$(GO) test -race -count=1 -tags quota -v ./internal/quotatest/
 
-## generate: regenerate gen/ from openapi.yaml (oapi-codegen, then milligold-gen)
+## generate: regenerate gen/ from openapi.yaml (milligold-gen apply: oapi-codegen, then its own)
 generate:
 	$(GO) generate .
+
+## plan: show what make generate would change in gen/: a summary of operations and policy, then the diff (writes nothing)
+# Built, then run: `go run` would add "exit status 2" to a plan with changes.
+# Exit 0 whether or not gen/ is in sync (the last line says which), 1 on an error.
+plan:
+	@set -uo pipefail; bin=$$(mktemp -d); trap 'rm -rf "$$bin"' EXIT; \
+	$(GO) build -o "$$bin/milligold-gen" ./cmd/milligold-gen || exit 1; \
+	"$$bin/milligold-gen" plan; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 2 ]
 
 ## check-generate: regenerate twice into a scratch copy; fail if gen/ differs or generation is not deterministic
 check-generate:

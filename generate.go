@@ -1,12 +1,10 @@
 package milligold
 
-// openapi.yaml is the source of truth: oapi-codegen turns it into gen/api (and
-// the embedded spec into gen/apispec, kept apart so the client does not link
-// kin-openapi), then milligold-gen turns its token and rate-limit policy into
-// gen/middleware. oapi-codegen is a tool directive in go.mod, so `go tool`
-// runs the version go.mod records and importers of this module never see it.
-//go:generate go tool oapi-codegen -config gen/api/types.cfg.yaml openapi.yaml
-//go:generate go tool oapi-codegen -config gen/api/client.cfg.yaml openapi.yaml
-//go:generate go tool oapi-codegen -config gen/api/server.cfg.yaml openapi.yaml
-//go:generate go tool oapi-codegen -config gen/apispec/spec.cfg.yaml openapi.yaml
+// openapi.yaml is the source of truth: milligold-gen writes all of gen/ from
+// it. It runs oapi-codegen for each gen/*/*.cfg.yaml (gen/api; the embedded
+// spec into gen/apispec, kept apart so the client does not link kin-openapi)
+// through `go tool oapi-codegen`, so the version is the tool directive's in
+// go.mod and importers of this module never see it; then it turns the
+// token and rate-limit policy into gen/middleware. `make plan` shows what
+// this would change.
 //go:generate go run ./cmd/milligold-gen apply

@@ -1,7 +1,11 @@
-// Command milligold-gen turns the token and rate-limit policy of openapi.yaml
-// into gen/middleware. `plan` prints a unified diff of what would change and
-// exits 2 when something would (0 when nothing would, 1 on error); `apply`
-// writes it. Run it from the module root (go generate does).
+// Command milligold-gen writes all of gen/ from openapi.yaml: oapi-codegen's
+// gen/api and gen/apispec (each gen/*/*.cfg.yaml, through `go tool
+// oapi-codegen`) and its own gen/middleware (the token and rate-limit
+// policy). `plan` prints a summary of the operations and policy that change,
+// then a unified diff, and exits 2 when something would change (0 when
+// nothing would, 1 on error); `apply` writes it. Run it from the module root
+// (go generate does). `go run` reports exit 2 as "exit status 2": `make plan`
+// builds it and runs it without that noise.
 package main
 
 import (
@@ -45,12 +49,15 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitOK
 	}
-	cmd, rest := args[0], args[1:]
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	// Flags go before the command (as the usage says) or after it.
+	if err := fs.Parse(args); err != nil {
+		return parseFailed(err)
+	}
+	cmd := fs.Arg(0)
+	if fs.NArg() > 0 {
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return parseFailed(err)
 		}
-		return exitError
 	}
 	if cmd != "plan" && cmd != "apply" || fs.NArg() > 0 {
 		fs.Usage()
@@ -63,10 +70,14 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if cmd == "plan" {
 		if !plan.Changed() {
-			fmt.Fprintln(stdout, "milligold-gen: no changes; gen/middleware matches the spec")
+			fmt.Fprintf(stdout, "milligold-gen: no changes; gen/ matches %s\n", *spec)
 			return exitOK
 		}
+		io.WriteString(stdout, plan.Summary())
+		io.WriteString(stdout, "\n")
 		io.WriteString(stdout, plan.Diff())
+		// The last line says what exit 2 means, so `go run`'s "exit status 2" after it is not read as a failure.
+		fmt.Fprintf(stdout, "\nmilligold-gen: gen/ is out of date with %s (exit 2: changes pending); apply them with `make generate`\n", *spec)
 		return exitChanges
 	}
 	if err := plan.Apply(); err != nil {
@@ -74,4 +85,11 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
+}
+
+func parseFailed(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitError
 }

@@ -2,26 +2,41 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// tree copies the module's openapi.yaml and gen/middleware into a temp root,
-// so tests edit a copy and never the real spec.
+// tree copies what generation reads and writes into a temp root (go.mod
+// and go.sum, for `go tool oapi-codegen`; openapi.yaml; all of gen/ with
+// oapi-codegen's configs), so tests edit a copy and never the real spec.
 func tree(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	copyFile(t, filepath.Join("..", "..", "openapi.yaml"), filepath.Join(root, "openapi.yaml"))
-	files, err := filepath.Glob(filepath.Join("..", "..", "gen", "middleware", "*.gen.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no generated files to copy: %v", err)
+	for _, f := range []string{"go.mod", "go.sum", "openapi.yaml"} {
+		copyFile(t, filepath.Join("..", "..", f), filepath.Join(root, f))
 	}
-	for _, f := range files {
-		copyFile(t, f, filepath.Join(root, "gen", "middleware", filepath.Base(f)))
+	src := filepath.Join("..", "..", "gen")
+	n := 0
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if strings.HasSuffix(p, ".gen.go") || strings.HasSuffix(p, ".cfg.yaml") {
+			rel, _ := filepath.Rel(src, p)
+			copyFile(t, p, filepath.Join(root, "gen", rel))
+			n++
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("no generated files to copy (%d): %v", n, err)
 	}
 	return root
 }
@@ -167,6 +182,10 @@ func TestUsage(t *testing.T) {
 		{"unknown flag", []string{"plan", "-force"}, exitError},
 		{"missing spec", []string{"plan", "-root", "/nonexistent"}, exitError},
 		{"help", []string{"plan", "-h"}, exitOK},
+		{"flags before the command", []string{"-root", "../..", "-spec", "openapi.yaml", "plan"}, exitOK},
+		{"flags around the command", []string{"-root", "../..", "plan", "-spec", "openapi.yaml"}, exitOK},
+		{"no command after flags", []string{"-root", "../.."}, exitError},
+		{"extra argument after flags", []string{"plan", "-root", "../..", "extra"}, exitError},
 		{"--help alone", []string{"--help"}, exitOK},
 		{"-h alone", []string{"-h"}, exitOK},
 		{"help command", []string{"help"}, exitOK},
@@ -178,6 +197,197 @@ func TestUsage(t *testing.T) {
 			}
 			if len(c.args) == 1 && c.want == exitOK && !strings.Contains(stdout, "usage: milligold-gen") {
 				t.Errorf("milligold-gen %v printed %q on stdout; want the usage", c.args, stdout)
+			}
+		})
+	}
+}
+
+// addOperation adds testdata/new-operation.yaml (GET /gold/history,
+// getGoldHistory, with a query parameter) to the paths of the spec.
+func addOperation(t *testing.T, spec string) {
+	t.Helper()
+	op, err := os.ReadFile(filepath.Join("testdata", "new-operation.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(t, spec, "\ncomponents:\n", "\n"+string(op)+"components:\n")
+}
+
+// removeOperation removes the path item at path (the last before components).
+func removeOperation(t *testing.T, spec, path string) {
+	t.Helper()
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := bytes.Index(b, []byte("\n  "+path+":\n"))
+	to := bytes.Index(b, []byte("\ncomponents:\n"))
+	if from < 0 || to < from {
+		t.Fatalf("%s has no path item %s right before components", spec, path)
+	}
+	if err := os.WriteFile(spec, append(b[:from:from], b[to:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// summary is the plan's output before its diff.
+func summary(t *testing.T, out string) []string {
+	t.Helper()
+	head, _, ok := strings.Cut(out, "\n\n--- ")
+	if !ok {
+		t.Fatalf("plan output has no summary before a diff:\n%s", out)
+	}
+	return strings.Split(head, "\n")
+}
+
+// TestPlanSummary: each kind of spec change gets its summary line before
+// the diff, the diff covers oapi-codegen's files as well as gen/middleware,
+// the last line explains exit 2, and apply brings plan back to exit 0.
+func TestPlanSummary(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		edit  func(t *testing.T, spec string)
+		lines []string // the whole summary but its count line, in order
+		files []string // files the diff must touch
+	}{
+		{
+			name: "add an operation",
+			edit: func(t *testing.T, spec string) { addOperation(t, spec) },
+			lines: []string{
+				"+ operation getGoldHistory (GET /gold/history, security bearer): client method, server route, 4 contract cases (200, 400, 401, 429)",
+			},
+			files: []string{"gen/api/client.gen.go", "gen/api/server.gen.go", "gen/api/types.gen.go", "gen/apispec/spec.gen.go", "gen/middleware/policy.gen.go", "gen/middleware/server.gen.go"},
+		},
+		{
+			name: "remove an operation",
+			edit: func(t *testing.T, spec string) { removeOperation(t, spec, "/user/info/{mobileNumber}") },
+			lines: []string{
+				"- operation getUserInfo (GET /user/info/{mobileNumber}): client method, server route and its 6 contract cases go",
+			},
+			files: []string{"gen/api/client.gen.go", "gen/api/server.gen.go", "gen/middleware/policy.gen.go"},
+		},
+		{
+			name: "change the rate limit",
+			edit: func(t *testing.T, spec string) {
+				was := setRequests(t, spec, "")
+				setRequests(t, spec, strconv.Itoa(was+2))
+			},
+			files: []string{"gen/apispec/spec.gen.go", "gen/middleware/policy.gen.go"},
+		},
+		{
+			name: "make an operation public and document a status",
+			edit: func(t *testing.T, spec string) {
+				edit(t, spec, "      tags: [Gold Rate]\n      responses:\n", "      tags: [Gold Rate]\n      security: []\n      responses:\n        '503':\n          $ref: '#/components/responses/InternalServerError'\n")
+			},
+			lines: []string{
+				"~ operation getGoldRate: security bearer → none; statuses 200, 401, 429, 500 → 200, 401, 429, 500, 503",
+			},
+			files: []string{"gen/api/server.gen.go", "gen/middleware/policy.gen.go"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each case plans its own copy; most of the time is oapi-codegen's
+			root := tree(t)
+			spec := filepath.Join(root, "openapi.yaml")
+			was := setRequests(t, spec, "")
+			c.edit(t, spec)
+			code, out, errs := runGen("plan", "-root", root)
+			if code != exitChanges {
+				t.Fatalf("plan = %d; want %d\n%s%s", code, exitChanges, out, errs)
+			}
+			got := summary(t, out)
+			if c.name == "change the rate limit" {
+				window := regexp.MustCompile(`(?m)^  windowSeconds: (\d+)$`).FindStringSubmatch(readFile(t, spec))
+				c.lines = []string{fmt.Sprintf("~ rate limit: %d → %d per %ss", was, was+2, window[1])}
+			}
+			// The summary's own lines are pinned; the count follows the generators' files.
+			if count := got[len(got)-1]; !strings.HasPrefix(count, "Plan: 0 to add, ") || !strings.Contains(count, " to change, 0 to remove (of ") {
+				t.Errorf("count line %q; want nothing added or removed", count)
+			}
+			got = got[:len(got)-1]
+			if !slices.Equal(got, c.lines) {
+				t.Errorf("summary:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.lines, "\n"))
+			}
+			for _, f := range c.files {
+				if !strings.Contains(out, "--- a/"+f+"\n+++ b/"+f+"\n") {
+					t.Errorf("the diff does not touch %s", f)
+				}
+			}
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if last := lines[len(lines)-1]; !strings.Contains(last, "exit 2: changes pending") {
+				t.Errorf("last line %q does not explain exit 2", last)
+			}
+			if code, _, errs := runGen("apply", "-root", root); code != exitOK {
+				t.Fatalf("apply = %d\n%s", code, errs)
+			}
+			if code, out, errs := runGen("plan", "-root", root); code != exitOK {
+				t.Errorf("plan after apply = %d; want %d\n%s%s", code, exitOK, out, errs)
+			}
+		})
+	}
+}
+
+// TestPlanCheckedIn: the checked-in spec and gen/ are in sync, so plan
+// exits 0 on the repository itself.
+func TestPlanCheckedIn(t *testing.T) {
+	code, out, errs := runGen("plan", "-root", filepath.Join("..", ".."))
+	if code != exitOK || !strings.Contains(out, "no changes; gen/ matches openapi.yaml") {
+		t.Fatalf("plan on the repository = %d; want %d\n%s%s", code, exitOK, out, errs)
+	}
+}
+
+// TestPlanHandEditedOapiFile: a hand edit of oapi-codegen's output is drift
+// too (plan covers all of gen/), and apply undoes it.
+func TestPlanHandEditedOapiFile(t *testing.T) {
+	root := tree(t)
+	name := filepath.Join(root, "gen", "api", "types.gen.go")
+	orig := readFile(t, name)
+	if err := os.WriteFile(name, []byte(orig+"\n// edited by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runGen("plan", "-root", root)
+	if code != exitChanges || !strings.Contains(out, "no operation or policy changes") || !strings.Contains(out, "-// edited by hand") {
+		t.Fatalf("plan after a hand edit of gen/api = %d; want %d, no summary lines and the edit in the diff:\n%s", code, exitChanges, out)
+	}
+	if code, _, errs := runGen("apply", "-root", root); code != exitOK {
+		t.Fatalf("apply = %d\n%s", code, errs)
+	}
+	if readFile(t, name) != orig {
+		t.Error("apply did not restore gen/api/types.gen.go")
+	}
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestOapiCodegenFailureIsAnError: when oapi-codegen's part cannot be
+// generated, plan and apply exit 1, say which config, and write nothing.
+func TestOapiCodegenFailureIsAnError(t *testing.T) {
+	for _, c := range []struct{ name, cfg, want string }{
+		{"no output line", "package: api\ngenerate:\n  models: true\n", "gen/api/zz.cfg.yaml has no `output:` line"},
+		{"oapi-codegen fails", "package: api\noutput: gen/api/zz.gen.go\ngenerate:\n  models: true\noutput-options:\n  overlay:\n    path: /nonexistent/overlay.yaml\n", "oapi-codegen -config gen/api/zz.cfg.yaml"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := tree(t)
+			if err := os.WriteFile(filepath.Join(root, "gen", "api", "zz.cfg.yaml"), []byte(c.cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			was := setRequests(t, filepath.Join(root, "openapi.yaml"), "")
+			setRequests(t, filepath.Join(root, "openapi.yaml"), strconv.Itoa(was+1))
+			for _, cmd := range []string{"plan", "apply"} {
+				code, _, errs := runGen(cmd, "-root", root)
+				if code != exitError || !strings.Contains(errs, c.want) {
+					t.Errorf("%s = %d, stderr %q; want %d and %q", cmd, code, errs, exitError, c.want)
+				}
+			}
+			if policy := readFile(t, filepath.Join(root, "gen", "middleware", "policy.gen.go")); regexp.MustCompile(`Requests:\s+` + strconv.Itoa(was+1) + `,`).MatchString(policy) {
+				t.Error("a failed apply wrote gen/middleware")
 			}
 		})
 	}

@@ -183,7 +183,7 @@ func TestGoldensCompile(t *testing.T) {
 	}
 }
 
-// TestGeneratedUpToDate fails when gen/middleware is stale: someone edited
+// TestGeneratedUpToDate fails when gen/ (all of it) is stale: someone edited
 // openapi.yaml without running go generate.
 func TestGeneratedUpToDate(t *testing.T) {
 	plan, err := PlanDir(filepath.Join("..", ".."), "openapi.yaml")
@@ -191,7 +191,7 @@ func TestGeneratedUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if plan.Changed() {
-		t.Fatalf("gen/middleware is stale; run go generate (or go run ./cmd/milligold-gen apply):\n%s", plan.Diff())
+		t.Fatalf("gen/ is stale; run make generate:\n%s\n%s", plan.Summary(), plan.Diff())
 	}
 }
 
