@@ -56,13 +56,19 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 		now:         opts.Now,
 		sleep:       opts.Sleep,
 	}
+	s.doer = p
 	if s.client, err = api.NewClient(target.BaseURL, api.WithHTTPClient(p)); err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	all, err := suiteCases()
+	if err != nil {
 		rep.Error = err.Error()
 		return rep
 	}
 
 	ran := map[Pair]bool{}
-	for _, c := range cases() {
+	for _, c := range all {
 		res := CaseResult{Name: c.name(), Pair: c.pair}
 		switch {
 		case c.needs == needFaults && !opts.Faults:

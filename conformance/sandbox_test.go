@@ -69,7 +69,7 @@ func TestDefaultRunSkipsOnlyTheOptional(t *testing.T) {
 	opts.Faults, opts.RateLimit, opts.Expiry = false, false, false
 	rep := Run(context.Background(), target, opts)
 	var skipped, optional []string
-	for _, c := range cases() {
+	for _, c := range mustSuiteCases(t) {
 		if c.needs != needNothing {
 			optional = append(optional, c.name())
 		}

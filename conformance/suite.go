@@ -103,6 +103,7 @@ type testCase struct {
 	variant string // tells apart cases of one pair: "missing bearer"
 	needs   need
 	run     func(ctx context.Context, s *session) error
+	derived *derivation // what a derived case sends (derive.go); nil for a written one
 }
 
 func (c testCase) name() string {
@@ -150,6 +151,7 @@ type session struct {
 	opts   Options
 	pol    ratelimit.Policy // the spec's rate limit (gen/middleware)
 	client *api.Client
+	doer   api.HttpRequestDoer // the validating, pacing client under client, for derived requests
 	token  string
 	reset  time.Time // the reset of the window the rate-limit cases filled
 }
