@@ -96,7 +96,10 @@ func suiteCases() ([]testCase, error) {
 // after the written 429s, in the window those filled, before it reopens.
 func allCases(ops []middleware.Operation, doc *openapi3.T) []testCase {
 	written := cases()
-	derived := deriveCases(ops, doc, written)
+	return merge(written, deriveCases(ops, doc, written))
+}
+
+func merge(written, derived []testCase) []testCase {
 	var plain, limited []testCase
 	for _, c := range derived {
 		if c.needs == needRateLimit {

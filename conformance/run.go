@@ -22,6 +22,15 @@ const requestTimeout = 30 * time.Second
 // (each has its own client and state), so Run is safe for concurrent use,
 // though concurrent runs share the target's rate limit.
 func Run(ctx context.Context, target Target, opts Options) Report {
+	all, err := suiteCases()
+	if err != nil {
+		return Report{BaseURL: target.BaseURL, Error: err.Error()}
+	}
+	return run(ctx, target, opts, all)
+}
+
+// run runs the cases all, in order.
+func run(ctx context.Context, target Target, opts Options, all []testCase) Report {
 	rep := Report{BaseURL: target.BaseURL}
 	if target.MobileNumber == "" {
 		target.MobileNumber = DefaultMobileNumber
@@ -58,11 +67,6 @@ func Run(ctx context.Context, target Target, opts Options) Report {
 	}
 	s.doer = p
 	if s.client, err = api.NewClient(target.BaseURL, api.WithHTTPClient(p)); err != nil {
-		rep.Error = err.Error()
-		return rep
-	}
-	all, err := suiteCases()
-	if err != nil {
 		rep.Error = err.Error()
 		return rep
 	}

@@ -1,0 +1,253 @@
+package conformance
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/milligold/milligold-go/gen/apispec"
+	"github.com/milligold/milligold-go/gen/middleware"
+)
+
+// TestDerivedCasesAgainstSandbox: with no written case but the rate-limit
+// block (which fills the window), the cases derived from the embedded spec
+// pass against the sandbox, through the validating transport, and cover
+// every pair but those that need data or a form body: the token's, the
+// unknown user's 404, and the injected 500s.
+func TestDerivedCasesAgainstSandbox(t *testing.T) {
+	doc, err := apispec.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written []testCase
+	for _, c := range cases() {
+		if c.needs == needRateLimit {
+			written = append(written, c)
+		}
+	}
+	derived := deriveCases(middleware.Operations, doc, nil)
+	target, opts := onSandbox(t, nil)
+	rep := run(context.Background(), target, opts, merge(written, derived))
+	if rep.Error != "" {
+		t.Fatal(rep.Error)
+	}
+	var names []string
+	for _, c := range rep.Cases {
+		if c.Result != Pass {
+			t.Errorf("%s: %s: %s", c.Name, c.Result, c.Detail())
+		}
+		if strings.Contains(c.Name, "(derived: ") {
+			names = append(names, c.Name)
+		}
+	}
+	want := []string{
+		"GET /gold/rate: 200 (derived: valid request)",
+		"GET /gold/rate: 401 (derived: missing bearer)",
+		"GET /gold/rate: 401 (derived: forged bearer)",
+		"GET /user/info/{mobileNumber}: 200 (derived: valid request)",
+		"GET /user/info/{mobileNumber}: 400 (derived: path parameter mobileNumber breaks its pattern)",
+		"GET /user/info/{mobileNumber}: 401 (derived: missing bearer)",
+		"GET /user/info/{mobileNumber}: 401 (derived: forged bearer)",
+		"GET /gold/rate: 429 (derived: same window)",
+		"GET /user/info/{mobileNumber}: 429 (derived: same window)",
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("derived cases ran:\n%s\nwant:\n%s", strings.Join(names, "\n"), strings.Join(want, "\n"))
+	}
+	for _, p := range rep.NotExercised {
+		if p.Operation != opToken && p != (Pair{opUser, 404}) && p.Status != http.StatusInternalServerError {
+			t.Errorf("%s not exercised; a derived case should cover it", p)
+		}
+	}
+}
+
+// extraSpec has a GET with query parameters and a path parameter, and a
+// POST with a JSON body, both secured; the GET documents a 404 that needs
+// data.
+const extraSpec = `
+openapi: 3.0.3
+info: {title: t, version: "1"}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+  schemas:
+    Err:
+      type: object
+      properties: {success: {type: boolean}, error: {type: string}, errorCode: {type: string}}
+security: [{bearer: []}]
+paths:
+  /shops/{shopId}/items:
+    get:
+      operationId: listItems
+      parameters:
+        - {name: shopId, in: path, required: true, schema: {type: string, pattern: '^s[0-9]+$'}, example: s42}
+        - {name: limit, in: query, required: true, schema: {type: integer, minimum: 1, maximum: 50}}
+        - {name: colour, in: query, required: false, schema: {type: string, enum: [red, blue]}}
+      responses:
+        "200": {description: ok}
+        "400": {description: bad}
+        "401": {description: no}
+        "404": {description: no shop}
+        "429": {description: slow down}
+  /orders:
+    post:
+      operationId: createOrder
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [item, grams]
+              properties:
+                item: {type: string, maxLength: 8}
+                grams: {type: number, minimum: 0.5}
+                note: {type: string}
+            example: {item: coin, grams: 10}
+      responses:
+        "201": {description: made}
+        "400": {description: bad}
+        "401": {description: no}
+`
+
+func extraOps() []middleware.Operation {
+	return []middleware.Operation{{
+		ID: "listItems", Method: "GET", Path: "/shops/{shopId}/items", Bearer: true, Success: 200,
+		Params: []middleware.Param{{Name: "shopId", In: "path", Required: true}, {Name: "limit", In: "query", Required: true}, {Name: "colour", In: "query"}},
+	}, {
+		ID: "createOrder", Method: "POST", Path: "/orders", Bearer: true, Success: 201,
+		BodyType: "application/json", BodyRequired: true,
+	}}
+}
+
+func loadExtra(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(extraSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// TestDeriveNewOperations: for operations the hand-written suite has never
+// seen, the derived cases and the requests they send, captured by a server.
+func TestDeriveNewOperations(t *testing.T) {
+	doc := loadExtra(t)
+	type sent struct{ method, uri, auth, ctype, body string }
+	var (
+		mu  sync.Mutex
+		got []sent
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, sent{r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), r.Header.Get("Content-Type"), string(b)})
+		mu.Unlock()
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	s := &session{target: Target{BaseURL: srv.URL + "/partner"}, doer: srv.Client(), token: "tok"}
+
+	want := []struct {
+		name string
+		req  sent
+	}{
+		{"GET /shops/{shopId}/items: 200 (derived: valid request)",
+			sent{"GET", "/partner/shops/s42/items?limit=1", "Bearer tok", "", ""}},
+		{"GET /shops/{shopId}/items: 400 (derived: path parameter shopId breaks its pattern)",
+			sent{"GET", "/partner/shops/%21/items?limit=1", "Bearer tok", "", ""}},
+		{"GET /shops/{shopId}/items: 401 (derived: missing bearer)",
+			sent{"GET", "/partner/shops/s42/items?limit=1", "", "", ""}},
+		{"GET /shops/{shopId}/items: 401 (derived: forged bearer)",
+			sent{"GET", "/partner/shops/s42/items?limit=1", "Bearer " + forgedToken, "", ""}},
+		{"GET /shops/{shopId}/items: 429 (derived: same window)",
+			sent{"GET", "/partner/shops/s42/items?limit=1", "Bearer tok", "", ""}},
+		{"POST /orders: 201 (derived: valid request)",
+			sent{"POST", "/partner/orders", "Bearer tok", "application/json", `{"grams":10,"item":"coin"}`}},
+		{"POST /orders: 400 (derived: body field grams not a number)",
+			sent{"POST", "/partner/orders", "Bearer tok", "application/json", `{"grams":"not-a-number","item":"coin"}`}},
+		{"POST /orders: 401 (derived: missing bearer)",
+			sent{"POST", "/partner/orders", "", "application/json", `{"grams":10,"item":"coin"}`}},
+		{"POST /orders: 401 (derived: forged bearer)",
+			sent{"POST", "/partner/orders", "Bearer " + forgedToken, "application/json", `{"grams":10,"item":"coin"}`}},
+	}
+	derived := deriveCases(extraOps(), doc, nil)
+	if len(derived) != len(want) {
+		var names []string
+		for _, c := range derived {
+			names = append(names, c.name())
+		}
+		t.Fatalf("derived %d cases:\n%s\nwant %d", len(derived), strings.Join(names, "\n"), len(want))
+	}
+	for i, c := range derived {
+		if c.name() != want[i].name {
+			t.Errorf("case %d = %q; want %q", i, c.name(), want[i].name)
+			continue
+		}
+		if wantLimited := strings.Contains(c.name(), ": 429 "); (c.needs == needRateLimit) != wantLimited {
+			t.Errorf("%s: needs %d", c.name(), c.needs)
+		}
+		if _, err := s.sendDerived(context.Background(), *c.derived); err != nil {
+			t.Fatalf("%s: %v", c.name(), err)
+		}
+		if g := got[len(got)-1]; g != want[i].req {
+			t.Errorf("%s sent %+v; want %+v", c.name(), g, want[i].req)
+		}
+	}
+	// A case run fails on the wrong status, naming it.
+	if err := derived[0].run(context.Background(), s); err == nil || !strings.Contains(err.Error(), "status 418; want 200") {
+		t.Errorf("run against a 418 = %v; want a status error", err)
+	}
+}
+
+// TestDerivedBreaksOtherConstraints: the second choices of the 400 case,
+// when the first constraint is absent.
+func TestDerivedBreaksOtherConstraints(t *testing.T) {
+	doc := loadExtra(t)
+	get := doc.Paths.Value("/shops/{shopId}/items").Get
+	get.Parameters[0].Value.Schema.Value.Pattern = "" // shopId unconstrained now
+	post := doc.Paths.Value("/orders").Post
+	delete(post.RequestBody.Value.Content.Get("application/json").Schema.Value.Properties, "grams")
+	want := map[string]bool{
+		"GET /shops/{shopId}/items: 400 (derived: query parameter limit not a number)": true,
+		"POST /orders: 400 (derived: body field item over its maxLength)":              true,
+	}
+	for _, c := range deriveCases(extraOps(), doc, nil) {
+		if c.pair.Status == http.StatusBadRequest && !want[c.name()] {
+			t.Errorf("unexpected 400 case %q", c.name())
+		}
+		delete(want, c.name())
+	}
+	for name := range want {
+		t.Errorf("no case %q", name)
+	}
+}
+
+// TestCoverageNamesAnUnderivablePair: written cases win over derived ones
+// for the same pair, and the coverage check names the one pair neither
+// covers (the 404 that needs a shop that does not exist).
+func TestCoverageNamesAnUnderivablePair(t *testing.T) {
+	doc := loadExtra(t)
+	written := []testCase{{pair: Pair{"GET /shops/{shopId}/items", 200}, variant: "written"}}
+	derived := deriveCases(extraOps(), doc, written)
+	for _, c := range derived {
+		if c.pair == written[0].pair {
+			t.Errorf("derived %q for a pair a written case covers", c.name())
+		}
+	}
+	documented := (&Validator{doc: doc}).Documented()
+	gaps := uncovered(documented, merge(written, derived))
+	if want := []Pair{{"GET /shops/{shopId}/items", 404}}; !slices.Equal(gaps, want) {
+		t.Errorf("uncovered = %v; want %v", gaps, want)
+	}
+}
