@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -565,7 +566,7 @@ func brokenCall(valid call, item *openapi3.PathItem, spec *openapi3.Operation) (
 			continue
 		}
 		for _, b := range breakers(ref.Value, true) {
-			spoilt := maps(obj)
+			spoilt := maps.Clone(obj)
 			spoilt[name] = b.value
 			if c, ok := withBody(valid, spoilt); ok {
 				return c, fmt.Sprintf("body field %s %s", name, b.what), true
@@ -574,7 +575,7 @@ func brokenCall(valid call, item *openapi3.PathItem, spec *openapi3.Operation) (
 	}
 	for _, name := range schema.Required {
 		if _, ok := obj[name]; ok {
-			spoilt := maps(obj)
+			spoilt := maps.Clone(obj)
 			delete(spoilt, name)
 			if c, ok := withBody(valid, spoilt); ok {
 				return c, fmt.Sprintf("body field %s missing", name), true
@@ -585,17 +586,9 @@ func brokenCall(valid call, item *openapi3.PathItem, spec *openapi3.Operation) (
 }
 
 func clone(c call) call {
-	c.pathArgs = maps(c.pathArgs)
-	c.query = url.Values(maps(map[string][]string(c.query)))
+	c.pathArgs = maps.Clone(c.pathArgs)
+	c.query = maps.Clone(c.query) // a value's slice is shared: Set and Del replace it, never append
 	return c
-}
-
-func maps[V any](m map[string]V) map[string]V {
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func withBody(c call, body map[string]any) (call, bool) {
