@@ -30,9 +30,22 @@ var ErrInvalidCall = errors.New("milligold: invalid call")
 //
 // The token operation is not callable this way: use Token.
 func (c *Client) Call(ctx context.Context, operationID string, params map[string]string, body []byte) (json.RawMessage, error) {
+	var env callEnvelope
+	if err := c.callInto(ctx, operationID, params, body, &env); err != nil {
+		return nil, err
+	}
+	if env.Data.raw == nil || string(env.Data.raw) == "null" {
+		return nil, &UnexpectedResponseError{Operation: operationID, StatusCode: successStatus(operationID), ContentType: "application/json", Reason: `no "data"`}
+	}
+	return env.Data.raw, nil
+}
+
+// callInto sends a Call and decodes the success answer into dst, a pointer
+// to an envelope type (readAnswer checks success and data's required fields).
+func (c *Client) callInto(ctx context.Context, operationID string, params map[string]string, body []byte, dst any) error {
 	op, target, err := c.callTarget(operationID, params, body)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var rd io.Reader
 	if body != nil {
@@ -40,7 +53,7 @@ func (c *Client) Call(ctx context.Context, operationID string, params map[string
 	}
 	req, err := http.NewRequestWithContext(withOperation(ctx, op.ID), op.Method, target, rd)
 	if err != nil {
-		return nil, c.fail(op.ID, err)
+		return c.fail(op.ID, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -48,21 +61,14 @@ func (c *Client) Call(ctx context.Context, operationID string, params map[string
 	}
 	for _, edit := range c.api.RequestEditors {
 		if err := edit(ctx, req); err != nil {
-			return nil, c.fail(op.ID, err)
+			return c.fail(op.ID, err)
 		}
 	}
 	resp, err := c.api.Client.Do(req)
 	if err != nil {
-		return nil, c.fail(op.ID, err)
+		return c.fail(op.ID, err)
 	}
-	var env callEnvelope
-	if err := c.readAnswer(op.ID, resp, &env); err != nil {
-		return nil, err
-	}
-	if env.Data.raw == nil || string(env.Data.raw) == "null" {
-		return nil, &UnexpectedResponseError{Operation: op.ID, StatusCode: resp.StatusCode, ContentType: "application/json", Reason: `no "data"`}
-	}
-	return env.Data.raw, nil
+	return c.readAnswer(op.ID, resp, dst)
 }
 
 // callTarget checks a Call against the table and returns the operation and

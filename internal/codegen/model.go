@@ -92,6 +92,7 @@ type operation struct {
 	success                  int          // the documented 2xx status, the lowest if several
 	unauthorized             *errResponse // nil unless bearer
 	tooMany                  errResponse
+	result                   opResult // the success answer's Go types, for Ops
 }
 
 // errResponse is a documented 401 or 429 response: a $ref to a components response.
@@ -331,6 +332,7 @@ func (m *model) readOperations(doc *openapi3.T, fail failFunc) error {
 			if op.success == 0 {
 				return fail(place+".responses", "no 2xx response; a caller needs to know the success status")
 			}
+			op.result = successResult(spec, op.success)
 			var err error
 			if op.params, err = readParams(item.Parameters, spec.Parameters, fail, place); err != nil {
 				return err

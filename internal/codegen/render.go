@@ -34,6 +34,7 @@ func Generate(spec []byte, opts Config) (map[string][]byte, error) {
 		"policy.gen.go": m.policyFile(),
 		"client.gen.go": m.clientFile(),
 		"server.gen.go": m.serverFile(),
+		"ops.gen.go":    m.opsFile(),
 	}
 	out := make(map[string][]byte, len(files))
 	for name, f := range files {

@@ -1,0 +1,148 @@
+package codegen
+
+import (
+	"strings"
+
+	. "github.com/dave/jennifer/jen"
+	"github.com/getkin/kin-openapi/openapi3"
+	oapi "github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
+)
+
+// opResult is how a typed method returns an operation's success answer:
+// the Go names, in oapi-codegen's package, of the 2xx envelope and of its
+// data. Both empty when the spec does not name them (an inline schema, or
+// data that is not an object $ref): the method then returns data as
+// json.RawMessage.
+type opResult struct{ envelope, data string }
+
+// successResult reads the operation's success answer's JSON schema: an
+// envelope $ref whose data property is a $ref to an object schema.
+func successResult(spec *openapi3.Operation, status int) opResult {
+	r := spec.Responses.Status(status)
+	if r == nil || r.Value == nil {
+		return opResult{}
+	}
+	mt := r.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return opResult{}
+	}
+	env, ok := strings.CutPrefix(mt.Schema.Ref, "#/components/schemas/")
+	if !ok {
+		return opResult{}
+	}
+	d := mt.Schema.Value.Properties["data"]
+	if d == nil || d.Value == nil || !d.Value.Type.Is("object") || mt.Schema.Value.Properties["success"] == nil {
+		return opResult{}
+	}
+	data, ok := strings.CutPrefix(d.Ref, "#/components/schemas/")
+	if !ok {
+		return opResult{}
+	}
+	return opResult{envelope: oapi.SchemaNameToTypeName(env), data: oapi.SchemaNameToTypeName(data)}
+}
+
+const pkgJSON = "encoding/json"
+
+// opsFile renders Ops: one typed method per operation (but the token one)
+// over a Caller, which milligold.Client provides through its Ops method.
+// The logic (request building, token, limiter, answer checks, typed errors)
+// stays in the Caller; each method only binds the operation's names.
+func (m *model) opsFile() *File {
+	f := m.newFile()
+	comment(f, "Caller sends one operation of the spec: params holds its path and query\nparameters by name, query (when not nil) an oapi-codegen params struct\nwhose query fields are added to params, body its JSON body (nil for none).\nIt decodes the success answer into dst, a pointer to the envelope type,\nand returns every other answer as an error. milligold.Client's Ops\nprovides one.")
+	f.Type().Id("Caller").Interface(
+		Id("CallInto").Params(Id("ctx").Qual(pkgContext, "Context"), Id("operationID").String(), Id("params").Map(String()).String(), Id("query").Any(), Id("body").Index().Byte(), Id("dst").Any()).Error(),
+	)
+	f.Line()
+	comment(f, "Ops has a typed method per operation of the spec but the token one.")
+	f.Type().Id("Ops").Struct(Id("c").Id("Caller"))
+	f.Line()
+	comment(f, "NewOps returns the operations, called through c.")
+	f.Func().Id("NewOps").Params(Id("c").Id("Caller")).Op("*").Id("Ops").Block(Return(Op("&").Id("Ops").Values(Dict{Id("c"): Id("c")})))
+	for _, op := range m.ops {
+		if op.issuesToken || (op.bodyType != "" && op.bodyType != "application/json") {
+			continue
+		}
+		f.Line()
+		m.opsMethod(f, op)
+	}
+	return f
+}
+
+func (m *model) opsMethod(f *File, op operation) {
+	args := []Code{Id("ctx").Qual(pkgContext, "Context")}
+	params := Dict{}
+	hasQuery := false
+	var pathNames []string
+	for _, p := range op.params {
+		if p.in != "path" {
+			hasQuery = true
+			continue
+		}
+		id := goIdent(p.name)
+		args = append(args, Id(id).String())
+		params[Lit(p.name)] = Id(id)
+		pathNames = append(pathNames, p.name)
+	}
+	query := Code(Nil())
+	if hasQuery {
+		args = append(args, Id("params").Op("*").Add(m.api(op.goName+"Params")))
+		query = Id("params")
+	}
+	body := Code(Nil())
+	if op.bodyType != "" {
+		args = append(args, Id("body").Add(m.api(op.goName+"JSONRequestBody")))
+		body = Id("b")
+	}
+	res := op.result
+	var result Code = Id("data").Add(m.api(res.data))
+	if res.data == "" {
+		result = Id("data").Qual(pkgJSON, "RawMessage")
+	}
+	doc := op.goName + " calls " + op.id + " (" + op.method + " " + op.path + ")"
+	if len(pathNames) > 0 {
+		doc += "; path parameters: " + strings.Join(pathNames, ", ")
+	}
+	if hasQuery {
+		doc += "; params (nil for none) holds its query parameters"
+	}
+	if res.data == "" {
+		doc += ".\nIts answer's data is returned as it came: the spec does not name its type."
+	} else {
+		doc += ".\nIt returns the success answer's data."
+	}
+	comment(f, doc)
+	var stmts []Code
+	if op.bodyType != "" {
+		stmts = append(stmts,
+			List(Id("b"), Err()).Op(":=").Qual(pkgJSON, "Marshal").Call(Id("body")),
+			If(Err().Op("!=").Nil()).Block(Return(Id("data"), Err())),
+		)
+	}
+	call := func(dst Code) *Statement {
+		return Id("o").Dot("c").Dot("CallInto").Call(Id("ctx"), Lit(op.id), Map(String()).String().Values(params), query, body, dst)
+	}
+	if res.data == "" {
+		stmts = append(stmts,
+			Var().Id("env").Struct(Id("Data").Qual(pkgJSON, "RawMessage").Tag(map[string]string{"json": "data"}), Id("Success").Bool().Tag(map[string]string{"json": "success"})),
+			Err().Op("=").Add(call(Op("&").Id("env"))),
+		)
+	} else {
+		stmts = append(stmts,
+			Var().Id("env").Add(m.api(res.envelope)),
+			If(Err().Op("=").Add(call(Op("&").Id("env"))), Err().Op("!=").Nil()).Block(Return(Id("data"), Err())),
+		)
+	}
+	stmts = append(stmts, Return(Id("env").Dot("Data"), Nil()))
+	f.Func().Params(Id("o").Op("*").Id("Ops")).Id(op.goName).Params(args...).Params(result, Err().Error()).Block(stmts...)
+}
+
+// goIdent is a parameter name as a Go identifier: mobileNumber stays,
+// user-id becomes userId.
+func goIdent(name string) string {
+	s := oapi.ToCamelCase(name)
+	if s == "" {
+		return "p"
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
