@@ -2,6 +2,7 @@ package milligold
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -30,6 +31,11 @@ func (o opsCaller) CallInto(ctx context.Context, operationID string, params map[
 		if err := queryParams(operationID, query, params); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrInvalidCall, operationID, err)
 		}
+	}
+	if raw, ok := dst.(*json.RawMessage); ok {
+		data, err := o.c.Call(ctx, operationID, params, body)
+		*raw = data
+		return err
 	}
 	return o.c.callInto(ctx, operationID, params, body, dst)
 }

@@ -10,9 +10,9 @@ import (
 // Caller sends one operation of the spec: params holds its path and query
 // parameters by name, query (when not nil) an oapi-codegen params struct
 // whose query fields are added to params, body its JSON body (nil for none).
-// It decodes the success answer into dst, a pointer to the envelope type,
-// and returns every other answer as an error. milligold.Client's Ops
-// provides one.
+// It decodes the success answer into dst, a pointer to the envelope type
+// (or a *json.RawMessage, which gets data as it came), and returns every
+// other answer as an error. milligold.Client's Ops provides one.
 type Caller interface {
 	CallInto(ctx context.Context, operationID string, params map[string]string, query any, body []byte, dst any) error
 }

@@ -49,7 +49,7 @@ const pkgJSON = "encoding/json"
 // stays in the Caller; each method only binds the operation's names.
 func (m *model) opsFile() *File {
 	f := m.newFile()
-	comment(f, "Caller sends one operation of the spec: params holds its path and query\nparameters by name, query (when not nil) an oapi-codegen params struct\nwhose query fields are added to params, body its JSON body (nil for none).\nIt decodes the success answer into dst, a pointer to the envelope type,\nand returns every other answer as an error. milligold.Client's Ops\nprovides one.")
+	comment(f, "Caller sends one operation of the spec: params holds its path and query\nparameters by name, query (when not nil) an oapi-codegen params struct\nwhose query fields are added to params, body its JSON body (nil for none).\nIt decodes the success answer into dst, a pointer to the envelope type\n(or a *json.RawMessage, which gets data as it came), and returns every\nother answer as an error. milligold.Client's Ops provides one.")
 	f.Type().Id("Caller").Interface(
 		Id("CallInto").Params(Id("ctx").Qual(pkgContext, "Context"), Id("operationID").String(), Id("params").Map(String()).String(), Id("query").Any(), Id("body").Index().Byte(), Id("dst").Any()).Error(),
 	)
@@ -124,15 +124,17 @@ func (m *model) opsMethod(f *File, op operation) {
 	}
 	if res.data == "" {
 		stmts = append(stmts,
-			Var().Id("env").Struct(Id("Data").Qual(pkgJSON, "RawMessage").Tag(map[string]string{"json": "data"}), Id("Success").Bool().Tag(map[string]string{"json": "success"})),
-			Err().Op("=").Add(call(Op("&").Id("env"))),
+			Var().Id("raw").Qual(pkgJSON, "RawMessage"),
+			If(Err().Op("=").Add(call(Op("&").Id("raw"))), Err().Op("!=").Nil()).Block(Return(Id("data"), Err())),
+			Return(Id("raw"), Nil()),
 		)
-	} else {
-		stmts = append(stmts,
-			Var().Id("env").Add(m.api(res.envelope)),
-			If(Err().Op("=").Add(call(Op("&").Id("env"))), Err().Op("!=").Nil()).Block(Return(Id("data"), Err())),
-		)
+		f.Func().Params(Id("o").Op("*").Id("Ops")).Id(op.goName).Params(args...).Params(result, Err().Error()).Block(stmts...)
+		return
 	}
+	stmts = append(stmts,
+		Var().Id("env").Add(m.api(res.envelope)),
+		If(Err().Op("=").Add(call(Op("&").Id("env"))), Err().Op("!=").Nil()).Block(Return(Id("data"), Err())),
+	)
 	stmts = append(stmts, Return(Id("env").Dot("Data"), Nil()))
 	f.Func().Params(Id("o").Op("*").Id("Ops")).Id(op.goName).Params(args...).Params(result, Err().Error()).Block(stmts...)
 }

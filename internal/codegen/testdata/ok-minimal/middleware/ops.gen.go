@@ -10,9 +10,9 @@ import (
 // Caller sends one operation of the spec: params holds its path and query
 // parameters by name, query (when not nil) an oapi-codegen params struct
 // whose query fields are added to params, body its JSON body (nil for none).
-// It decodes the success answer into dst, a pointer to the envelope type,
-// and returns every other answer as an error. milligold.Client's Ops
-// provides one.
+// It decodes the success answer into dst, a pointer to the envelope type
+// (or a *json.RawMessage, which gets data as it came), and returns every
+// other answer as an error. milligold.Client's Ops provides one.
 type Caller interface {
 	CallInto(ctx context.Context, operationID string, params map[string]string, query any, body []byte, dst any) error
 }
@@ -30,10 +30,9 @@ func NewOps(c Caller) *Ops {
 // GetThing calls getThing (GET /things/{id}); path parameters: id.
 // Its answer's data is returned as it came: the spec does not name its type.
 func (o *Ops) GetThing(ctx context.Context, id string) (data json.RawMessage, err error) {
-	var env struct {
-		Data    json.RawMessage `json:"data"`
-		Success bool            `json:"success"`
+	var raw json.RawMessage
+	if err = o.c.CallInto(ctx, "getThing", map[string]string{"id": id}, nil, nil, &raw); err != nil {
+		return data, err
 	}
-	err = o.c.CallInto(ctx, "getThing", map[string]string{"id": id}, nil, nil, &env)
-	return env.Data, nil
+	return raw, nil
 }
