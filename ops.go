@@ -28,7 +28,11 @@ func (o opsCaller) CallInto(ctx context.Context, operationID string, params map[
 		params = map[string]string{}
 	}
 	if query != nil {
-		if err := queryParams(operationID, query, params); err != nil {
+		op, _ := middleware.OperationByID(operationID)
+		isQuery := func(name string) bool {
+			return slices.ContainsFunc(op.Params, func(p middleware.Param) bool { return p.In == "query" && p.Name == name })
+		}
+		if err := queryParams(query, isQuery, params); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrInvalidCall, operationID, err)
 		}
 	}
@@ -48,8 +52,7 @@ func (o opsCaller) CallInto(ctx context.Context, operationID string, params map[
 //
 // Only the operation's query parameters are taken: oapi-codegen's struct
 // also holds header parameters, which the transports set.
-func queryParams(operationID string, query any, params map[string]string) error {
-	op, _ := middleware.OperationByID(operationID)
+func queryParams(query any, isQuery func(name string) bool, params map[string]string) error {
 	v := reflect.ValueOf(query)
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -63,7 +66,7 @@ func queryParams(operationID string, query any, params map[string]string) error 
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
 		name := jsonName(f)
-		if name == "" || !slices.ContainsFunc(op.Params, func(p middleware.Param) bool { return p.In == "query" && p.Name == name }) {
+		if name == "" || !isQuery(name) {
 			continue
 		}
 		fv := v.Field(i)
