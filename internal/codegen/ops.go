@@ -1,7 +1,9 @@
 package codegen
 
 import (
+	"go/token"
 	"strings"
+	"unicode"
 
 	. "github.com/dave/jennifer/jen"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -139,12 +141,21 @@ func (m *model) opsMethod(f *File, op operation) {
 	f.Func().Params(Id("o").Op("*").Id("Ops")).Id(op.goName).Params(args...).Params(result, Err().Error()).Block(stmts...)
 }
 
-// goIdent is a parameter name as a Go identifier: mobileNumber stays,
-// user-id becomes userId.
+// goIdent is a path parameter's name as a Go identifier that clashes with
+// nothing in the method: mobileNumber stays, user-id becomes userId, and a
+// keyword or a name the method uses (type, ctx, body) gets a Param suffix.
 func goIdent(name string) string {
 	s := oapi.ToCamelCase(name)
-	if s == "" {
-		return "p"
+	if s == "" || !unicode.IsLetter(rune(s[0])) {
+		s = "P" + s
 	}
-	return strings.ToLower(s[:1]) + s[1:]
+	s = strings.ToLower(s[:1]) + s[1:]
+	switch s {
+	case "ctx", "params", "body", "o", "data", "err", "b", "env", "raw", "api", "json", "context":
+		return s + "Param"
+	}
+	if token.IsKeyword(s) {
+		return s + "Param"
+	}
+	return s
 }

@@ -168,3 +168,14 @@ func TestOpsForNewOperations(t *testing.T) {
 		t.Fatalf("unexpected output (no test run?):\n%s", b)
 	}
 }
+
+func TestGoIdent(t *testing.T) {
+	for in, want := range map[string]string{
+		"mobileNumber": "mobileNumber", "user-id": "userId", "type": "typeParam",
+		"ctx": "ctxParam", "body": "bodyParam", "1st": "p1st",
+	} {
+		if got := goIdent(in); got != want {
+			t.Errorf("goIdent(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
