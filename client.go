@@ -223,15 +223,11 @@ func (c *Client) Token(ctx context.Context) (Token, error) {
 //
 // Operation: getGoldRate (GET /gold/rate).
 func (c *Client) GoldRate(ctx context.Context) (GoldRate, error) {
-	resp, err := c.api.GetGoldRate(withOperation(ctx, opGetGoldRate))
+	data, err := c.Ops().GetGoldRate(ctx)
 	if err != nil {
-		return GoldRate{}, c.fail(opGetGoldRate, err)
-	}
-	var body api.GoldRateResponse
-	if err := c.readAnswer(opGetGoldRate, resp, &body); err != nil {
 		return GoldRate{}, err
 	}
-	return goldRateFrom(body.Data), nil
+	return goldRateFrom(data), nil
 }
 
 // UserInfo returns the user with the given mobile number (ten digits, no
@@ -242,15 +238,11 @@ func (c *Client) UserInfo(ctx context.Context, mobileNumber string) (User, error
 	if mobileNumber == "" {
 		return User{}, fmt.Errorf("milligold: %s: empty mobile number", opGetUserInfo)
 	}
-	resp, err := c.api.GetUserInfo(withOperation(ctx, opGetUserInfo), mobileNumber)
+	data, err := c.Ops().GetUserInfo(ctx, mobileNumber)
 	if err != nil {
-		return User{}, c.fail(opGetUserInfo, err)
-	}
-	var body api.UserInfoResponse
-	if err := c.readAnswer(opGetUserInfo, resp, &body); err != nil {
 		return User{}, err
 	}
-	return userFrom(body.Data), nil
+	return userFrom(data), nil
 }
 
 // check is checkResponse with the Client's redaction and clock.
