@@ -127,3 +127,27 @@ func ExampleToken() {
 	// milligold.Token{AccessToken: [REDACTED], ExpiresAt: 2026-01-01T01:00:00Z}
 	// milligold.Token{AccessToken: [REDACTED], ExpiresAt: 2026-01-01T01:00:00Z}
 }
+
+// Every operation of the spec has a generated, typed method under Ops; the
+// data comes back as gen/api's type for it.
+func ExampleClient_Ops() {
+	sb, err := sandboxtest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sb.Close()
+	client, err := milligold.New(
+		milligold.WithBaseURL(sb.URL),
+		milligold.WithCredentials(sb.PartnerID, sb.PartnerSecret),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	user, err := client.Ops().GetUserInfo(context.Background(), "1234567890")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(user.MobileNumber, user.Name)
+	// Output: 1234567890 Test User
+}

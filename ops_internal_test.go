@@ -1,9 +1,14 @@
 package milligold
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"maps"
 	"strings"
 	"testing"
+
+	"github.com/milligold/milligold-go/sandbox/sandboxtest"
 )
 
 // queryParams takes an oapi-codegen params struct's set query fields by
@@ -35,5 +40,27 @@ func TestQueryParams(t *testing.T) {
 	}
 	if err := queryParams(&multi{Tags: []string{"a"}}, isQuery, map[string]string{}); err == nil || !strings.Contains(err.Error(), `"tags"`) {
 		t.Errorf("slice field: %v; want an error naming it", err)
+	}
+}
+
+// The Caller behind Ops returns data as it came for a *json.RawMessage (the
+// methods of operations whose data type the spec does not name), with the
+// same checks as Call.
+func TestOpsCallerRaw(t *testing.T) {
+	sb := sandboxtest.New(t)
+	c, err := New(WithBaseURL(sb.URL), WithCredentials(sb.PartnerID, sb.PartnerSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw json.RawMessage
+	if err := (opsCaller{c}).CallInto(context.Background(), "getUserInfo", map[string]string{"mobileNumber": "1234567890"}, nil, nil, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"mobileNumber":"1234567890"`) {
+		t.Errorf("data %s", raw)
+	}
+	err = (opsCaller{c}).CallInto(context.Background(), "getUserInfo", map[string]string{"mobileNumber": "9999999999"}, nil, nil, &raw)
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown user: %v; want ErrNotFound", err)
 	}
 }
