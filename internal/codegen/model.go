@@ -108,6 +108,7 @@ type field struct{ name, typ string }
 type param struct {
 	name, in string
 	required bool
+	goType   string // a path parameter's argument type in Ops (string, int, int64, bool ...)
 }
 
 // build loads, validates and reads the spec into a model.
@@ -459,7 +460,7 @@ func readParams(item, own openapi3.Parameters, fail failFunc, place string) ([]p
 			if p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInQuery {
 				continue
 			}
-			byKey[p.In+" "+p.Name] = param{name: p.Name, in: p.In, required: p.Required || p.In == openapi3.ParameterInPath}
+			byKey[p.In+" "+p.Name] = param{name: p.Name, in: p.In, required: p.Required || p.In == openapi3.ParameterInPath, goType: paramGoType(p)}
 		}
 	}
 	var out []param

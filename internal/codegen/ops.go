@@ -1,7 +1,9 @@
 package codegen
 
 import (
+	"cmp"
 	"go/token"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -76,14 +78,24 @@ func (m *model) opsMethod(f *File, op operation) {
 	params := Dict{}
 	hasQuery := false
 	var pathNames []string
-	for _, p := range op.params {
+	// Path parameters in the path's order, as a reader of the path expects
+	// (the table keeps them by name).
+	ordered := slices.Clone(op.params)
+	slices.SortStableFunc(ordered, func(a, b param) int {
+		return cmp.Compare(pathIndex(op.path, a), pathIndex(op.path, b))
+	})
+	for _, p := range ordered {
 		if p.in != "path" {
 			hasQuery = true
 			continue
 		}
 		id := goIdent(p.name)
-		args = append(args, Id(id).String())
-		params[Lit(p.name)] = Id(id)
+		args = append(args, Id(id).Id(p.goType))
+		if p.goType == "string" {
+			params[Lit(p.name)] = Id(id)
+		} else {
+			params[Lit(p.name)] = Qual("fmt", "Sprint").Call(Id(id))
+		}
 		pathNames = append(pathNames, p.name)
 	}
 	query := Code(Nil())
@@ -141,6 +153,38 @@ func (m *model) opsMethod(f *File, op operation) {
 	f.Func().Params(Id("o").Op("*").Id("Ops")).Id(op.goName).Params(args...).Params(result, Err().Error()).Block(stmts...)
 }
 
+// pathIndex is where p sits in path; after every path parameter for a
+// query parameter.
+func pathIndex(path string, p param) int {
+	if i := strings.Index(path, "{"+p.name+"}"); p.in == "path" && i >= 0 {
+		return i
+	}
+	return len(path)
+}
+
+// paramGoType is the Go type a path parameter is taken as: the scalar
+// oapi-codegen would use for its schema, string for anything else (which
+// the server then validates).
+func paramGoType(p *openapi3.Parameter) string {
+	if p.Schema == nil || p.Schema.Value == nil {
+		return "string"
+	}
+	s := p.Schema.Value
+	switch {
+	case s.Type.Is("integer") && (s.Format == "int32" || s.Format == "int64"):
+		return s.Format
+	case s.Type.Is("integer"):
+		return "int"
+	case s.Type.Is("boolean"):
+		return "bool"
+	case s.Type.Is("number") && s.Format == "float":
+		return "float32"
+	case s.Type.Is("number"):
+		return "float64"
+	}
+	return "string"
+}
+
 // goIdent is a path parameter's name as a Go identifier that clashes with
 // nothing in the method: mobileNumber stays, user-id becomes userId, and a
 // keyword or a name the method uses (type, ctx, body) gets a Param suffix.
@@ -151,7 +195,7 @@ func goIdent(name string) string {
 	}
 	s = strings.ToLower(s[:1]) + s[1:]
 	switch s {
-	case "ctx", "params", "body", "o", "data", "err", "b", "env", "raw", "api", "json", "context":
+	case "ctx", "params", "body", "o", "data", "err", "b", "env", "raw", "api", "json", "context", "fmt":
 		return s + "Param"
 	}
 	if token.IsKeyword(s) {

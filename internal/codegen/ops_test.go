@@ -43,6 +43,20 @@ const opsPaths = `paths:
               schema: {$ref: '#/components/schemas/ThingResponse'}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '429': {$ref: '#/components/responses/TooManyRequests'}
+  /things/{type}/{thingId}:
+    get:
+      operationId: getThing
+      parameters:
+        - {name: type, in: path, required: true, schema: {type: string}}
+        - {name: thingId, in: path, required: true, schema: {type: integer, format: int64}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ThingResponse'}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '429': {$ref: '#/components/responses/TooManyRequests'}
 `
 
 const opsSchemas = `  schemas:
@@ -99,6 +113,9 @@ func TestOps(t *testing.T) {
 	got, err = ops.CreateThing(context.Background(), api.CreateThingJSONRequestBody{Name: "x"})
 	if err != nil || got.Name != "n1" || r.op != "createThing" || string(r.body) != ` + "`" + `{"name":"x"}` + "`" + ` {
 		t.Fatalf("CreateThing = %+v, %v (op %q, body %s)", got, err, r.op, r.body)
+	}
+	if _, err := ops.GetThing(context.Background(), "box", int64(7)); err != nil || r.params["type"] != "box" || r.params["thingId"] != "7" {
+		t.Errorf("GetThing: %v, params %v", err, r.params)
 	}
 	if _, err := ops.GetUserInfo(context.Background(), "1234567890"); err != nil || r.params["mobileNumber"] != "1234567890" {
 		t.Errorf("GetUserInfo: %v, params %v", err, r.params)

@@ -70,7 +70,7 @@ func TestTableCarriesNewOperations(t *testing.T) {
 	if !ok {
 		t.Fatal("getGoldHistory is not in the model")
 	}
-	want := []param{{"metal", "path", true}, {"from", "query", true}, {"limit", "query", true}}
+	want := []param{{"metal", "path", true, "string"}, {"from", "query", true, "string"}, {"limit", "query", true, "int"}}
 	if !slices.Equal(h.params, want) {
 		t.Errorf("getGoldHistory params %+v; want %+v (path first; the operation's limit overrides the path item's; no header)", h.params, want)
 	}
