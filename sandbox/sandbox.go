@@ -118,7 +118,7 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 		ctl.s = s
 		mws = append(mws, ctl.middleware) // first in the list runs innermost: after auth and the window
 	}
-	strict := api.NewStrictHandlerWithOptions(&server{s}, append(mws,
+	strict := api.NewStrictHandlerWithOptions(&server{s: s}, append(mws,
 		middleware.StrictMiddleware(middleware.ServerOptions{
 			Verify:                 s.verify,
 			Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },

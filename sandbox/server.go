@@ -4,10 +4,17 @@ import (
 	"context"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/middleware"
 )
 
 // server implements the generated strict server over the sandbox's world.
-type server struct{ s *Sandbox }
+// The operations with behaviour are written here; every other operation of
+// the spec answers its documented example (middleware.Examples), so a new
+// operation in openapi.yaml needs no line here.
+type server struct {
+	middleware.Examples
+	s *Sandbox
+}
 
 var _ api.StrictServerInterface = (*server)(nil)
 

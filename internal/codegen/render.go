@@ -36,6 +36,11 @@ func Generate(spec []byte, opts Config) (map[string][]byte, error) {
 		"server.gen.go": m.serverFile(),
 		"ops.gen.go":    m.opsFile(),
 	}
+	examples, err := m.examplesFile(spec)
+	if err != nil {
+		return nil, err
+	}
+	files["examples.gen.go"] = examples
 	out := make(map[string][]byte, len(files))
 	for name, f := range files {
 		f.HeaderComment(Header)

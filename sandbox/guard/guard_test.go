@@ -33,9 +33,10 @@ const partnerSecret = "partner-secret-value"
 // partnerAPI is a small StrictServerInterface: tokens are "good-<partner>",
 // and each handler records the partner the middleware put in the context.
 type partnerAPI struct {
-	mu       sync.Mutex
-	partners []string
-	tokens   atomic.Int64
+	middleware.Examples // operations the tests don't call
+	mu                  sync.Mutex
+	partners            []string
+	tokens              atomic.Int64
 }
 
 var _ api.StrictServerInterface = (*partnerAPI)(nil)
