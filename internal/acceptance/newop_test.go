@@ -1,0 +1,374 @@
+package acceptance
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// newOps are two operations the module has never seen: a bearer-secured
+// GET with a constrained query parameter and named examples, and a POST
+// with a JSON body whose 201 has no example (the schema gives the answer).
+const newOps = `  /acceptance/widgets:
+    get:
+      operationId: listAcceptanceWidgets
+      security:
+        - bearerAuth: []
+      parameters:
+        - name: limit
+          in: query
+          required: true
+          schema: {type: integer, minimum: 1, maximum: 50}
+      responses:
+        '200':
+          description: Widgets.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [success, data]
+                properties:
+                  success: {type: boolean}
+                  data:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, grams]
+                      properties:
+                        id: {type: string}
+                        grams: {type: number}
+              examples:
+                default:
+                  value: {success: true, data: [{id: w_default, grams: 1.5}]}
+                empty:
+                  value: {success: true, data: []}
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+    post:
+      operationId: createAcceptanceWidget
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [grams]
+              additionalProperties: false
+              properties:
+                grams: {type: number, minimum: 0.001}
+                label: {type: string, maxLength: 20}
+      responses:
+        '201':
+          description: Created.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [success, data]
+                properties:
+                  success: {type: boolean, enum: [true]}
+                  data:
+                    type: object
+                    required: [id, grams]
+                    properties:
+                      id: {type: string, minLength: 3}
+                      grams: {type: number, minimum: 0.001}
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+`
+
+// TestNewOperationNeedsNoHandWrittenCode is issue 12's acceptance, sandbox
+// half: in a copy of the module, two new operations in openapi.yaml and
+// `go generate .` are all it takes for the build to pass and for the
+// sandbox to serve both with the whole pipeline on.
+func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a copy of the module (about half a minute)")
+	}
+	start := time.Now()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	copyModule(t, root, dir)
+	addOperations(t, filepath.Join(dir, "openapi.yaml"))
+
+	goCmd(t, dir, "generate", ".")
+	goCmd(t, dir, "build", "./...")
+	bin := filepath.Join(dir, "milligold-test-bin")
+	goCmd(t, dir, "build", "-o", bin, "./cmd/milligold")
+	t.Logf("generate and build: %v", time.Since(start).Round(time.Millisecond))
+
+	// A window long enough that the count below cannot roll over.
+	cfg, err := os.ReadFile(filepath.Join(root, "sandbox", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "sandbox.yaml")
+	cfg = append(cfg, "\nrateLimit:\n  requests: 10\n  windowSeconds: 3600\n"...)
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := startSandbox(t, bin, "--addr", "127.0.0.1:0", "--control", "--config", cfgPath)
+
+	token := fetchToken(t, base)
+	get := func(query, bearer string, header ...string) (int, http.Header, map[string]any) {
+		return call(t, http.MethodGet, base+"/acceptance/widgets"+query, bearer, "", header...)
+	}
+	post := func(body, bearer string) (int, http.Header, map[string]any) {
+		return call(t, http.MethodPost, base+"/acceptance/widgets", bearer, body)
+	}
+
+	// 401 without a token or with a forged one, in the API's envelope.
+	for _, bearer := range []string{"", "eyJhbGciOiJIUzI1NiJ9.e30.forged"} {
+		if code, _, env := get("?limit=5", bearer); code != 401 || env["success"] != false {
+			t.Errorf("GET without a good token (forged %t): %d %v; want 401 in the envelope", bearer != "", code, env)
+		}
+		if code, _, env := post(`{"grams":1}`, bearer); code != 401 || env["success"] != false {
+			t.Errorf("POST without a good token (forged %t): %d %v; want 401 in the envelope", bearer != "", code, env)
+		}
+	}
+	// 400 on a query or body that breaks the schema (not counted: the
+	// validator answers before the window).
+	for _, q := range []string{"?limit=0", "?limit=51", "?limit=abc", ""} {
+		if code, _, env := get(q, token); code != 400 || env["success"] != false {
+			t.Errorf("GET %q: %d %v; want 400 in the envelope", q, code, env)
+		}
+	}
+	for _, b := range []string{`{"grams":0}`, `{"grams":"1"}`, `{}`, `{"grams":1,"extra":true}`, `{"grams":1,"label":"` + strings.Repeat("x", 21) + `"}`, `not json`} {
+		if code, _, env := post(b, token); code != 400 || env["success"] != false {
+			t.Errorf("POST %s: %d %v; want 400 in the envelope", b, code, env)
+		}
+	}
+
+	// 200 with the spec's default example; Prefer selects a named one.
+	used := 1 // the token request counted against the partner's window
+	code, h, body := get("?limit=5", token)
+	used++
+	if want := map[string]any{"success": true, "data": []any{map[string]any{"id": "w_default", "grams": 1.5}}}; code != 200 || !equalJSON(body, want) {
+		t.Errorf("GET ?limit=5: %d %v; want 200 %v", code, body, want)
+	}
+	if h.Get("Content-Type") != "application/json" {
+		t.Errorf("GET: Content-Type %q", h.Get("Content-Type"))
+	}
+	code, _, body = get("?limit=5", token, "Prefer", "example=empty")
+	used++
+	if want := map[string]any{"success": true, "data": []any{}}; code != 200 || !equalJSON(body, want) {
+		t.Errorf("GET with Prefer: example=empty: %d %v; want 200 %v", code, body, want)
+	}
+	// 201 with a value derived from the schema (the operation has no example).
+	code, _, body = post(`{"grams":0.5,"label":"ring"}`, token)
+	used++
+	data, _ := body["data"].(map[string]any)
+	if id, _ := data["id"].(string); code != 201 || body["success"] != true || len(id) < 3 || data["grams"] != 0.001 {
+		t.Errorf("POST: %d %v; want 201 with success and data from the schema", code, body)
+	}
+
+	// Both count against the partner's window: the 11th request is a 429.
+	for used < 10 {
+		var code int
+		if used%2 == 0 {
+			code, _, _ = get("?limit=1", token)
+		} else {
+			code, _, _ = post(`{"grams":1}`, token)
+		}
+		used++
+		if code != 200 && code != 201 {
+			t.Fatalf("request %d of the window: %d; want a success", used, code)
+		}
+	}
+	for _, c := range []func() (int, http.Header, map[string]any){
+		func() (int, http.Header, map[string]any) { return get("?limit=1", token) },
+		func() (int, http.Header, map[string]any) { return post(`{"grams":1}`, token) },
+	} {
+		code, h, env := c()
+		if code != 429 || env["success"] != false || h.Get("X-Rate-Limit-Remaining") != "0" || h.Get("X-Rate-Limit-Limit") != "10" {
+			t.Errorf("over the window: %d %v %v; want 429 with the rate-limit headers", code, h, env)
+		}
+	}
+	t.Logf("total: %v", time.Since(start).Round(time.Millisecond))
+}
+
+// copyModule copies the module's files, without version control, tools
+// and node modules, into dst.
+func copyModule(t *testing.T, src, dst string) {
+	t.Helper()
+	skip := map[string]bool{".git": true, ".tools": true, "node_modules": true}
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			if skip[d.Name()] && rel != "." {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatalf("copy the module: %v", err)
+	}
+}
+
+func addOperations(t *testing.T, spec string) {
+	t.Helper()
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, n := string(b), strings.Count(string(b), "\npaths:\n")
+	if n != 1 {
+		t.Fatalf("openapi.yaml has %d top-level paths: keys; want 1", n)
+	}
+	s = strings.Replace(s, "\npaths:\n", "\npaths:\n"+newOps, 1)
+	if err := os.WriteFile(spec, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func goCmd(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s in the copy: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+var banner = regexp.MustCompile(`serving (http://\S+)`)
+
+// startSandbox runs the built binary and returns the API's base URL from
+// its banner; the process ends with the test.
+func startSandbox(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, append([]string{"sandbox"}, args...)...)
+	cmd.Stderr = io.Discard
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := banner.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case u := <-found:
+		return u
+	case <-time.After(60 * time.Second):
+		t.Fatal("the sandbox printed no banner within a minute")
+	}
+	return ""
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+func fetchToken(t *testing.T, base string) string {
+	t.Helper()
+	form := url.Values{"partnerId": {"cljmwgeu10000g5fvztn2mrvn"}, "partnerSecret": {"sandbox-secret"}}
+	resp, err := client.PostForm(base+"/auth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			AccessToken string `json:"accessToken"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 || body.Data.AccessToken == "" {
+		t.Fatalf("token: status %d, decode error %v", resp.StatusCode, err)
+	}
+	return body.Data.AccessToken
+}
+
+// call sends one request and decodes its JSON answer (nil if none).
+func call(t *testing.T, method, u, bearer, body string, header ...string) (int, http.Header, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, u, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if len(bytes.TrimSpace(b)) > 0 {
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Errorf("%s %s: %d answer is not a JSON object: %q", method, u, resp.StatusCode, b)
+		}
+	}
+	return resp.StatusCode, resp.Header, v
+}
+
+func equalJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
