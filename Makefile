@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: help sandbox test soak test-shared generate plan check-generate vet fmt-check vulncheck fuzz secrets contract bench ci console-test redis-server
+.PHONY: help sandbox test acceptance soak test-shared generate plan check-generate vet fmt-check vulncheck fuzz secrets contract bench ci console-test redis-server
 .DEFAULT_GOAL := help
 
 ## help: list these targets (the default)
@@ -32,6 +32,10 @@ soak:
 ## test-shared: the multi-process tests of the shared token, rate limit and cache (real redis-server, ~2 minutes)
 test-shared: redis-server
 	$(GO) test -race -count=1 -tags quota -v ./internal/quotatest/
+
+## acceptance: a copy of the module gains two new operations in openapi.yaml, regenerates, builds and serves them (~40 s)
+acceptance:
+	$(GO) test -count=1 -tags acceptance -v ./internal/acceptance/
 
 ## generate: regenerate gen/ from openapi.yaml (milligold-gen apply: oapi-codegen, then its own)
 generate:

@@ -1,3 +1,8 @@
+//go:build acceptance
+
+// Run by `make acceptance` (CI runs it): it builds a whole copy of the
+// module without the race detector, which on a cold cache is longer than
+// make test's budget.
 package acceptance
 
 import (
@@ -102,9 +107,6 @@ const newOps = `  /acceptance/widgets:
 // `go generate .` are all it takes for the build to pass and for the
 // sandbox to serve both with the whole pipeline on.
 func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a copy of the module (about half a minute)")
-	}
 	start := time.Now()
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -371,4 +373,3 @@ func equalJSON(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
-
