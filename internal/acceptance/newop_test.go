@@ -23,9 +23,10 @@ import (
 	"time"
 )
 
-// newOps are two operations the module has never seen: a bearer-secured
-// GET with a constrained query parameter and named examples, and a POST
-// with a JSON body whose 201 has no example (the schema gives the answer).
+// newOps are operations the module has never seen: a bearer-secured GET
+// with a constrained query parameter and named examples, a POST with a
+// JSON body whose 201 has no example (the schema gives the answer), and a
+// GET with a path parameter whose answer's example is on its fields.
 const newOps = `  /acceptance/widgets:
     get:
       operationId: listAcceptanceWidgets
@@ -94,6 +95,36 @@ const newOps = `  /acceptance/widgets:
                     properties:
                       id: {type: string, minLength: 3}
                       grams: {type: number, minimum: 0.001}
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+  /acceptance/widgets/{widgetId}:
+    get:
+      operationId: getAcceptanceWidget
+      parameters:
+        - name: widgetId
+          in: path
+          required: true
+          schema: {type: string, pattern: '^w_[a-z0-9]+$'}
+      responses:
+        '200':
+          description: One widget; its example is on the schema's fields.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [success, data]
+                properties:
+                  success: {type: boolean, example: true}
+                  data:
+                    type: object
+                    required: [id, grams]
+                    properties:
+                      id: {type: string, example: w_1}
+                      grams: {type: number, example: 2.25}
         '400':
           $ref: '#/components/responses/BadRequest'
         '401':
@@ -186,8 +217,27 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 	if id, _ := data["id"].(string); code != 201 || body["success"] != true || len(id) < 3 || data["grams"] != 0.001 {
 		t.Errorf("POST: %d %v; want 201 with success and data from the schema", code, body)
 	}
+	code, _, body = call(t, http.MethodPost, base+"/acceptance/widgets", token, `{"grams":1}`, "Prefer", "code=201")
+	used++
+	if code != 201 || body["success"] != true {
+		t.Errorf("POST with Prefer: code=201: %d %v; want the documented 201", code, body)
+	}
 
-	// Both count against the partner's window: the 11th request is a 429.
+	// A path parameter: checked, secured by the spec's global security.
+	one := base + "/acceptance/widgets/w_42"
+	if code, _, env := call(t, http.MethodGet, one, "", ""); code != 401 || env["success"] != false {
+		t.Errorf("GET %s without a token: %d %v; want 401", one, code, env)
+	}
+	if code, _, env := call(t, http.MethodGet, base+"/acceptance/widgets/W-42", token, ""); code != 400 || env["success"] != false {
+		t.Errorf("GET a widget id against its pattern: %d %v; want 400", code, env)
+	}
+	code, _, body = call(t, http.MethodGet, one, token, "")
+	used++
+	if want := map[string]any{"success": true, "data": map[string]any{"id": "w_1", "grams": 2.25}}; code != 200 || !equalJSON(body, want) {
+		t.Errorf("GET %s: %d %v; want 200 %v", one, code, body, want)
+	}
+
+	// All count against the partner's window: the 11th request is a 429.
 	for used < 10 {
 		var code int
 		if used%2 == 0 {
