@@ -33,13 +33,24 @@ func TestSpecFidelity(t *testing.T) {
 				if got := success(mt.Schema.Value); !reflect.DeepEqual(got, []any{wantSuccess}) {
 					t.Errorf("%s: success enum %v; want [%v]", where, got, wantSuccess)
 				}
-				ex, ok := mt.Example.(map[string]any)
-				if !ok {
+				// The example, or named examples (Prefer: example=NAME picks one).
+				examples := map[string]any{}
+				if mt.Example != nil {
+					examples["example"] = mt.Example
+				}
+				for name, ex := range mt.Examples {
+					if ex != nil && ex.Value != nil {
+						examples[name] = ex.Value.Value
+					}
+				}
+				if len(examples) == 0 {
 					t.Errorf("%s: no example (a mock would make one up)", where)
 					continue
 				}
-				if ex["success"] != wantSuccess {
-					t.Errorf("%s: example success %v; want %v", where, ex["success"], wantSuccess)
+				for name, v := range examples {
+					if ex, _ := v.(map[string]any); ex["success"] != wantSuccess {
+						t.Errorf("%s: example %q success %v; want %v", where, name, ex["success"], wantSuccess)
+					}
 				}
 				for name, h := range ref.Value.Headers {
 					if h.Value.Example == nil && len(h.Value.Examples) == 0 {
