@@ -136,7 +136,8 @@ const newOps = `  /acceptance/widgets:
 // TestNewOperationNeedsNoHandWrittenCode is issue 12's acceptance, sandbox
 // half: in a copy of the module, two new operations in openapi.yaml and
 // `go generate .` are all it takes for the build to pass and for the
-// sandbox to serve both with the whole pipeline on.
+// sandbox to serve them with the whole pipeline on, and for
+// `milligold call` to reach them.
 func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 	start := time.Now()
 	root, err := filepath.Abs("../..")
@@ -259,6 +260,46 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 			t.Errorf("over the window: %d %v %v; want 429 with the rate-limit headers", code, h, env)
 		}
 	}
+
+	// The CLI reaches the new operations from the generated table, on a
+	// second sandbox (the first one's window is spent).
+	second := startSandbox(t, bin, "--addr", "127.0.0.1:0")
+	cli := func(wantExit int, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"call"}, args...)...)
+		cmd.Env = append(os.Environ(), "MILLIGOLD_BASE_URL="+second, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		exit := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			exit = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if exit != wantExit {
+			t.Errorf("milligold call %s: exit %d; want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), exit, wantExit, stdout.Bytes(), stderr.Bytes())
+		}
+		return stdout.String()
+	}
+	for _, c := range []struct {
+		args []string
+		want any // the answer's data
+	}{
+		{[]string{"listAcceptanceWidgets", "-p", "limit=5", "-o", "json"}, []any{map[string]any{"id": "w_default", "grams": 1.5}}},
+		{[]string{"getAcceptanceWidget", "-p", "widgetId=w_42", "-o", "json"}, map[string]any{"id": "w_1", "grams": 2.25}},
+		{[]string{"createAcceptanceWidget", "-d", `{"grams":0.5}`, "-o", "json"}, map[string]any{"id": "string", "grams": 0.001}},
+	} {
+		out := cli(0, c.args...)
+		var got any
+		if err := json.Unmarshal([]byte(out), &got); err != nil || !equalJSON(got, c.want) {
+			t.Errorf("milligold call %s printed %q; want the data %v", strings.Join(c.args, " "), out, c.want)
+		}
+	}
+	cli(1, "listAcceptanceWidgets", "-p", "limit=0")                 // the sandbox's 400
+	cli(1, "createAcceptanceWidget", "-d", `{"grams":"heavy"}`)      // likewise
+	cli(2, "listAcceptanceWidget", "-p", "limit=5")                  // unknown operation id
+	cli(2, "getAcceptanceWidget", "-p", "widgetId=w_1", "-p", "x=1") // unknown parameter
 	t.Logf("total: %v", time.Since(start).Round(time.Millisecond))
 }
 
