@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/milligold/milligold-go/gen/api"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/ratelimit"
@@ -383,7 +382,7 @@ func (c *Control) prefer(ctx context.Context, w http.ResponseWriter, r *http.Req
 	specOp := c.s.spec.Paths.Find(op.Path).GetOperation(op.Method)
 	if example == "" {
 		if code < 400 {
-			if code != successStatus(specOp) {
+			if code != op.Success {
 				c.preferError(ctx, w, r, fmt.Sprintf("Prefer: code=%d is not a documented success of %s", code, op.ID))
 				return true
 			}
@@ -393,7 +392,7 @@ func (c *Control) prefer(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return true
 	}
 	if code == 0 {
-		code = successStatus(specOp)
+		code = op.Success
 	}
 	ref := specOp.Responses.Status(code)
 	if ref == nil || ref.Value == nil || ref.Value.Content.Get("application/json") == nil {
@@ -426,18 +425,6 @@ func (c *Control) prefer(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 	c.writeStatus(ctx, w, r, code, partner, append(body, '\n'))
 	return true
-}
-
-// successStatus is the operation's lowest documented 2xx (the one
-// middleware.Examples answers), or 0.
-func successStatus(op *openapi3.Operation) int {
-	status := 0
-	for code := range op.Responses.Map() {
-		if n, err := strconv.Atoi(code); err == nil && n >= 200 && n <= 299 && (status == 0 || n < status) {
-			status = n
-		}
-	}
-	return status
 }
 
 func (c *Control) preferError(ctx context.Context, w http.ResponseWriter, r *http.Request, msg string) {

@@ -134,7 +134,7 @@ const newOps = `  /acceptance/widgets:
 `
 
 // TestNewOperationNeedsNoHandWrittenCode is issue 12's acceptance, sandbox
-// half: in a copy of the module, two new operations in openapi.yaml and
+// half: in a copy of the module, three new operations in openapi.yaml and
 // `go generate .` are all it takes for the build to pass and for the
 // sandbox to serve them with the whole pipeline on, and for
 // `milligold call` to reach them.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	. "github.com/dave/jennifer/jen"
@@ -72,23 +71,14 @@ func (m *model) examplesFile(spec []byte) (*File, error) {
 	return f, nil
 }
 
-// successOf finds op's lowest documented 2xx and its example.
+// successOf is op's documented success (its lowest 2xx) and its example.
 func successOf(doc *openapi3.T, op operation) (successExample, error) {
-	spec := doc.Paths.Value(op.path).GetOperation(op.method)
-	status := 0
-	var resp *openapi3.Response
-	for code, ref := range spec.Responses.Map() {
-		n, err := strconv.Atoi(code)
-		if err != nil || n < 200 || n > 299 || ref == nil || ref.Value == nil {
-			continue
-		}
-		if status == 0 || n < status {
-			status, resp = n, ref.Value
-		}
+	status := op.success // build refuses an operation with no 2xx
+	ref := doc.Paths.Value(op.path).GetOperation(op.method).Responses.Status(status)
+	if ref == nil || ref.Value == nil {
+		return successExample{}, fmt.Errorf("operation %q: no %d response", op.id, status)
 	}
-	if status == 0 {
-		return successExample{}, fmt.Errorf("operation %q documents no 2xx response; the sandbox answers its success", op.id)
-	}
+	resp := ref.Value
 	mt := resp.Content.Get("application/json")
 	if mt == nil {
 		return successExample{status: status}, nil
