@@ -33,7 +33,7 @@ soak:
 test-shared: redis-server
 	$(GO) test -race -count=1 -tags quota -v ./internal/quotatest/
 
-## acceptance: a copy of the module gains three operations in openapi.yaml, regenerates, builds, serves and calls them (~30 s)
+## acceptance: a copy of the module gains three operations in openapi.yaml, regenerates, builds, serves, calls and contract-tests them (~45 s)
 acceptance:
 	$(GO) test -count=1 -tags acceptance -v ./internal/acceptance/
 

@@ -108,6 +108,7 @@ const newOps = `  /acceptance/widgets:
         - name: widgetId
           in: path
           required: true
+          example: w_42
           schema: {type: string, pattern: '^w_[a-z0-9]+$'}
       responses:
         '200':
@@ -136,8 +137,8 @@ const newOps = `  /acceptance/widgets:
 // TestNewOperationNeedsNoHandWrittenCode is issue 12's acceptance, sandbox
 // half: in a copy of the module, three new operations in openapi.yaml and
 // `go generate .` are all it takes for the build to pass and for the
-// sandbox to serve them with the whole pipeline on, and for
-// `milligold call` to reach them.
+// sandbox to serve them with the whole pipeline on, for `milligold call`
+// to reach them and for the contract suite to derive passing cases.
 func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 	start := time.Now()
 	root, err := filepath.Abs("../..")
@@ -300,6 +301,24 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 	cli(1, "createAcceptanceWidget", "-d", `{"grams":"heavy"}`)      // likewise
 	cli(2, "listAcceptanceWidget", "-p", "limit=5")                  // unknown operation id
 	cli(2, "getAcceptanceWidget", "-p", "widgetId=w_1", "-p", "x=1") // unknown parameter
+
+	// The contract suite derives cases for the new operations and they
+	// pass against the sandbox (a fresh one: the suite fills windows).
+	conf := exec.Command(bin, "conformance") // its 429 cases wait out 20 s windows; the 429s are asserted above
+	conf.Env = append(os.Environ(), "MILLIGOLD_BASE_URL="+startSandbox(t, bin, "--addr", "127.0.0.1:0"), "XDG_CACHE_HOME="+filepath.Join(dir, "cache-conformance"))
+	out, err := conf.CombinedOutput()
+	if err != nil {
+		t.Errorf("milligold conformance in the copy: %v\n%s", err, out)
+	}
+	for _, pair := range []string{
+		"GET /acceptance/widgets: 200", "GET /acceptance/widgets: 400", "GET /acceptance/widgets: 401",
+		"POST /acceptance/widgets: 201", "POST /acceptance/widgets: 400", "POST /acceptance/widgets: 401",
+		"GET /acceptance/widgets/{widgetId}: 200", "GET /acceptance/widgets/{widgetId}: 400", "GET /acceptance/widgets/{widgetId}: 401",
+	} {
+		if !regexp.MustCompile(regexp.QuoteMeta(pair) + ` \(derived: [^)]*\)\s+pass`).Match(out) {
+			t.Errorf("milligold conformance: no passing derived case for %s in:\n%s", pair, out)
+		}
+	}
 	t.Logf("total: %v", time.Since(start).Round(time.Millisecond))
 }
 
