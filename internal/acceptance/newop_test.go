@@ -134,6 +134,51 @@ const newOps = `  /acceptance/widgets:
           $ref: '#/components/responses/TooManyRequests'
 `
 
+// opsProgram, written into the copy, calls the new operations through the
+// generated typed methods on Client.Ops and prints one JSON line per call.
+const opsProgram = `package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/gen/api"
+)
+
+func main() {
+	ctx := context.Background()
+	c, err := milligold.New(milligold.WithBaseURL(os.Args[1]), milligold.WithCredentials("cljmwgeu10000g5fvztn2mrvn", "sandbox-secret"))
+	if err != nil {
+		panic(err)
+	}
+	show := func(data json.RawMessage, err error) {
+		var apiErr *milligold.APIError
+		switch {
+		case err == nil:
+			fmt.Printf("%s\n", data)
+		case errors.As(err, &apiErr):
+			fmt.Printf("{\"status\":%d,\"unauthorized\":%t}\n", apiErr.StatusCode, errors.Is(err, milligold.ErrUnauthorized))
+		default:
+			fmt.Printf("{\"error\":%q}\n", err)
+		}
+	}
+	show(c.Ops().ListAcceptanceWidgets(ctx, &api.ListAcceptanceWidgetsParams{Limit: 5}))
+	show(c.Ops().CreateAcceptanceWidget(ctx, api.CreateAcceptanceWidgetJSONRequestBody{Grams: 0.5}))
+	show(c.Ops().GetAcceptanceWidget(ctx, "w_42"))
+	show(c.Ops().ListAcceptanceWidgets(ctx, &api.ListAcceptanceWidgetsParams{Limit: 0}))
+	show(c.Ops().GetAcceptanceWidget(ctx, "W-42"))
+	bad, err := milligold.New(milligold.WithBaseURL(os.Args[1]), milligold.WithCredentials("cljmwgeu10000g5fvztn2mrvn", "wrong-secret"))
+	if err != nil {
+		panic(err)
+	}
+	show(bad.Ops().GetAcceptanceWidget(ctx, "w_42"))
+}
+`
+
 // TestNewOperationNeedsNoHandWrittenCode is issue 12's acceptance, sandbox
 // half: in a copy of the module, three new operations in openapi.yaml and
 // `go generate .` are all it takes for the build to pass and for the
@@ -150,7 +195,15 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 	addOperations(t, filepath.Join(dir, "openapi.yaml"))
 
 	goCmd(t, dir, "generate", ".")
+	if err := os.MkdirAll(filepath.Join(dir, "cmd", "acceptance-ops"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cmd", "acceptance-ops", "main.go"), []byte(opsProgram), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	goCmd(t, dir, "build", "./...")
+	opsBin := filepath.Join(dir, "ops-test-bin")
+	goCmd(t, dir, "build", "-o", opsBin, "./cmd/acceptance-ops")
 	bin := filepath.Join(dir, "milligold-test-bin")
 	goCmd(t, dir, "build", "-o", bin, "./cmd/milligold")
 	t.Logf("generate and build: %v", time.Since(start).Round(time.Millisecond))
@@ -301,6 +354,29 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 	cli(1, "createAcceptanceWidget", "-d", `{"grams":"heavy"}`)      // likewise
 	cli(2, "listAcceptanceWidget", "-p", "limit=5")                  // unknown operation id
 	cli(2, "getAcceptanceWidget", "-p", "widgetId=w_1", "-p", "x=1") // unknown parameter
+
+	// The generated typed methods on Client.Ops reach them, with the
+	// client's typed errors.
+	opsOut, err := exec.Command(opsBin, startSandbox(t, bin, "--addr", "127.0.0.1:0")).Output()
+	if err != nil {
+		t.Errorf("the Ops program: %v\n%s", err, opsOut)
+	}
+	wantOps := []string{
+		`[{"grams":1.5,"id":"w_default"}]`,
+		`{"grams":0.001,"id":"string"}`,
+		`{"grams":2.25,"id":"w_1"}`,
+		`{"status":400,"unauthorized":false}`, // limit 0 breaks minimum 1
+		`{"status":400,"unauthorized":false}`, // the path parameter's pattern
+		`{"status":401,"unauthorized":true}`,  // the token request's 401
+	}
+	lines := strings.Split(strings.TrimSpace(string(opsOut)), "\n")
+	for i, want := range wantOps {
+		var got, w any
+		if i >= len(lines) || json.Unmarshal([]byte(lines[i]), &got) != nil || json.Unmarshal([]byte(want), &w) != nil || !equalJSON(got, w) {
+			t.Errorf("Ops call %d printed:\n%s\nwant line %d: %s", i+1, opsOut, i+1, want)
+			break
+		}
+	}
 
 	// The contract suite derives cases for the new operations and they
 	// pass against the sandbox (a fresh one: the suite fills windows).
