@@ -64,6 +64,9 @@ type Config struct {
 	// Faults enables the FaultHeader, outside the partner API, so contract
 	// tests can provoke the documented 500s.
 	Faults bool `yaml:"faults"`
+	// Responses declares answers, by operation id, for the operations
+	// without hand-written behaviour; the others answer the spec's example.
+	Responses map[string]Response `yaml:"responses"`
 
 	// Now is the clock of tokens and rate-limit windows; nil means time.Now.
 	Now func() time.Time `yaml:"-"`
@@ -77,8 +80,8 @@ func (c Config) Format(f fmt.State, _ rune) {
 	for i, p := range c.Partners {
 		ids[i] = p.ID
 	}
-	fmt.Fprintf(f, "{Partners:%v Users:%d GoldRate:%v TokenLifetimeSeconds:%d RateLimit:%+v SigningKey:[redacted] Faults:%v}",
-		ids, len(c.Users), c.GoldRate, c.TokenLifetimeSeconds, c.RateLimit, c.Faults)
+	fmt.Fprintf(f, "{Partners:%v Users:%d GoldRate:%v TokenLifetimeSeconds:%d RateLimit:%+v SigningKey:[redacted] Faults:%v Responses:%d}",
+		ids, len(c.Users), c.GoldRate, c.TokenLifetimeSeconds, c.RateLimit, c.Faults, len(c.Responses))
 }
 
 // DefaultYAML is the embedded default config, commented: the format a
@@ -251,6 +254,7 @@ func (c Config) problems() []Problem {
 			bad("rateLimit", "%v", err)
 		}
 	}
+	responseProblems(c.Responses, bad)
 	return ps
 }
 

@@ -129,6 +129,7 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 		},
 		"signingKey": func(v *yaml.Node, p string) { d.str(v, p, &c.SigningKey) },
 		"faults":     func(v *yaml.Node, p string) { d.boolean(v, p, &c.Faults) },
+		"responses":  func(v *yaml.Node, p string) { d.responses(v, p, c) },
 	})
 }
 

@@ -2,3 +2,18 @@ package sandbox
 
 // Windows lets the external tests see how many rate-limit windows are live.
 func (s *Sandbox) Windows() int { return s.windows() }
+
+// WithoutHandWritten treats the operations ids as having no hand-written
+// behaviour until the test ends, so a config may declare their responses:
+// the spec's operations all have some today. Not for parallel tests.
+func WithoutHandWritten(t interface{ Cleanup(func()) }, ids ...string) {
+	saved := handWritten
+	handWritten = map[string]string{}
+	for id, what := range saved {
+		handWritten[id] = what
+	}
+	for _, id := range ids {
+		delete(handWritten, id)
+	}
+	t.Cleanup(func() { handWritten = saved })
+}

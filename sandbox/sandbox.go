@@ -54,7 +54,8 @@ type Sandbox struct {
 	spec    *openapi3.T
 	options *openapi3filter.Options
 	world   world
-	ctl     *Control // nil unless built by NewWithControl
+	answers map[string]configuredAnswer // the config's responses, by operation id
+	ctl     *Control                    // nil unless built by NewWithControl
 
 	tokenTemplate atomic.Pointer[tokenTemplate]
 }
@@ -111,9 +112,10 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 		spec:    spec,
 		options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}, // unused: see validatingMux
 		world:   newWorld(cfg),
+		answers: configuredAnswers(cfg.Responses),
 		ctl:     ctl,
 	}
-	var mws []api.StrictMiddlewareFunc
+	mws := []api.StrictMiddlewareFunc{s.responses} // innermost: Prefer and faults win over it
 	if ctl != nil {
 		ctl.s = s
 		mws = append(mws, ctl.middleware) // first in the list runs innermost: after auth and the window
