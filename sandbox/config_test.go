@@ -600,6 +600,14 @@ func FuzzParseConfig(f *testing.F) {
 	for _, tc := range cfgAccepts {
 		f.Add(tc.yaml)
 	}
+	for _, section := range []string{
+		"  getGoldRate:\n    status: 200\n    data: {rate: 1, cgstRate: 0.01, sgstRate: 0.01, updatedAt: 2024-01-01T00:00:00Z}\n",
+		"  getGoldRat:\n    status: 500\n    error: x\n",
+		"  getUserInfo:\n    status: 404\n    data: &a [*a]\n",
+		"  createAccessToken: {status: 1e3, data: [0x1, .inf, ~, {? [1]: 2}]}\n",
+	} {
+		f.Add(withResponses(section))
+	}
 	f.Fuzz(func(t *testing.T, data string) {
 		c, err := sandbox.ParseConfig("fuzz.yaml", []byte(data))
 		if err != nil {
