@@ -215,6 +215,8 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 	}
 	cfgPath := filepath.Join(dir, "sandbox.yaml")
 	cfg = append(cfg, "\nrateLimit:\n  requests: 10\n  windowSeconds: 3600\n"...)
+	// A response declared for a new operation: served before the example.
+	cfg = append(cfg, "responses:\n  getAcceptanceWidget:\n    status: 200\n    data: {id: w_config, grams: 3.50}\n"...)
 	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -288,8 +290,8 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 	}
 	code, _, body = call(t, http.MethodGet, one, token, "")
 	used++
-	if want := map[string]any{"success": true, "data": map[string]any{"id": "w_1", "grams": 2.25}}; code != 200 || !equalJSON(body, want) {
-		t.Errorf("GET %s: %d %v; want 200 %v", one, code, body, want)
+	if want := map[string]any{"success": true, "data": map[string]any{"id": "w_config", "grams": 3.5}}; code != 200 || !equalJSON(body, want) {
+		t.Errorf("GET %s: %d %v; want the config's declared 200 %v", one, code, body, want)
 	}
 
 	// All count against the partner's window: the 11th request is a 429.
