@@ -215,7 +215,8 @@ type configuredAnswer struct {
 	error  string // the 4xx/5xx's message
 }
 
-// configuredAnswers encodes cfg's responses (validated) by operation id.
+// configuredAnswers encodes cfg's responses (validated) by the strict
+// server's operation name, what the middleware is called with.
 func configuredAnswers(rs map[string]Response) map[string]configuredAnswer {
 	as := make(map[string]configuredAnswer, len(rs))
 	for id, r := range rs {
@@ -227,7 +228,7 @@ func configuredAnswers(rs map[string]Response) map[string]configuredAnswer {
 		if err != nil {
 			continue
 		}
-		as[id] = configuredAnswer{status: r.Status, body: b, error: r.Error}
+		as[op.GoName] = configuredAnswer{status: r.Status, body: b, error: r.Error}
 	}
 	return as
 }
@@ -236,9 +237,8 @@ func configuredAnswers(rs map[string]Response) map[string]configuredAnswer {
 // It runs innermost: after the bearer check and the rate limit, and after
 // the control API's Prefer and faults, which win over it.
 func (s *Sandbox) responses(next api.StrictHandlerFunc, goName string) api.StrictHandlerFunc {
-	op, known := middleware.OperationByGoName(goName)
-	a, declared := s.answers[op.ID]
-	if !known || !declared {
+	a, declared := s.answers[goName]
+	if !declared {
 		return next
 	}
 	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {

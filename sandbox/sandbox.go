@@ -54,7 +54,7 @@ type Sandbox struct {
 	spec    *openapi3.T
 	options *openapi3filter.Options
 	world   world
-	answers map[string]configuredAnswer // the config's responses, by operation id
+	answers map[string]configuredAnswer // the config's responses, by the strict server's operation name
 	ctl     *Control                    // nil unless built by NewWithControl
 
 	tokenTemplate atomic.Pointer[tokenTemplate]
@@ -115,7 +115,12 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 		answers: configuredAnswers(cfg.Responses),
 		ctl:     ctl,
 	}
-	mws := []api.StrictMiddlewareFunc{s.responses} // innermost: Prefer and faults win over it
+	var mws []api.StrictMiddlewareFunc
+	if len(s.answers) > 0 {
+		// Innermost: Prefer and faults win over it. The strict handler wraps
+		// per request, so a config without responses adds nothing to the hot path.
+		mws = append(mws, s.responses)
+	}
 	if ctl != nil {
 		ctl.s = s
 		mws = append(mws, ctl.middleware) // first in the list runs innermost: after auth and the window
