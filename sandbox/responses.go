@@ -120,6 +120,17 @@ func encodeResponse(op middleware.Operation, r Response) ([]byte, *responseError
 	case ref == nil || ref.Value == nil:
 		return nil, &responseError{"status", fmt.Sprintf("%d is not a status the spec documents for %s (it documents %s)", r.Status, op.ID, strings.Join(documented, ", "))}
 	}
+	var required []string
+	for name, h := range ref.Value.Headers {
+		if h != nil && h.Value != nil && h.Value.Required {
+			required = append(required, name)
+		}
+	}
+	if len(required) > 0 {
+		// A declared answer has a body only; without them it would break the spec.
+		slices.Sort(required)
+		return nil, &responseError{"status", fmt.Sprintf("the spec requires the headers %s on %s's %d, which a declared response does not send (the rate limit and Prefer: code=%d answer it)", strings.Join(required, ", "), op.ID, r.Status, r.Status)}
+	}
 	var body any
 	switch {
 	case r.Status < 300:

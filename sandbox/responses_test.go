@@ -139,3 +139,24 @@ func TestResponsesServed(t *testing.T) {
 		t.Errorf("errorCode repeated across answers: %v", codes)
 	}
 }
+
+// TestResponsesValidatedInNew: a Config built in Go is held to the spec too.
+func TestResponsesValidatedInNew(t *testing.T) {
+	cfg := sandbox.Default()
+	cfg.Responses = map[string]sandbox.Response{"getGoldRate": {Status: 200, Data: map[string]any{"rate": 1}}}
+	if _, err := sandbox.New(cfg); err == nil || !strings.Contains(err.Error(), "hand-written behaviour") {
+		t.Fatalf("New with a response for a hand-written operation: %v", err)
+	}
+	sandbox.WithoutHandWritten(t, "getGoldRate")
+	if _, err := sandbox.New(cfg); err == nil || !strings.Contains(err.Error(), `responses.getGoldRate.data: the answer breaks the spec's schema for getGoldRate 200: at /data/cgstRate: property "cgstRate" is missing`) {
+		t.Fatalf("New with a data that breaks the schema: %v", err)
+	}
+	cfg.Responses = map[string]sandbox.Response{"getGoldRate": {Status: 429, Error: "slow down"}}
+	if _, err := sandbox.New(cfg); err == nil || !strings.Contains(err.Error(), "requires the headers X-Rate-Limit-Limit, X-Rate-Limit-Remaining, X-Rate-Limit-Reset on getGoldRate's 429") {
+		t.Fatalf("New with a 429, whose headers a declared response cannot send: %v", err)
+	}
+	cfg.Responses = map[string]sandbox.Response{"getGoldRate": {Status: 401, Error: "token revoked"}}
+	if _, err := sandbox.New(cfg); err != nil {
+		t.Fatalf("New with a documented 401: %v", err)
+	}
+}
