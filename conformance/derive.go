@@ -92,6 +92,24 @@ func suiteCases() ([]testCase, error) {
 	return allCases(middleware.Operations, doc), nil
 }
 
+// Derived returns the pairs (as "METHOD /path" and status) for which the
+// embedded spec gives enough to derive a case, written ones aside: tests of
+// other packages (the sandbox's) accept these for operations they have no
+// written case of their own for. TestDerivedCasesAgainstSandbox runs them.
+func Derived() ([]Pair, error) {
+	doc, err := apispec.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("conformance: load the embedded spec: %w", err)
+	}
+	var out []Pair
+	for _, c := range deriveCases(middleware.Operations, doc, nil) {
+		if !slices.Contains(out, c.pair) {
+			out = append(out, c.pair)
+		}
+	}
+	return out, nil
+}
+
 // allCases merges: derived cases that need nothing special run before the
 // written rate-limit block (which spends the quota); derived 429s run right
 // after the written 429s, in the window those filled, before it reopens.

@@ -24,6 +24,17 @@ func TestCallCommand(t *testing.T) {
 	if err := os.WriteFile(bodyFile, []byte(`{"a":1}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Every operation of the generated table but the token one, in the
+	// table's order: getGoldRate, getUserInfo, and any added to the spec.
+	var callable []string
+	for _, op := range middleware.Operations {
+		if !op.IssuesToken {
+			callable = append(callable, op.ID)
+		}
+	}
+	if !slices.Contains(callable, "getGoldRate") || !slices.Contains(callable, "getUserInfo") || slices.Contains(callable, "createAccessToken") {
+		t.Fatalf("callable operations %v; want getGoldRate and getUserInfo, not createAccessToken", callable)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -38,7 +49,7 @@ func TestCallCommand(t *testing.T) {
 		{name: "404", args: []string{"call", "getUserInfo", "-p", "mobileNumber=9999999999"}, wantCode: exitError, wantErr: "user not found (404 Not Found, errorCode "},
 		{name: "404 json", args: []string{"call", "getUserInfo", "-p", "mobileNumber=9999999999", "-o", "json"}, wantCode: exitError, wantOut: []string{`"kind": "api"`, `"status": 404`, `"exitCode": 1`}},
 		{name: "400 from the sandbox's validation", args: []string{"call", "getUserInfo", "-p", "mobileNumber=12345"}, wantCode: exitError, wantErr: "400 Bad Request"},
-		{name: "unknown operation", args: []string{"call", "getGoldRat"}, wantCode: exitUsage, wantErr: `call: unknown operation "getGoldRat"; did you mean "getGoldRate"? (operations: getGoldRate, getUserInfo)`},
+		{name: "unknown operation", args: []string{"call", "getGoldRat"}, wantCode: exitUsage, wantErr: `call: unknown operation "getGoldRat"; did you mean "getGoldRate"? (operations: ` + strings.Join(callable, ", ") + `)`},
 		{name: "unknown operation, case", args: []string{"call", "getuserinfo"}, wantCode: exitUsage, wantErr: `did you mean "getUserInfo"?`},
 		{name: "unknown operation json", args: []string{"call", "nope", "-o", "json"}, wantCode: exitUsage, wantOut: []string{`"kind": "usage"`, `"exitCode": 2`}},
 		{name: "token operation", args: []string{"call", "createAccessToken"}, wantCode: exitUsage, wantErr: "use 'milligold token'"},

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -75,11 +77,32 @@ func TestConformanceAgainstSandbox(t *testing.T) {
 		"CASE ", "RESULT", "FIRST VIOLATION",
 		"GET /user/info/{mobileNumber}: 404    ",
 		"GET /gold/rate: 500 (injected fault)  ",
-		"16 passed, 0 failed, 5 skipped; not exercised: GET /gold/rate: 429, GET /user/info/{mobileNumber}: 429, POST /auth/token: 429\n",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
+	}
+	// The counts are the three original operations' plus the rows of any
+	// operation added to the spec since (all derived cases; only their 429s
+	// may go unexercised, like the originals').
+	added := addedRows(stdout)
+	if added["fail"] != 0 {
+		t.Errorf("%d cases of added operations failed:\n%s", added["fail"], stdout)
+	}
+	sum := regexp.MustCompile(`(?m)(\d+) passed, (\d+) failed, (\d+) skipped; not exercised: (.*)$`).FindStringSubmatch(stdout)
+	if sum == nil {
+		t.Fatalf("no summary line:\n%s", stdout)
+	}
+	var others []string
+	for _, p := range strings.Split(sum[4], ", ") {
+		if isOriginal(p) {
+			others = append(others, p)
+		} else if !strings.HasSuffix(p, ": 429") {
+			t.Errorf("%s not exercised; an added operation's pairs but 429 are derived", p)
+		}
+	}
+	if want := fmt.Sprintf("%d %d %d %s", 16+added["pass"], 0, 5+added["skip"], "GET /gold/rate: 429, GET /user/info/{mobileNumber}: 429, POST /auth/token: 429"); strings.Join(append(sum[1:4], strings.Join(others, ", ")), " ") != want {
+		t.Errorf("summary %q; want passed, failed, skipped and the original operations' not exercised pairs: %s (added operations' rows: %v)", sum[0], want, added)
 	}
 
 	// A fresh sandbox (the first run spent most of its partner's window), and
@@ -93,8 +116,14 @@ func TestConformanceAgainstSandbox(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("-o json output does not decode: %v\n%s", err, stdout)
 	}
-	if !rep.Passed() || rep.Count(conformance.Pass) != 13 || rep.BaseURL != sb.URL {
-		t.Errorf("-o json: passed %v, %d passes, base %q; want true, 13, %q", rep.Passed(), rep.Count(conformance.Pass), rep.BaseURL, sb.URL)
+	addedPass := 0
+	for _, c := range rep.Cases {
+		if !isOriginal(c.Name) && c.Result == conformance.Pass {
+			addedPass++
+		}
+	}
+	if !rep.Passed() || rep.Count(conformance.Pass) != 13+addedPass || rep.BaseURL != sb.URL {
+		t.Errorf("-o json: passed %v, %d passes, base %q; want true, 13 (+%d of added operations), %q", rep.Passed(), rep.Count(conformance.Pass), rep.BaseURL, addedPass, sb.URL)
 	}
 	if strings.Contains(stdout+stderr, sb.PartnerSecret) {
 		t.Error("the output carries the partner secret")
@@ -125,11 +154,39 @@ func TestConformanceAgainstBrokenSandbox(t *testing.T) {
 	if code != exitError {
 		t.Errorf("exit code = %d; want %d", code, exitError)
 	}
-	want := `GET /user/info/{mobileNumber}: 404                     fail    response GET /user/info/{mobileNumber} 404: response body doesn't match schema #/components/schemas/ErrorResponse: /errorCode: property "errorCode" is missing`
-	if !strings.Contains(stdout, want) {
-		t.Errorf("table lacks %q:\n%s", want, stdout)
+	// The column widths follow the longest case name, which an operation
+	// added to the spec may change.
+	want := regexp.MustCompile(`(?m)^GET /user/info/\{mobileNumber\}: 404 +fail +` + regexp.QuoteMeta(`response GET /user/info/{mobileNumber} 404: response body doesn't match schema #/components/schemas/ErrorResponse: /errorCode: property "errorCode" is missing`) + `$`)
+	if !want.MatchString(stdout) {
+		t.Errorf("table lacks %s:\n%s", want, stdout)
 	}
-	if !strings.Contains(stderr, "conformance: 1 of 21 cases failed") {
-		t.Errorf("stderr = %q; want the count of failed cases", stderr)
+	added := addedRows(stdout)
+	if want := fmt.Sprintf("conformance: 1 of %d cases failed", 21+added["pass"]+added["skip"]+added["fail"]); !strings.Contains(stderr, want) || added["fail"] != 0 {
+		t.Errorf("stderr = %q; want %q (the count of failed cases), and no added operation's case failing (%v)", stderr, want, added)
 	}
+}
+
+// isOriginal reports whether a case or pair name is of the three operations
+// the counts above were written for.
+func isOriginal(name string) bool {
+	for _, op := range []string{"POST /auth/token:", "GET /gold/rate:", "GET /user/info/{mobileNumber}:"} {
+		if strings.HasPrefix(name, op) {
+			return true
+		}
+	}
+	return false
+}
+
+var caseRow = regexp.MustCompile(`(?m)^([A-Z]+ /\S*: \d{3}.*?)  +(pass|fail|skip)\b`)
+
+// addedRows counts by result the table's rows of operations added to the
+// spec after the original three (derived cases).
+func addedRows(table string) map[string]int {
+	n := map[string]int{}
+	for _, m := range caseRow.FindAllStringSubmatch(table, -1) {
+		if !isOriginal(m[1]) {
+			n[m[2]]++
+		}
+	}
+	return n
 }
