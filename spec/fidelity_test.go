@@ -14,6 +14,9 @@ import (
 // number that cannot be negative may be.
 func TestSpecFidelity(t *testing.T) {
 	doc := loadSpec(t)
+	// These are rules for whoever writes openapi.yaml, a new operation too:
+	// each message names its rule.
+	const rule = "spec-writer rule (TestSpecFidelity): "
 	success := func(schema *openapi3.Schema) []any {
 		if p := schema.Properties["success"]; p != nil {
 			return p.Value.Enum
@@ -26,12 +29,12 @@ func TestSpecFidelity(t *testing.T) {
 				where := method + " " + path + " " + status
 				mt := ref.Value.Content.Get("application/json")
 				if mt == nil {
-					t.Errorf("%s: no application/json content", where)
+					t.Errorf(rule+"%s: no application/json content", where)
 					continue
 				}
 				wantSuccess := status[0] == '2'
 				if got := success(mt.Schema.Value); !reflect.DeepEqual(got, []any{wantSuccess}) {
-					t.Errorf("%s: success enum %v; want [%v]", where, got, wantSuccess)
+					t.Errorf(rule+"%s: success enum %v; want [%v]", where, got, wantSuccess)
 				}
 				// The example, or named examples (Prefer: example=NAME picks one).
 				examples := map[string]any{}
@@ -44,17 +47,17 @@ func TestSpecFidelity(t *testing.T) {
 					}
 				}
 				if len(examples) == 0 {
-					t.Errorf("%s: no example (a mock would make one up)", where)
+					t.Errorf(rule+"%s: no example (a mock would make one up)", where)
 					continue
 				}
 				for name, v := range examples {
 					if ex, _ := v.(map[string]any); ex["success"] != wantSuccess {
-						t.Errorf("%s: example %q success %v; want %v", where, name, ex["success"], wantSuccess)
+						t.Errorf(rule+"%s: example %q success %v; want %v", where, name, ex["success"], wantSuccess)
 					}
 				}
 				for name, h := range ref.Value.Headers {
 					if h.Value.Example == nil && len(h.Value.Examples) == 0 {
-						t.Errorf("%s: header %s has no example", where, name)
+						t.Errorf(rule+"%s: header %s has no example", where, name)
 					}
 				}
 			}
