@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/milligold/milligold-go/internal/loopback"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/tokens"
 )
@@ -241,10 +241,4 @@ func (c *config) check() error {
 // IsLoopbackHost reports whether host (a URL's Hostname) is this machine:
 // "localhost" or an address in 127.0.0.0/8 or ::1. Plain http is accepted
 // there without WithInsecureHTTP.
-func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopbackHost(host string) bool { return loopback.Host(host) }

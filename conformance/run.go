@@ -9,6 +9,7 @@ import (
 
 	"github.com/milligold/milligold-go/gen/api"
 	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/internal/loopback"
 )
 
 // requestTimeout bounds each request the suite sends.
@@ -46,6 +47,9 @@ func run(ctx context.Context, target Target, opts Options, all []testCase) Repor
 	}
 	if u, err := url.Parse(target.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		rep.Error = fmt.Sprintf("base URL %q is not an http(s) URL", target.BaseURL)
+		return rep
+	} else if u.Scheme == "http" && !target.InsecureHTTP && !loopback.Host(u.Hostname()) {
+		rep.Error = fmt.Sprintf("base URL %q: plain http to a host other than this machine would send the partner secret and tokens unencrypted; use https, or set Target.InsecureHTTP if the network is trusted", u.Redacted())
 		return rep
 	}
 	tr, err := NewTransport(target.BaseURL, target.Transport)

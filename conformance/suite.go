@@ -40,6 +40,11 @@ type Target struct {
 	MobileNumber        string            // a user that exists; "" means DefaultMobileNumber
 	UnknownMobileNumber string            // a user that does not; "" means DefaultUnknownMobileNumber
 	Transport           http.RoundTripper // what the validating Transport sends through; nil means http.DefaultTransport
+	// InsecureHTTP lets BaseURL be plain http to a host other than this
+	// machine. Without it Run refuses such a URL before sending anything:
+	// the suite sends the partner secret and tokens, which would travel
+	// unencrypted (the client's WithInsecureHTTP rule).
+	InsecureHTTP bool
 }
 
 func (t Target) String() string {

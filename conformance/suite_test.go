@@ -95,6 +95,41 @@ func TestRunRejectsABadBaseURL(t *testing.T) {
 	}
 }
 
+// TestRunRefusesPlainHTTPToAnotherHost: the suite sends the secret, so a
+// plain http URL to another machine is refused before any request, unless
+// the target says the network is trusted.
+func TestRunRefusesPlainHTTPToAnotherHost(t *testing.T) {
+	for _, tc := range []struct {
+		base     string
+		insecure bool
+		sends    bool
+	}{
+		{"http://api.example.com/partner", false, false},
+		{"http://10.0.0.1:8080/partner", false, false},
+		{"http://api.example.com/partner", true, true},
+		{"https://api.example.com/partner", false, true},
+		{"http://127.0.0.1:1/partner", false, true},
+		{"http://localhost:1/partner", false, true},
+		{"http://[::1]:1/partner", false, true},
+	} {
+		var sent []string
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			sent = append(sent, r.URL.String())
+			return nil, fmt.Errorf("not sent anywhere")
+		})
+		rep := Run(context.Background(), Target{BaseURL: tc.base, PartnerID: "p", PartnerSecret: secret, InsecureHTTP: tc.insecure, Transport: rt}, Options{})
+		if refused := strings.Contains(rep.Error, "plain http"); refused == tc.sends {
+			t.Errorf("Run(%q, insecure %v): error %q; want refused = %v", tc.base, tc.insecure, rep.Error, !tc.sends)
+		}
+		if got := len(sent) > 0; got != tc.sends {
+			t.Errorf("Run(%q, insecure %v) sent %d requests; want any = %v", tc.base, tc.insecure, len(sent), tc.sends)
+		}
+		if strings.Contains(rep.Error, secret) {
+			t.Errorf("Run(%q): error %q carries the secret", tc.base, rep.Error)
+		}
+	}
+}
+
 func TestPacer(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
 	reset := fmt.Sprint(start.Unix() + 7)
@@ -199,3 +234,7 @@ func TestReportOutput(t *testing.T) {
 		t.Errorf("decoded report = %+v; want the original", back)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

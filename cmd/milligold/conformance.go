@@ -66,6 +66,7 @@ injection: --include-faults.`,
 				return err
 			}
 			target.BaseURL, target.PartnerID, target.PartnerSecret = base, id, secret
+			target.InsecureHTTP = f.insecure // resolveBaseURL refused plain http without it
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			ctx, cancel := context.WithTimeout(ctx, timeout)
