@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/quotakey"
 	"github.com/milligold/milligold-go/sandbox"
@@ -288,8 +289,10 @@ func explainAPI(e *milligold.APIError) error {
 		return fmt.Errorf("the API refused a fresh access token (%s); check that --base-url points at one API", status)
 	case e.StatusCode == http.StatusNotFound && e.Operation == middleware.OpGetUserInfo:
 		return fmt.Errorf("user not found (%s)%s; check the mobile number", status, detail)
+	case e.StatusCode == http.StatusNotFound && documentsStatus(e.Operation, "404"):
+		return fmt.Errorf("not found (%s)%s; check the parameters of %s", status, detail, e.Operation)
 	case e.StatusCode == http.StatusNotFound:
-		// Only getUserInfo has a resource to miss; anywhere else the URL is wrong.
+		// The operation has no resource to miss: the URL is wrong.
 		return fmt.Errorf("no such endpoint (%s)%s; check that --base-url includes the API's base path, such as https://api.milligold.in/partner", status, detail)
 	case e.StatusCode >= 500:
 		return fmt.Errorf("the API failed (%s)%s; try again later, and quote the errorCode if it persists", status, detail)
@@ -297,6 +300,24 @@ func explainAPI(e *milligold.APIError) error {
 		return fmt.Errorf("the API rejected the request (%s)%s", status, detail)
 	}
 	return fmt.Errorf("unexpected answer from the API (%s)%s", status, detail)
+}
+
+// documentsStatus reports whether the spec documents status for the
+// operation opID: a documented 404 is a resource the API did not find, any
+// other 404 a URL that names no operation.
+func documentsStatus(opID, status string) bool {
+	spec, err := apispec.GetSpec()
+	if err != nil {
+		return false
+	}
+	for _, item := range spec.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.OperationID == opID {
+				return op.Responses.Value(status) != nil
+			}
+		}
+	}
+	return false
 }
 
 func statusText(code int) string {

@@ -262,6 +262,7 @@ func TestExplain(t *testing.T) {
 		{"credentials", api("createAccessToken", 401, "Invalid"), "the API refused the partner credentials (401 Unauthorized, errorCode c0ffee); check --partner-id/MILLIGOLD_PARTNER_ID and MILLIGOLD_PARTNER_SECRET or --partner-secret-file"},
 		{"token refused", api("getGoldRate", 401, "expired"), "the API refused a fresh access token (401 Unauthorized, errorCode c0ffee); check that --base-url points at one API"},
 		{"not found", api("getUserInfo", 404, "gone"), "user not found (404 Not Found, errorCode c0ffee): gone; check the mobile number"},
+		{"new operation's resource not found", api("getGoldRate", 404, "gone"), "no such endpoint (404 Not Found, errorCode c0ffee): gone; check that --base-url includes the API's base path, such as https://api.milligold.in/partner"},
 		{"base path missing", api("createAccessToken", 404, "The requested resource was not found"), "no such endpoint (404 Not Found, errorCode c0ffee): The requested resource was not found; check that --base-url includes the API's base path, such as https://api.milligold.in/partner"},
 		{"server failed", api("getGoldRate", 503, ""), "the API failed (503 Service Unavailable, errorCode c0ffee); try again later, and quote the errorCode if it persists"},
 		{"bad request", api("getUserInfo", 400, "bad number"), "the API rejected the request (400 Bad Request, errorCode c0ffee): bad number"},
@@ -319,5 +320,24 @@ func TestBaseURLNames(t *testing.T) {
 	}
 	if milligold.SandboxURL != milligold.HostedSandboxURL {
 		t.Errorf("SandboxURL = %q; want the deprecated name of HostedSandboxURL %q", milligold.SandboxURL, milligold.HostedSandboxURL)
+	}
+}
+
+// TestDocumentsStatus: a 404 is "not found" only where the spec documents
+// one; elsewhere the CLI explains it as a wrong base URL.
+func TestDocumentsStatus(t *testing.T) {
+	for _, tc := range []struct {
+		op, status string
+		want       bool
+	}{
+		{"getUserInfo", "404", true},
+		{"getUserInfo", "429", true},
+		{"getGoldRate", "404", false},
+		{"createAccessToken", "404", false},
+		{"noSuchOperation", "404", false},
+	} {
+		if got := documentsStatus(tc.op, tc.status); got != tc.want {
+			t.Errorf("documentsStatus(%q, %q) = %v; want %v", tc.op, tc.status, got, tc.want)
+		}
 	}
 }
