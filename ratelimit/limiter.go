@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,10 +65,40 @@ type SlidingLog struct {
 	mu      sync.Mutex
 	margin  time.Duration
 	limit   int
-	sent    []time.Time // ascending; at most limit entries
+	sent    []time.Time // ascending; the last limit sends at most
 	penalty time.Time
-	rtts    [roundTrips]time.Duration // ring of recent round trips
-	nrtt    int                       // round trips observed, ever
+	rtts    RoundTrips
+}
+
+// RoundTrips holds the last 64 round trips and derives the adaptive margin
+// from them; the shared limiters (redisquota, filequota) use it too. The
+// zero value is ready. Not safe for concurrent use.
+type RoundTrips struct {
+	ring [roundTrips]time.Duration
+	n    int // round trips added, ever
+}
+
+// Add records one round trip; a negative d is ignored.
+func (r *RoundTrips) Add(d time.Duration) {
+	if d < 0 {
+		return
+	}
+	r.ring[r.n%roundTrips] = d
+	r.n++
+}
+
+// Margin is the longest recent round trip within [MinMargin,
+// DefaultMargin], or DefaultMargin before the first.
+func (r *RoundTrips) Margin() time.Duration {
+	if r.n == 0 {
+		return DefaultMargin
+	}
+	return ClampMargin(slices.Max(r.ring[:min(r.n, roundTrips)]))
+}
+
+// ClampMargin keeps an adaptive margin within [MinMargin, DefaultMargin].
+func ClampMargin(d time.Duration) time.Duration {
+	return min(max(d, MinMargin), DefaultMargin)
 }
 
 // Option configures a SlidingLog.
@@ -136,12 +167,17 @@ func (l *SlidingLog) reserve() time.Duration {
 		return l.penalty.Sub(now)
 	}
 	span := l.window + l.margin
-	for len(l.sent) > 0 && now.Sub(l.sent[0]) >= span {
-		l.sent = l.sent[1:]
+	// Only the limit-th latest send decides, so the log keeps the last limit
+	// sends whatever their age: trimming by the span would forget sends that
+	// count again when the margin grows.
+	if len(l.sent) >= l.limit {
+		if oldest := l.sent[len(l.sent)-l.limit]; now.Sub(oldest) < span {
+			// The send limit places back frees the slot; never 0, so we sleep.
+			return max(oldest.Add(span).Sub(now), time.Nanosecond)
+		}
 	}
 	if len(l.sent) >= l.limit {
-		// The send limit places back frees the slot; never 0, so we sleep.
-		return max(l.sent[len(l.sent)-l.limit].Add(span).Sub(now), time.Nanosecond)
+		l.sent = l.sent[len(l.sent)-l.limit+1:] // append reallocates: amortised O(1)
 	}
 	l.sent = append(l.sent, now)
 	return 0
@@ -178,13 +214,8 @@ func (l *SlidingLog) ObserveRoundTrip(d time.Duration) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.rtts[l.nrtt%roundTrips] = d
-	l.nrtt++
-	longest := time.Duration(0)
-	for _, r := range l.rtts[:min(l.nrtt, roundTrips)] {
-		longest = max(longest, r)
-	}
-	l.margin = min(max(longest, MinMargin), DefaultMargin)
+	l.rtts.Add(d)
+	l.margin = l.rtts.Margin()
 }
 
 // Margin returns the margin in force.

@@ -223,6 +223,26 @@ func TestAdaptiveMargin(t *testing.T) {
 	}
 }
 
+// TestMarginGrowthCountsOlderSends: a send that fell out of the span while
+// the margin was small counts again when the margin grows, so a longer
+// round trip never lets a send out early.
+func TestMarginGrowthCountsOlderSends(t *testing.T) {
+	ms := time.Millisecond
+	clk := clock.NewAuto(time.Unix(0, 0))
+	t0 := clk.Now()
+	l := NewSlidingLog(Policy{Requests: 2, Window: time.Second}, WithClock(clk.Now, clk.Sleep))
+	l.ObserveRoundTrip(10 * ms) // margin: the 100 ms floor
+	l.Wait(context.Background())
+	clk.Advance(1150 * ms) // the first send is past window+margin
+	l.Wait(context.Background())
+	l.ObserveRoundTrip(800 * ms) // margin 800 ms: the first send counts again
+	clk.Advance(50 * ms)
+	l.Wait(context.Background())
+	if got, want := clk.Now().Sub(t0), 1800*ms; got != want {
+		t.Errorf("third send at t0+%v; want t0+%v (first send + window + the grown margin)", got, want)
+	}
+}
+
 // simulateAdaptive sends n requests one after another through an adaptive
 // SlidingLog on a virtual clock, each with a one-way latency out and back
 // drawn from [lo, hi], reporting each round trip as Transport does, with
