@@ -19,49 +19,72 @@ import (
 	"github.com/milligold/milligold-go/ratelimit"
 )
 
-// reserveScript is the sliding log: at most limit sends in every interval of
-// span (window plus margin), on Redis's clock, in one atomic step.
+// reserveScript is the sliding log: at most limit sends in every interval
+// of span (window plus the shared margin), on Redis's clock, in one atomic
+// step.
 //
 //	KEYS[1] the log (sorted set, score = send time in µs)
 //	KEYS[2] the limits (hash: limit, penalty in µs)
 //	KEYS[3] the epoch: a random value, new whenever Redis lost the keys
-//	ARGV[1] span µs; ARGV[2] the default limit; ARGV[3] a unique member;
+//	KEYS[4] the margins (hash: process id -> "margin µs:expiry µs")
+//	ARGV[1] window µs; ARGV[2] the default limit; ARGV[3] a unique member;
 //	ARGV[4] the epoch the caller last saw; ARGV[5] a new epoch, in case;
 //	ARGV[6] "1" when the caller holds recent sends it has not replayed;
-//	ARGV[7…] pairs of member and age (µs): sends to replay (the fallback's,
+//	ARGV[7] the caller's margin µs; ARGV[8] its process id; ARGV[9] the
+//	caller's longest span µs (what the log keeps, at least the span in
+//	force, and how long the caller's margin report lives);
+//	ARGV[10…] pairs of member and age (µs): sends to replay (the fallback's,
 //	and after a new epoch this process's recent ones); NX keeps a replay
 //	from counting twice
 //
-// It returns {0, epoch} (a send recorded), {µs to wait, epoch}, or
-// {-1, epoch} when the epoch changed (Redis restarted empty) and the caller
-// should call again with its recent sends.
+// The margin in force is the largest of the live processes' margins (see
+// Limiter). Only the limit-th latest send decides, and the log keeps every
+// send of the longest span, so a margin that grows counts sends a smaller
+// one would have let go.
+//
+// It returns {0, epoch, margin µs} (a send recorded), {µs to wait, epoch,
+// margin µs}, or {-1, epoch, 0} when the epoch changed (Redis restarted
+// empty) and the caller should call again with its recent sends.
 var reserveScript = redis.NewScript(`
 local ep = redis.call('GET', KEYS[3])
 if not ep then
   ep = ARGV[5]
   redis.call('SET', KEYS[3], ep)
 end
-if ARGV[6] == '1' and ep ~= ARGV[4] then return {-1, ep} end
+if ARGV[6] == '1' and ep ~= ARGV[4] then return {-1, ep, 0} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local span = tonumber(ARGV[1])
-for i = 7, #ARGV - 1, 2 do
+local keep = tonumber(ARGV[9])
+local margin = tonumber(ARGV[7])
+redis.call('HSET', KEYS[4], ARGV[8], ARGV[7] .. ':' .. string.format('%.0f', now + keep))
+local ms = redis.call('HGETALL', KEYS[4])
+for i = 1, #ms, 2 do
+  local m, exp = string.match(ms[i + 1], '^(%d+):(%d+)$')
+  if m and tonumber(exp) > now then
+    if tonumber(m) > margin then margin = tonumber(m) end
+  else
+    redis.call('HDEL', KEYS[4], ms[i])
+  end
+end
+redis.call('PEXPIRE', KEYS[4], math.ceil(keep / 1000) + 1000)
+local span = tonumber(ARGV[1]) + margin
+if span > keep then keep = span end
+for i = 10, #ARGV - 1, 2 do
   redis.call('ZADD', KEYS[1], 'NX', now - tonumber(ARGV[i + 1]), ARGV[i])
 end
 local pen = tonumber(redis.call('HGET', KEYS[2], 'penalty') or '0')
-if now < pen then return {pen - now, ep} end
+if now < pen then return {pen - now, ep, margin} end
 local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - keep)
 local n = redis.call('ZCARD', KEYS[1])
 if n >= limit then
   local e = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
   local d = tonumber(e[2]) + span - now
-  if d < 1 then d = 1 end
-  return {d, ep}
+  if d > 0 then return {d, ep, margin} end
 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
-return {0, ep}`)
+redis.call('PEXPIRE', KEYS[1], math.ceil(keep / 1000) + 1000)
+return {0, ep, margin}`)
 
 // penalizeScript moves the shared penalty (Redis clock) to now + ARGV[1] µs
 // unless it is already later.
@@ -77,12 +100,27 @@ return 1`)
 // every process, and the 429 penalty and adopted limit shared too. While
 // Redis is unreachable it falls back to an in-process sliding log at the
 // fallback share of the limit. Safe for concurrent use.
+//
+// Its margin adapts as ratelimit.SlidingLog's does, unless WithMargin fixes
+// it: each process takes the longest of its last 64 round trips (plus the
+// reserve call that let the request out: the log is stamped on Redis's
+// clock, before the answer reaches us), and the log's span is the window
+// plus the largest margin of the processes that reserved within the
+// longest span. The largest, not each its own: the server counts every
+// process's arrivals in one window, so the margin must cover the spread of
+// all their one-way latencies, and a process near the API would otherwise
+// crowd a send into the window of a far one's. A report expires when a send
+// made with it could no longer count (window + DefaultMargin), so a slow
+// process that stops no longer holds the others back.
 type Limiter struct {
 	rdb    redis.UniversalClient
 	keys   keys
 	h      *health
 	policy ratelimit.Policy
-	span   time.Duration
+	window time.Duration
+	keep   time.Duration // the longest span: what the log and this process keep
+	fixed  bool          // WithMargin: the margin does not adapt
+	margin time.Duration // the fixed margin
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
 	opTO   time.Duration
@@ -101,21 +139,57 @@ type Limiter struct {
 	fullUntil time.Time // the shared log was full until then, as Redis last said
 	penalty   time.Time // the latest Penalize, for the fallback
 	observed  int       // the limit last written to Redis
+	rtts      ratelimit.RoundTrips
+	lastOp    time.Duration // the last reserve call's duration
+	shared    time.Duration // the margin in force, as Redis last said
 }
 
-var _ ratelimit.Limiter = (*Limiter)(nil)
+var (
+	_ ratelimit.Limiter           = (*Limiter)(nil)
+	_ ratelimit.RoundTripObserver = (*Limiter)(nil)
+)
 
 func newLimiter(rdb redis.UniversalClient, k keys, h *health, p ratelimit.Policy, st settings) *Limiter {
 	var id [8]byte
 	rand.Read(id[:])
 	l := &Limiter{
-		rdb: rdb, keys: k, h: h, policy: p, span: p.Window + st.margin,
-		now: st.now, sleep: st.sleep, opTO: st.opTimeout, share: st.share, onWait: st.onWait,
+		rdb: rdb, keys: k, h: h, policy: p, window: p.Window, fixed: st.fixed, margin: st.margin,
+		keep: p.Window + max(st.margin, ratelimit.DefaultMargin),
+		now:  st.now, sleep: st.sleep, opTO: st.opTimeout, share: st.share, onWait: st.onWait,
 		id: hex.EncodeToString(id[:]),
 	}
 	l.limit.Store(int64(p.Requests))
 	l.fbLimit = l.fallbackLimit(p.Requests)
+	l.shared = l.ownMargin()
 	return l
+}
+
+// ownMargin is this process's margin; l.mu held.
+func (l *Limiter) ownMargin() time.Duration {
+	if l.fixed {
+		return l.margin
+	}
+	return l.rtts.Margin()
+}
+
+// ObserveRoundTrip implements ratelimit.RoundTripObserver: this process's
+// margin becomes the longest of its recent round trips, each with the
+// reserve call before it. A fixed margin (WithMargin) ignores it.
+func (l *Limiter) ObserveRoundTrip(d time.Duration) {
+	if l.fixed || d < 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rtts.Add(d + l.lastOp)
+}
+
+// Margin returns the margin in force: the largest of the live processes'
+// as Redis last said, and at least this process's own.
+func (l *Limiter) Margin() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return max(l.shared, l.ownMargin())
 }
 
 func (l *Limiter) fallbackLimit(n int) int {
@@ -189,14 +263,15 @@ func (l *Limiter) reserveOnce(ctx context.Context) (d time.Duration, shared, aga
 	l.mu.Lock()
 	now := l.now()
 	me := l.member()
-	l.recent = trim(l.recent, now, l.span)
+	l.recent = trim(l.recent, now, l.keep)
 	unreplayed := "0"
 	if !l.restore && len(l.recent) > 0 {
 		unreplayed = "1"
 	}
 	var fresh [8]byte
 	rand.Read(fresh[:])
-	args := []any{l.span.Microseconds(), l.policy.Requests, me, l.epoch, hex.EncodeToString(fresh[:]), unreplayed}
+	args := []any{l.window.Microseconds(), l.policy.Requests, me, l.epoch, hex.EncodeToString(fresh[:]), unreplayed,
+		l.ownMargin().Microseconds(), l.id, l.keep.Microseconds()}
 	replay := l.offline
 	if l.restore {
 		replay = append(slices.Clip(l.recent), l.offline...)
@@ -206,22 +281,24 @@ func (l *Limiter) reserveOnce(ctx context.Context) (d time.Duration, shared, aga
 		replayed[r.member] = true
 	}
 	for _, r := range replay {
-		if age := now.Sub(r.at); age < l.span {
+		if age := now.Sub(r.at); age < l.keep {
 			args = append(args, r.member, age.Microseconds())
 		}
 	}
 	l.mu.Unlock()
 	octx, cancel := context.WithTimeout(ctx, l.opTO)
 	defer cancel()
-	res, err := reserveScript.Run(octx, l.rdb, []string{l.keys.log, l.keys.meta, l.keys.epoch}, args...).Slice()
-	var us int64
+	res, err := reserveScript.Run(octx, l.rdb, []string{l.keys.log, l.keys.meta, l.keys.epoch, l.keys.margins}, args...).Slice()
+	took := l.now().Sub(now)
+	var us, marginUS int64
 	var epoch string
 	if err == nil {
-		if len(res) != 2 {
+		if len(res) != 3 {
 			err = errors.New("redisquota: unexpected reply to the reserve script")
 		} else {
 			us, _ = res[0].(int64)
 			epoch, _ = res[1].(string)
+			marginUS, _ = res[2].(int64)
 		}
 	}
 	if redisErr(ctx, err) {
@@ -245,9 +322,11 @@ func (l *Limiter) reserveOnce(ctx context.Context) (d time.Duration, shared, aga
 	}
 	d = time.Duration(us) * time.Microsecond
 	l.restore = false
+	l.lastOp = max(took, 0)
+	l.shared = time.Duration(marginUS) * time.Microsecond
 	// The replayed fallback sends are in the shared log now. (Another Wait
 	// may have changed offline meanwhile: go by member.)
-	l.recent = trim(l.recent, now, l.span)
+	l.recent = trim(l.recent, now, l.keep)
 	keep := l.offline[:0]
 	for _, x := range l.offline {
 		if replayed[x.member] {
@@ -291,18 +370,23 @@ func (l *Limiter) waitLocal(ctx context.Context) error {
 	for {
 		l.mu.Lock()
 		now := l.now()
-		l.recent = trim(l.recent, now, l.span)
-		l.offline = trim(l.offline, now, l.span)
+		span := l.window + max(l.shared, l.ownMargin())
+		l.recent = trim(l.recent, now, l.keep)
+		l.offline = trim(l.offline, now, l.keep)
 		var d time.Duration
-		if until := later(l.fullUntil, l.penalty); now.Before(until) {
-			d = until.Sub(now)
-		} else if n := len(l.recent) + len(l.offline); n >= l.fbLimit {
-			all := make([]time.Time, 0, n)
-			for _, x := range append(slices.Clip(l.recent), l.offline...) {
+		// The sends within the span: recent and offline keep the longest
+		// span, for the replay and for a margin that grows.
+		var all []time.Time
+		for _, x := range append(slices.Clip(l.recent), l.offline...) {
+			if now.Sub(x.at) < span {
 				all = append(all, x.at)
 			}
+		}
+		if until := later(l.fullUntil, l.penalty); now.Before(until) {
+			d = until.Sub(now)
+		} else if n := len(all); n >= l.fbLimit {
 			slices.SortFunc(all, func(a, b time.Time) int { return a.Compare(b) })
-			d = max(all[n-l.fbLimit].Add(l.span).Sub(now), time.Nanosecond)
+			d = max(all[n-l.fbLimit].Add(span).Sub(now), time.Nanosecond)
 		} else {
 			l.offline = append(l.offline, send{now, l.member()})
 		}

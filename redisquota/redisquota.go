@@ -65,6 +65,7 @@ type settings struct {
 	opTimeout time.Duration
 	share     float64
 	margin    time.Duration
+	fixed     bool // WithMargin was given
 	onWait    func(d time.Duration, limit int, window time.Duration)
 }
 
@@ -121,9 +122,11 @@ func WithFallbackShare(share float64) Option {
 	}
 }
 
-// WithMargin sets the sliding log's safety margin (ratelimit.DefaultMargin by default).
+// WithMargin fixes this process's safety margin: it no longer adapts to
+// round trips (see Limiter). The log's span is still the window plus the
+// largest margin of the processes sharing it.
 func WithMargin(d time.Duration) Option {
-	return func(s *settings) { s.margin = max(d, 0) }
+	return func(s *settings) { s.margin, s.fixed = max(d, 0), true }
 }
 
 // WithOnWait calls fn when Wait must wait a second or more for the limit
@@ -172,7 +175,7 @@ func New(rdb redis.UniversalClient, baseURL, partnerID, secret string, p ratelim
 // the cached answers, found by SCAN: on a cluster client, on the node SCAN
 // reaches) and returns how many keys it deleted.
 func (s *Shared) Clear(ctx context.Context) (int, error) {
-	n, err := s.rdb.Del(ctx, s.keys.token, s.keys.lock, s.keys.log, s.keys.meta, s.keys.epoch).Result()
+	n, err := s.rdb.Del(ctx, s.keys.token, s.keys.lock, s.keys.log, s.keys.meta, s.keys.epoch, s.keys.margins).Result()
 	if err != nil {
 		return 0, fmt.Errorf("redisquota: clear: %w", err)
 	}
@@ -193,12 +196,12 @@ func (s *Shared) Clear(ctx context.Context) (int, error) {
 // keys are one partner's Redis keys; the braces make Redis Cluster hash
 // only the partner hash, so the Lua scripts' keys share a slot.
 type keys struct {
-	prefix, token, lock, log, meta, epoch string
+	prefix, token, lock, log, meta, epoch, margins string
 }
 
 func newKeys(p quotakey.Partner) keys {
 	pre := "milligold:{" + p.String() + "}:"
-	return keys{prefix: pre, token: pre + "token", lock: pre + "token-lock", log: pre + "log", meta: pre + "limits", epoch: pre + "epoch"}
+	return keys{prefix: pre, token: pre + "token", lock: pre + "token-lock", log: pre + "log", meta: pre + "limits", epoch: pre + "epoch", margins: pre + "margins"}
 }
 
 // ParseURL builds a client from a redis:// or rediss:// (TLS) URL, with

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -431,4 +432,114 @@ func TestRestartRestoresTheLog(t *testing.T) {
 	if err != nil || n != int64(quick.Requests) {
 		t.Errorf("shared log after the restart and recovery = %d, %v; want the %d sends restored", n, err, quick.Requests)
 	}
+}
+
+// TestSharedMarginIsTheLargest: the log's span is the window plus the
+// largest margin of the live processes, not each process's own: a process
+// with fast round trips still waits out a slow one's margin. The report
+// expires a window plus DefaultMargin after the slow process's last call.
+func TestSharedMarginIsTheLargest(t *testing.T) {
+	srv := redistest.Start(t)
+	ms := time.Millisecond
+	mk := func() *Limiter {
+		s, err := New(srv.Client(t), base, partner, secret, quick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Limiter
+	}
+	slow, fast := mk(), mk()
+	if got := fast.Margin(); got != ratelimit.DefaultMargin {
+		t.Errorf("Margin before any round trip = %v; want DefaultMargin", got)
+	}
+	slow.ObserveRoundTrip(600 * ms)
+	fast.ObserveRoundTrip(10 * ms) // its own margin: the 100 ms floor
+	ctx := context.Background()
+	t0 := time.Now()
+	if err := slow.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range quick.Requests - 1 {
+		if err := fast.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fast.Margin(); got < 600*ms {
+		t.Errorf("fast process's Margin = %v; want the slow one's 600ms at least", got)
+	}
+	if err := fast.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The slot frees at the slow send's stamp (after t0) + window + 600 ms;
+	// Redis's clock and ours are this host's, to the microsecond.
+	if got, want := time.Since(t0), quick.Window+600*ms-5*ms; got < want {
+		t.Errorf("sixth send %v after the first; want %v at least (window + the largest margin)", got, want)
+	}
+	// The slow process stops: its report outlives its sends by no more
+	// than window + DefaultMargin, then the fast one's own margin rules.
+	time.Sleep(quick.Window + ratelimit.DefaultMargin + 100*ms)
+	if err := fast.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := fast.Margin(); got >= 600*ms || got < ratelimit.MinMargin {
+		t.Errorf("Margin after the slow process's report expired = %v; want its own (%v to 600ms)", got, ratelimit.MinMargin)
+	}
+}
+
+// TestAdaptiveMarginUnderJitter: two processes of three goroutines each
+// share the quota; every request arrives 5-150 ms after Wait returns and
+// its answer takes as long again, each round trip reported as Transport
+// does. No 1 s interval of arrivals (so no server window of any alignment)
+// may hold more than the limit, and the quota is used. A margin below the
+// one-way spread (e.g. 0) fails: the arrivals of two consecutive windows'
+// bursts overlap.
+func TestAdaptiveMarginUnderJitter(t *testing.T) {
+	srv := redistest.Start(t)
+	var lims []*Limiter
+	for range 2 {
+		s, err := New(srv.Client(t), base, partner, secret, quick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lims = append(lims, s.Limiter)
+	}
+	const run = 6 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), run)
+	defer cancel()
+	var mu sync.Mutex
+	var arrivals []time.Time
+	var wg sync.WaitGroup
+	for i, l := range lims {
+		for g := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(i), uint64(g)))
+				oneWay := func() time.Duration {
+					return 5*time.Millisecond + time.Duration(rng.Int64N(int64(146*time.Millisecond)))
+				}
+				for l.Wait(ctx) == nil {
+					sent := time.Now()
+					out, back := oneWay(), oneWay()
+					// The arrival is computed, not slept to: a loaded
+					// machine's late wake-up is not network latency.
+					mu.Lock()
+					arrivals = append(arrivals, sent.Add(out))
+					mu.Unlock()
+					time.Sleep(out + back)
+					l.ObserveRoundTrip(time.Since(sent))
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if got := maxInWindow(arrivals, quick.Window); got > quick.Requests {
+		t.Errorf("max arrivals in one %s = %d; want at most %d (margins %v, %v)", quick.Window, got, quick.Requests, lims[0].Margin(), lims[1].Margin())
+	}
+	// 6 s at 5 per about 1.3 s (the margin adapts within the first
+	// burst's round trips): 25 at best; 12 even when loaded.
+	if len(arrivals) < 12 {
+		t.Errorf("requests in %v = %d; want 12 at least", run, len(arrivals))
+	}
+	t.Logf("%d requests in %v; margins %v, %v", len(arrivals), run, lims[0].Margin(), lims[1].Margin())
 }
