@@ -46,6 +46,7 @@ type settings struct {
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
 	margin time.Duration
+	fixed  bool // WithMargin was given
 	onWait func(d time.Duration, limit int, window time.Duration)
 }
 
@@ -61,8 +62,11 @@ func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) 
 	}
 }
 
-// WithMargin sets the sliding log's safety margin (ratelimit.DefaultMargin by default).
-func WithMargin(d time.Duration) Option { return func(s *settings) { s.margin = max(d, 0) } }
+// WithMargin fixes the sliding log's safety margin: it no longer adapts to
+// round trips (see Limiter).
+func WithMargin(d time.Duration) Option {
+	return func(s *settings) { s.margin, s.fixed = max(d, 0), true }
+}
 
 // WithOnWait calls fn when Wait must wait a second or more (the CLI prints
 // it); fn must not block.
@@ -93,10 +97,16 @@ func New(dir, baseURL, partnerID, secret string, p ratelimit.Policy, opts ...Opt
 		o(&st)
 	}
 	path := filepath.Join(dir, pk.String())
+	localOpts := []ratelimit.Option{ratelimit.WithClock(st.now, st.sleep)}
+	if st.fixed {
+		localOpts = append(localOpts, ratelimit.WithMargin(st.margin))
+	}
 	return &Shared{
 		Store: &TokenStore{pk: pk, path: path + ".token", lockPath: path + ".token.lock", now: st.now, sleep: st.sleep},
-		Limiter: &Limiter{path: path + ".quota", lockPath: path + ".quota.lock", policy: p, span: p.Window + st.margin, now: st.now, sleep: st.sleep, onWait: st.onWait,
-			local: ratelimit.NewSlidingLog(p, ratelimit.WithMargin(st.margin), ratelimit.WithClock(st.now, st.sleep))},
+		Limiter: &Limiter{path: path + ".quota", lockPath: path + ".quota.lock", policy: p,
+			fixed: st.fixed, margin: st.margin, keep: p.Window + max(st.margin, ratelimit.DefaultMargin),
+			now: st.now, sleep: st.sleep, onWait: st.onWait,
+			local: ratelimit.NewSlidingLog(p, localOpts...)},
 	}, nil
 }
 
@@ -246,13 +256,39 @@ func lockCtx(ctx context.Context, path string, sleep func(context.Context, time.
 
 // quotaFile is the sliding log at rest. Times are unix nanoseconds.
 type quotaFile struct {
-	Limit   int     `json:"limit,omitempty"`
-	Penalty int64   `json:"penalty,omitempty"`
-	Sent    []int64 `json:"sent"`
+	Limit   int         `json:"limit,omitempty"`
+	Penalty int64       `json:"penalty,omitempty"`
+	Sent    []int64     `json:"sent"`
+	RTT     []roundTrip `json:"rtt,omitempty"` // the host's last round trips, oldest first
+}
+
+// roundTrip is one observed round trip: when (unix ns) and how long (ns).
+type roundTrip struct {
+	At int64 `json:"at"`
+	D  int64 `json:"d"`
+}
+
+// rttKeep is how long a round trip counts for the margin: about what 64 of
+// them last at the document's 10 per 20 s. After a pause the margin starts
+// again from DefaultMargin, since the network may have changed.
+const rttKeep = 2 * time.Minute
+
+// margin is the adaptive margin the file's round trips give at now.
+func (q *quotaFile) margin(now time.Time) time.Duration {
+	var r ratelimit.RoundTrips
+	for _, x := range q.RTT {
+		if now.Sub(time.Unix(0, x.At)) < rttKeep {
+			r.Add(time.Duration(x.D))
+		}
+	}
+	return r.Margin()
 }
 
 // maxSent bounds what a damaged or hostile file can make us hold.
 const maxSent = 1 << 16
+
+// maxRTT is how many round trips the file keeps (ratelimit's 64).
+const maxRTT = 64
 
 // decodeQuota reads a quota file; anything malformed is an empty log.
 func decodeQuota(b []byte) quotaFile {
@@ -260,23 +296,39 @@ func decodeQuota(b []byte) quotaFile {
 	if json.Unmarshal(b, &q) != nil || len(q.Sent) > maxSent || q.Limit < 0 || q.Limit > 1<<20 {
 		return quotaFile{}
 	}
+	if len(q.RTT) > maxRTT {
+		q.RTT = q.RTT[len(q.RTT)-maxRTT:]
+	}
 	slices.Sort(q.Sent)
 	return q
 }
 
 // Limiter is a ratelimit.Limiter whose sliding log is a file, shared by
 // every process of the host. Safe for concurrent use.
+//
+// Its margin adapts as ratelimit.SlidingLog's does (the longest of the last
+// 64 round trips within [MinMargin, DefaultMargin]) unless WithMargin fixes
+// it, but from one ring in the file that every process of the host adds to:
+// they share the host's path to the API, and a CLI run makes too few
+// requests to learn alone, so a run starts from what the runs before it
+// saw. A round trip counts for rttKeep (2 min); with none the margin is
+// DefaultMargin.
 type Limiter struct {
 	path, lockPath string
 	policy         ratelimit.Policy
-	span           time.Duration
+	fixed          bool          // WithMargin: the margin does not adapt
+	margin         time.Duration // the fixed margin
+	keep           time.Duration // the longest span: sends older are dropped
 	now            func() time.Time
 	sleep          func(context.Context, time.Duration) error
 	onWait         func(time.Duration, int, time.Duration)
 	local          *ratelimit.SlidingLog // when the file fails
 }
 
-var _ ratelimit.Limiter = (*Limiter)(nil)
+var (
+	_ ratelimit.Limiter           = (*Limiter)(nil)
+	_ ratelimit.RoundTripObserver = (*Limiter)(nil)
+)
 
 // update runs fn on the quota file under its lock and writes the result.
 func (l *Limiter) update(ctx context.Context, fn func(q *quotaFile)) error {
@@ -317,15 +369,24 @@ func (l *Limiter) Wait(ctx context.Context) error {
 				d = p.Sub(now)
 				return
 			}
-			cut := now.Add(-l.span).UnixNano()
+			margin := l.margin
+			if !l.fixed {
+				margin = q.margin(now)
+			}
+			span := l.window() + margin
+			// Only the limit-th latest send decides; the file keeps the
+			// longest span's, so a margin that grows counts them again.
+			cut := now.Add(-max(l.keep, span)).UnixNano()
 			i := 0
 			for i < len(q.Sent) && q.Sent[i] <= cut {
 				i++
 			}
 			q.Sent = q.Sent[i:]
 			if len(q.Sent) >= limit {
-				d = max(time.Unix(0, q.Sent[len(q.Sent)-limit]).Add(l.span).Sub(now), time.Nanosecond)
-				return
+				if oldest := time.Unix(0, q.Sent[len(q.Sent)-limit]); now.Sub(oldest) < span {
+					d = max(oldest.Add(span).Sub(now), time.Nanosecond)
+					return
+				}
 			}
 			q.Sent = append(q.Sent, now.UnixNano())
 		})
@@ -350,6 +411,35 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+func (l *Limiter) window() time.Duration { return l.policy.Window }
+
+// ObserveRoundTrip implements ratelimit.RoundTripObserver: d joins the
+// host's ring in the file. A fixed margin (WithMargin) ignores it.
+func (l *Limiter) ObserveRoundTrip(d time.Duration) {
+	if l.fixed || d < 0 {
+		return
+	}
+	l.local.ObserveRoundTrip(d)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = l.update(ctx, func(q *quotaFile) {
+		q.RTT = append(q.RTT, roundTrip{At: l.now().UnixNano(), D: int64(d)})
+		if len(q.RTT) > maxRTT {
+			q.RTT = q.RTT[len(q.RTT)-maxRTT:]
+		}
+	})
+}
+
+// Margin returns the margin in force (the file's, or the fixed one).
+func (l *Limiter) Margin() time.Duration {
+	if l.fixed {
+		return l.margin
+	}
+	b, _ := os.ReadFile(l.path)
+	q := decodeQuota(b)
+	return q.margin(l.now())
 }
 
 // Observe implements ratelimit.Limiter.

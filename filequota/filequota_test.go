@@ -2,6 +2,7 @@ package filequota
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -223,5 +224,75 @@ func TestUnwritableDirDegrades(t *testing.T) {
 	}, tokens.WithStore(s.Store))
 	if _, err := src.Get(context.Background()); err != nil {
 		t.Errorf("Get with a broken cache dir = %v; want a token", err)
+	}
+}
+
+// TestMarginSharedThroughTheFile: the processes of a host pool their round
+// trips in the file, so one that saw 10 ms still waits out another's 600 ms,
+// and a new run starts from them; with no round trip within rttKeep the
+// margin is DefaultMargin again. Virtual time: the schedule is exact.
+func TestMarginSharedThroughTheFile(t *testing.T) {
+	dir := t.TempDir()
+	ms := time.Millisecond
+	clk := clock.NewAuto(time.Unix(1_800_000_000, 0))
+	mk := func() *Limiter {
+		s, err := New(dir, base, partner, secret, policy, WithClock(clk.Now, clk.Sleep))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Limiter
+	}
+	ctx := context.Background()
+	// burst sends the limit through l at once and returns how long the next
+	// send then waited.
+	burst := func(l *Limiter) time.Duration {
+		t.Helper()
+		start := clk.Now()
+		for range policy.Requests + 1 {
+			if err := l.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return clk.Now().Sub(start)
+	}
+	slow, fast := mk(), mk()
+	if got, want := burst(fast), policy.Window+ratelimit.DefaultMargin; got != want {
+		t.Errorf("before any round trip the fourth send waited %v; want %v", got, want)
+	}
+	slow.ObserveRoundTrip(600 * ms)
+	fast.ObserveRoundTrip(10 * ms)
+	clk.Advance(time.Minute)
+	if got, want := burst(fast), policy.Window+600*ms; got != want {
+		t.Errorf("after round trips of 600 ms and 10 ms in two processes the fourth send waited %v; want %v (the longest)", got, want)
+	}
+	if got := mk().Margin(); got != 600*ms {
+		t.Errorf("a new run's Margin = %v; want the host's 600ms", got)
+	}
+	clk.Advance(rttKeep)
+	if got, want := burst(mk()), policy.Window+ratelimit.DefaultMargin; got != want {
+		t.Errorf("round trips older than rttKeep: the fourth send waited %v; want %v", got, want)
+	}
+	fixed, err := New(dir, base, partner, secret, policy, WithClock(clk.Now, clk.Sleep), WithMargin(300*ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed.Limiter.ObserveRoundTrip(10 * ms)
+	clk.Advance(time.Minute)
+	if got, want := burst(fixed.Limiter), policy.Window+300*ms; got != want {
+		t.Errorf("WithMargin(300ms): the fourth send waited %v; want %v", got, want)
+	}
+}
+
+// TestDamagedRoundTripsAreBounded: a file with more round trips than the
+// ring holds is cut to the last 64 when read.
+func TestDamagedRoundTripsAreBounded(t *testing.T) {
+	q := quotaFile{Sent: []int64{}}
+	for i := range 1000 {
+		q.RTT = append(q.RTT, roundTrip{At: int64(i), D: int64(i)})
+	}
+	b, _ := json.Marshal(q)
+	got := decodeQuota(b)
+	if len(got.RTT) != maxRTT || got.RTT[0].D != 1000-maxRTT {
+		t.Errorf("decoded %d round trips starting at %d; want the last %d", len(got.RTT), got.RTT[0].D, maxRTT)
 	}
 }
