@@ -13,13 +13,12 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/milligold/milligold-go/gen/middleware"
-	"github.com/milligold/milligold-go/redisquota"
 )
 
 // WithCache serves the answers of a read operation (by operation id, such
 // as "getGoldRate") from a cache for ttl: one request per ttl for all the
 // Client's callers, and for every process when the Client shares Redis
-// (WithRedis). When a refresh fails with a 429, a 5xx or a network error,
+// (redisquota.WithRedis). When a refresh fails with a 429, a 5xx or a network error,
 // the last good answer is served instead, marked stale: see WithCacheInfo.
 // Without WithCache, concurrent identical reads still share one request.
 func WithCache(operationID string, ttl time.Duration) Option {
@@ -64,13 +63,6 @@ func setCacheInfo(ctx context.Context, ci CacheInfo) {
 	}
 }
 
-// sharedCache is the cross-process half of the cache (Redis).
-type sharedCache interface {
-	CacheGet(ctx context.Context, key string, keep time.Duration) (redisquota.Entry, time.Duration, bool)
-	CacheSet(ctx context.Context, key string, e redisquota.Entry, keep time.Duration)
-	CacheLock(ctx context.Context, key string, ttl time.Duration) (func(), bool)
-}
-
 // snapshot is a buffered answer that every caller of a flight gets a copy of.
 type snapshot struct {
 	status int
@@ -96,7 +88,7 @@ func (s *snapshot) response(req *http.Request) *http.Response {
 type readTransport struct {
 	next   http.RoundTripper
 	ttl    map[string]time.Duration
-	shared sharedCache // nil: in process only
+	shared SharedCache // nil: in process only
 	now    func() time.Time
 	group  singleflight.Group
 
@@ -260,7 +252,7 @@ func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl ti
 	if cached && s.status == http.StatusOK && len(s.body) <= maxBody {
 		t.keep(key, s)
 		if t.shared != nil {
-			t.shared.CacheSet(ctx, key, redisquota.Entry{Status: s.status, ContentType: s.header.Get("Content-Type"), Body: s.body}, ttl+staleFor)
+			t.shared.CacheSet(ctx, key, CacheEntry{Status: s.status, ContentType: s.header.Get("Content-Type"), Body: s.body}, ttl+staleFor)
 		}
 	}
 	return s, nil

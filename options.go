@@ -51,7 +51,7 @@ type config struct {
 	userAgent  string
 	shared     sharedState              // WithRedis, WithFileCache; nil means in process
 	cacheTTL   map[string]time.Duration // WithCache, by operation id
-	cache      sharedCache              // WithRedis's half of WithCache
+	cache      SharedCache              // WithRedis's half of WithCache
 
 	requestTimeout time.Duration
 	insecureHTTP   bool // WithInsecureHTTP

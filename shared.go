@@ -1,45 +1,82 @@
 package milligold
 
 import (
+	"context"
 	"errors"
 	"log/slog"
-
-	"github.com/redis/go-redis/v9"
+	"time"
 
 	"github.com/milligold/milligold-go/filequota"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/ratelimit"
-	"github.com/milligold/milligold-go/redisquota"
 	"github.com/milligold/milligold-go/tokens"
 )
 
 // sharedState builds the token store and limiter that several processes
 // share, once New knows the base URL and the partner.
-type sharedState func(baseURL, partnerID, secret string, logger *slog.Logger) (tokens.Store, ratelimit.Limiter, sharedCache, error)
+type sharedState func(baseURL, partnerID, secret string, logger *slog.Logger) (tokens.Store, ratelimit.Limiter, SharedCache, error)
 
-// WithRedis shares the access token and the rate limit with every process
-// and host that uses the same Redis, base URL and partner: one token request
-// per token lifetime, and one 10-per-20-s quota (the API's limit is per
-// partner), kept on Redis's clock. Build rdb with redisquota.ParseURL
-// ("redis://…" or "rediss://…" for TLS; AUTH from the URL), or pass any
-// go-redis client (a cluster client works: a partner's keys share one hash
-// slot; set ContextTimeoutEnabled, as ParseURL does, or a silent Redis holds
-// a call for the client's ReadTimeout rather than a second). While Redis is unreachable, the Client keeps working on in-process
-// state at a quarter of the limit and logs one warning through WithLogger;
-// see package redisquota. WithTokenStore and WithLimiter, when also given,
-// take precedence.
-func WithRedis(rdb redis.UniversalClient, opts ...redisquota.Option) Option {
+// SharedPartner is what New tells a WithSharedQuota builder: the partner
+// and API the Client is for, the spec's rate limit, and WithLogger's logger
+// (one that discards when none was given).
+type SharedPartner struct {
+	BaseURL   string
+	PartnerID string
+	Secret    string
+	Policy    ratelimit.Policy
+	Logger    *slog.Logger
+}
+
+// SharedQuota is what a WithSharedQuota builder returns: a token store and
+// a limiter shared with other processes, and optionally the cross-process
+// half of WithCache (nil keeps WithCache in process). A Limiter that is a
+// ratelimit.RoundTripObserver is told every round trip.
+type SharedQuota struct {
+	Store   tokens.Store
+	Limiter ratelimit.Limiter
+	Cache   SharedCache
+}
+
+// SharedCache is a cache of answers shared between processes, for the
+// operations of WithCache. Entries are stored for keep; CacheGet returns an
+// entry's age, and ok false on a miss or a failure (the Client then asks
+// the API). CacheLock lets one process refresh an entry: ok false means
+// another holds it. Implementations must be safe for concurrent use and
+// must not block past ctx.
+type SharedCache interface {
+	CacheGet(ctx context.Context, key string, keep time.Duration) (e CacheEntry, age time.Duration, ok bool)
+	CacheSet(ctx context.Context, key string, e CacheEntry, keep time.Duration)
+	CacheLock(ctx context.Context, key string, ttl time.Duration) (unlock func(), ok bool)
+}
+
+// CacheEntry is a cached answer: what the Client needs to rebuild it.
+type CacheEntry struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// WithSharedQuota shares the access token and the rate limit (and, if the
+// builder gives one, the cache) with other processes: New calls build once
+// it knows the base URL and the partner. It is the hook the shared
+// backends plug into without the client package importing them:
+// redisquota.WithRedis (Redis, across hosts) returns one, and so does
+// WithFileCache (files, one host). WithTokenStore and WithLimiter, when
+// also given, take precedence.
+func WithSharedQuota(build func(SharedPartner) (SharedQuota, error)) Option {
 	return func(c *config) error {
-		if rdb == nil {
-			return errors.New("nil Redis client")
+		if build == nil {
+			return errors.New("nil shared quota builder")
 		}
-		c.shared = func(baseURL, partnerID, secret string, logger *slog.Logger) (tokens.Store, ratelimit.Limiter, sharedCache, error) {
-			s, err := redisquota.New(rdb, baseURL, partnerID, secret, middleware.RateLimit,
-				append([]redisquota.Option{redisquota.WithLogger(logger)}, opts...)...)
+		c.shared = func(baseURL, partnerID, secret string, logger *slog.Logger) (tokens.Store, ratelimit.Limiter, SharedCache, error) {
+			q, err := build(SharedPartner{BaseURL: baseURL, PartnerID: partnerID, Secret: secret, Policy: middleware.RateLimit, Logger: logger})
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			return s.Store, s.Limiter, s, nil
+			if q.Store == nil || q.Limiter == nil {
+				return nil, nil, nil, errors.New("shared quota: the builder returned no token store or no limiter")
+			}
+			return q.Store, q.Limiter, q.Cache, nil
 		}
 		return nil
 	}
@@ -49,16 +86,13 @@ func WithRedis(rdb redis.UniversalClient, opts ...redisquota.Option) Option {
 // processes of this host through files in dir ("" means
 // os.UserCacheDir()/milligold), as the CLI does: consecutive runs reuse
 // one token and wait for the quota instead of hitting 429s. See package
-// filequota.
+// filequota. (Redis, to share across hosts: redisquota.WithRedis.)
 func WithFileCache(dir string, opts ...filequota.Option) Option {
-	return func(c *config) error {
-		c.shared = func(baseURL, partnerID, secret string, _ *slog.Logger) (tokens.Store, ratelimit.Limiter, sharedCache, error) {
-			s, err := filequota.New(dir, baseURL, partnerID, secret, middleware.RateLimit, opts...)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			return s.Store, s.Limiter, nil, nil
+	return WithSharedQuota(func(p SharedPartner) (SharedQuota, error) {
+		s, err := filequota.New(dir, p.BaseURL, p.PartnerID, p.Secret, p.Policy, opts...)
+		if err != nil {
+			return SharedQuota{}, err
 		}
-		return nil
-	}
+		return SharedQuota{Store: s.Store, Limiter: s.Limiter}, nil
+	})
 }

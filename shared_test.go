@@ -1,4 +1,4 @@
-package milligold
+package milligold_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	milligold "github.com/milligold/milligold-go"
 	"github.com/milligold/milligold-go/internal/redistest"
 	"github.com/milligold/milligold-go/redisquota"
 	"github.com/milligold/milligold-go/sandbox"
@@ -31,30 +32,31 @@ func tokenCounter(t *testing.T) (string, *atomic.Int32) {
 	return srv.URL + sandbox.BasePath, &n
 }
 
-// TestSharedOptions: Clients built with WithRedis, or WithFileCache on one
-// directory, share one token.
+// TestSharedOptions: Clients built with redisquota.WithRedis, or
+// WithFileCache on one directory, share one token. (An external test: the
+// client package does not import redisquota.)
 func TestSharedOptions(t *testing.T) {
 	rs := redistest.Start(t)
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name string
-		opt  func() Option
+		opt  func() milligold.Option
 	}{
-		{"WithRedis", func() Option {
+		{"redisquota.WithRedis", func() milligold.Option {
 			rdb, err := redisquota.ParseURL(rs.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { rdb.Close() })
-			return WithRedis(rdb)
+			return redisquota.WithRedis(rdb)
 		}},
-		{"WithFileCache", func() Option { return WithFileCache(dir) }},
+		{"WithFileCache", func() milligold.Option { return milligold.WithFileCache(dir) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url, tokens := tokenCounter(t)
 			var wg sync.WaitGroup
 			for range 3 {
-				c, err := New(WithBaseURL(url), WithCredentials(sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret), tc.opt())
+				c, err := milligold.New(milligold.WithBaseURL(url), milligold.WithCredentials(sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret), tc.opt())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -72,7 +74,14 @@ func TestSharedOptions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(WithCredentials("p", "s"), WithRedis(nil)); err == nil {
-		t.Error("WithRedis(nil): no error")
+	if _, err := milligold.New(milligold.WithCredentials("p", "s"), redisquota.WithRedis(nil)); err == nil {
+		t.Error("redisquota.WithRedis(nil): no error")
+	}
+	if _, err := milligold.New(milligold.WithCredentials("p", "s"), milligold.WithSharedQuota(nil)); err == nil {
+		t.Error("WithSharedQuota(nil): no error")
+	}
+	empty := func(milligold.SharedPartner) (milligold.SharedQuota, error) { return milligold.SharedQuota{}, nil }
+	if _, err := milligold.New(milligold.WithCredentials("p", "s"), milligold.WithSharedQuota(empty)); err == nil {
+		t.Error("WithSharedQuota with a builder returning no store: no error")
 	}
 }

@@ -99,7 +99,7 @@ func run(stdout, stderr io.Writer, procs, gor, windows int) error {
 	for _, r := range []struct {
 		name string
 		f    fleetResult
-	}{{"shared Redis (`WithRedis`)", sh}, {"independent clients", ind}} {
+	}{{"shared Redis (`redisquota.WithRedis`)", sh}, {"independent clients", ind}} {
 		fmt.Fprintf(stdout, "| %s | %d | %d | %.0f%% | %d |\n", r.name, r.f.requests, r.f.tooMany, 100*r.f.used, r.f.tokens)
 	}
 	fmt.Fprintf(stdout, "\n| limiter | µs per Wait | Redis round trips per Wait | token lookup round trips |\n|---|---:|---:|---:|\n")

@@ -54,7 +54,7 @@ func (a *app) sharedOptions(f *sharedFlags) ([]milligold.Option, error) {
 		}
 		// go-redis logs dial failures itself; the fallback's warning says enough.
 		redis.SetLogger(quietRedis{})
-		return []milligold.Option{milligold.WithRedis(rdb, redisquota.WithOnWait(onWait))}, nil
+		return []milligold.Option{redisquota.WithRedis(rdb, redisquota.WithOnWait(onWait))}, nil
 	case f.noCache:
 		return nil, nil
 	}

@@ -79,13 +79,13 @@ func child(spec string) int {
 	}
 	var shared *redisquota.Shared
 	if j.Redis != "" && j.CacheTTL > 0 {
-		// The coalescing run: the spec's policy, WithRedis as a user writes it.
+		// The coalescing run: the spec's policy, redisquota.WithRedis as a user writes it.
 		rdb, err := redisquota.ParseURL(j.Redis)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
 		}
-		opts = append(opts, milligold.WithRedis(rdb))
+		opts = append(opts, redisquota.WithRedis(rdb))
 	} else if j.Redis != "" {
 		rdb, err := redisquota.ParseURL(j.Redis)
 		if err != nil {
