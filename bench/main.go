@@ -57,14 +57,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.gobench, "gobench", "", "file with `go test -bench -benchmem` output to fold into the table")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the sandbox's measured run to this file")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile after the sandbox's measured run to this file")
-	fs.StringVar(&o.only, "only", "", `"sandbox" loads only the sandbox (for profiling); "quota" runs only the simulation`)
+	fs.StringVar(&o.only, "only", "", `"sandbox" loads only the sandbox (for profiling); "quota" runs only the simulation; "quota-real" runs only the real-clock quota proof (jitter proxy, about 80 s)`)
 	fs.BoolVar(&o.skipQuota, "skip-quota", false, "leave out the quota simulation")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 || o.duration < time.Second || o.warmup < 0 || o.threads < 1 || o.conns < o.threads || o.rounds < 1 ||
-		(o.only != "" && o.only != "sandbox" && o.only != "quota") {
-		fmt.Fprintln(stderr, "bench: bad arguments: want -duration >= 1s, -rounds >= 1, -conns >= -threads >= 1, -only sandbox|quota, no positional arguments")
+		(o.only != "" && o.only != "sandbox" && o.only != "quota" && o.only != "quota-real") {
+		fmt.Fprintln(stderr, "bench: bad arguments: want -duration >= 1s, -rounds >= 1, -conns >= -threads >= 1, -only sandbox|quota|quota-real, no positional arguments")
 		return 2
 	}
 	// The sandbox runs in this process: give it the GC target `milligold
@@ -80,6 +80,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.gcPercent = gcPercent
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.only == "quota-real" {
+		if err := runQuotaReal(ctx, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	rep, err := measure(ctx, o, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)

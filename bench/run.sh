@@ -94,6 +94,8 @@ runbg timeout --kill-after=10s 600s "$work/bench" "${args[@]}" >"$work/table.md"
 command -v redis-server >/dev/null || { apt-get install -y -qq redis-server || { apt-get update -qq && apt-get install -y -qq redis-server; }; } >&2
 log "shared quota: processes on one Redis vs independent clients (about 40 s)"
 go build -o "$work/shared" ./bench/shared && runbg "$work/shared" >>"$work/table.md" || die "bench/shared failed"
+log "quota on the real clock: the client behind a 5-150 ms jitter proxy, in process and on Redis, adaptive vs fixed margin (about 80 s)"
+runbg timeout --kill-after=10s 300s "$work/bench" -only quota-real >>"$work/table.md" || die "bench -only quota-real failed"
 
 cat "$work/table.md"
 if [ -n "${BENCH_OUT:-}" ]; then
