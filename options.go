@@ -49,9 +49,9 @@ type config struct {
 	maxRetries int
 	now        func() time.Time
 	userAgent  string
-	shared     sharedState              // WithRedis, WithFileCache; nil means in process
+	shared     sharedState              // WithSharedQuota (redisquota.WithRedis, WithFileCache); nil means in process
 	cacheTTL   map[string]time.Duration // WithCache, by operation id
-	cache      SharedCache              // WithRedis's half of WithCache
+	cache      SharedCache              // the shared half of WithCache (redisquota.WithRedis)
 
 	requestTimeout time.Duration
 	insecureHTTP   bool // WithInsecureHTTP
