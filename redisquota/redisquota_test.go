@@ -543,3 +543,19 @@ func TestAdaptiveMarginUnderJitter(t *testing.T) {
 	}
 	t.Logf("%d requests in %v; margins %v, %v", len(arrivals), run, lims[0].Margin(), lims[1].Margin())
 }
+
+// BenchmarkWait: one reserve on a loopback redis-server, the log never full
+// (the script's cost: the margins hash is read and written each time).
+func BenchmarkWait(b *testing.B) {
+	srv := redistest.Start(b)
+	s, err := New(srv.Client(b), base, partner, secret, ratelimit.Policy{Requests: 1 << 20, Window: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := s.Limiter.Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
