@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/bench/quotareal"
+	"github.com/milligold/milligold-go/bench/redisserver"
 	"github.com/milligold/milligold-go/ratelimit"
 )
 
@@ -15,7 +16,7 @@ import (
 // jitter proxy, each mode against a fresh sandbox (see package quotareal).
 func runQuotaReal(ctx context.Context, stdout, log io.Writer) error {
 	s := quotareal.Default
-	addr, stop, err := quotareal.StartRedis()
+	addr, stop, err := redisserver.Start()
 	if err != nil {
 		return err
 	}

@@ -8,11 +8,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/bench/redisserver"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/redisquota"
 	"github.com/milligold/milligold-go/sandbox"
@@ -69,7 +68,7 @@ type quiet struct{}
 func (quiet) Printf(context.Context, string, ...any) {}
 
 func run(stdout, stderr io.Writer, procs, gor, windows int) error {
-	addr, stop, err := startRedis()
+	addr, stop, err := redisserver.Start()
 	if err != nil {
 		return err
 	}
@@ -290,35 +289,4 @@ func (h tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 }
 func (h tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
-}
-
-// startRedis runs redis-server on a free loopback port without persistence.
-func startRedis() (addr string, stop func(), err error) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		return "", nil, errors.New("redis-server not found: apt-get install redis-server")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	addr = l.Addr().String()
-	l.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning")
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop = func() { cmd.Process.Kill(); cmd.Wait() }
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if rdb.Ping(context.Background()).Err() == nil {
-			return addr, stop, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, errors.New("redis-server did not answer in 10s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
