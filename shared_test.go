@@ -8,11 +8,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	milligold "github.com/milligold/milligold-go"
+	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/redistest"
+	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/redisquota"
 	"github.com/milligold/milligold-go/sandbox"
+	"github.com/milligold/milligold-go/tokens"
 )
 
 // tokenCounter fronts a default sandbox, counting token requests.
@@ -83,5 +87,40 @@ func TestSharedOptions(t *testing.T) {
 	empty := func(milligold.SharedPartner) (milligold.SharedQuota, error) { return milligold.SharedQuota{}, nil }
 	if _, err := milligold.New(milligold.WithCredentials("p", "s"), milligold.WithSharedQuota(empty)); err == nil {
 		t.Error("WithSharedQuota with a builder returning no store: no error")
+	}
+}
+
+// observingLimiter records the round trips the Client reports.
+type observingLimiter struct {
+	ratelimit.Limiter
+	n atomic.Int32
+}
+
+func (l *observingLimiter) ObserveRoundTrip(time.Duration) { l.n.Add(1) }
+
+// TestSharedQuotaHook: New calls the builder with the partner, base URL and
+// the spec's policy, uses its store and limiter, and reports each round
+// trip to a limiter that observes them (the shared limiters' adaptive
+// margin depends on it).
+func TestSharedQuotaHook(t *testing.T) {
+	url, _ := tokenCounter(t)
+	var got milligold.SharedPartner
+	lim := &observingLimiter{Limiter: ratelimit.NewSlidingLog(middleware.RateLimit)}
+	c, err := milligold.New(milligold.WithBaseURL(url), milligold.WithCredentials(sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret),
+		milligold.WithSharedQuota(func(p milligold.SharedPartner) (milligold.SharedQuota, error) {
+			got = p
+			return milligold.SharedQuota{Store: tokens.NewMemoryStore(), Limiter: lim}, nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.BaseURL != url || got.PartnerID != sandbox.DefaultPartnerID || got.Policy != middleware.RateLimit || got.Logger == nil {
+		t.Errorf("builder got %s, %s, %+v, logger %v; want the Client's base URL, partner, the spec's policy and a logger", got.BaseURL, got.PartnerID, got.Policy, got.Logger)
+	}
+	if _, err := c.GoldRate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := lim.n.Load(); n != 2 { // the token request and the gold rate
+		t.Errorf("round trips reported to the shared limiter = %d; want 2", n)
 	}
 }
