@@ -8,6 +8,8 @@
 #     Prism mocks of openapi.yaml (as users run it and with -v error) in
 #     alternating rounds, medians and ranges; `milligold sandbox` and Prism's
 #     startup time and idle RSS; the client-limiter quota simulation; the table.
+#  3. bench/shared (processes on one Redis), then bench -only quota-real (the
+#     client on the real clock behind a 5-150 ms jitter proxy), appended.
 #
 # Installs what is missing: wrk from Debian's packages, Prism from npm (pinned,
 # into .tools/npm, shared with conformance/ci.sh). Reporting only: a missed
