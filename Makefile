@@ -88,7 +88,7 @@ console-test:
 	$(GO) test -tags browser -race -count=1 -run 'TestConsoleInBrowser' ./sandbox/
 	bash sandbox/control_test.sh
 
-## bench: (needs node, npm and wrk, which it installs with apt-get when missing) sandbox vs Prism vs bare net/http (wrk), client quota simulation and overhead; prints a Markdown table
+## bench: (needs node, npm, wrk and redis-server, installed when missing) sandbox vs Prism vs bare net/http (wrk), client quota (simulated, and real-clock behind a jitter proxy) and overhead; prints a Markdown table
 bench:
 	bash bench/run.sh
 
