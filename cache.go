@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/milligold/milligold-go/gen/middleware"
 )
 
@@ -65,19 +63,68 @@ func setCacheInfo(ctx context.Context, ci CacheInfo) {
 
 // snapshot is a buffered answer that every caller of a flight gets a copy of.
 type snapshot struct {
-	status int
-	header http.Header
-	body   []byte
-	at     time.Time // when it was fetched (this process's clock)
-	info   CacheInfo
+	status     int
+	statusLine string // as the server sent it; "" for an answer from the shared cache
+	header     http.Header
+	body       []byte
+	at         time.Time // when it was fetched (this process's clock)
+	info       CacheInfo
 }
 
 func (s *snapshot) response(req *http.Request) *http.Response {
+	status := s.statusLine
+	if status == "" {
+		status = fmt.Sprintf("%d %s", s.status, http.StatusText(s.status))
+	}
 	return &http.Response{
-		Status: fmt.Sprintf("%d %s", s.status, http.StatusText(s.status)), StatusCode: s.status,
+		Status: status, StatusCode: s.status,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: s.header.Clone(), Body: io.NopCloser(bytes.NewReader(s.body)),
+		Header: s.header.Clone(), Body: newBufferedBody(s.body),
 		ContentLength: int64(len(s.body)), Request: req,
+	}
+}
+
+// bufferedBody is an answer's body that the read layer has read in full
+// (at most maxBody+1 bytes): readAnswer takes its bytes as they are instead
+// of reading and copying them again. The bytes are shared and never written.
+type bufferedBody struct {
+	bytes.Reader
+	b []byte
+}
+
+func newBufferedBody(b []byte) *bufferedBody {
+	bb := &bufferedBody{b: b}
+	bb.Reset(b)
+	return bb
+}
+
+func (*bufferedBody) Close() error { return nil }
+
+// whole returns the body when none of it has been read yet.
+func (bb *bufferedBody) whole() ([]byte, bool) { return bb.b, bb.Len() == len(bb.b) }
+
+// readBounded reads at most limit bytes of an answer's body into a buffer
+// sized from its Content-Length when it has one (io.ReadAll starts at 512
+// bytes and grows), so that the usual answer costs one allocation.
+func readBounded(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	size := int64(512)
+	if contentLength >= 0 && contentLength < limit {
+		size = contentLength + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, size)
+	lr := io.LimitedReader{R: r, N: limit}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }
 
@@ -85,16 +132,34 @@ func (s *snapshot) response(req *http.Request) *http.Response {
 // serves the operations of WithCache from the cache. It sits outside the
 // bearer layer, so a shared answer costs one token lookup and one slot of
 // the rate limit. Safe for concurrent use.
+//
+// The first caller of a GET flies it in its own goroutine and gets the
+// answer itself, its body read in full; callers that come while it flies
+// wait for it and get copies (the same bytes, a clone of the header).
 type readTransport struct {
 	next   http.RoundTripper
 	ttl    map[string]time.Duration
 	shared SharedCache // nil: in process only
 	now    func() time.Time
-	group  singleflight.Group
+
+	fmu     sync.Mutex
+	flights map[string]*flight // GETs in flight, by URL
 
 	mu    sync.Mutex
 	cache map[string]*snapshot // 200 answers of cached operations, by URL
 }
+
+// flight is one GET that every caller of its URL shares while it flies.
+// s and err are written before done is closed.
+type flight struct {
+	done chan struct{}
+	s    *snapshot
+	err  error
+}
+
+// errFlightAborted is what callers waiting on a flight get when its
+// request panicked in the first caller's goroutine (which gets the panic).
+var errFlightAborted = errors.New("milligold: the shared request was aborted")
 
 // maxCached bounds the in-process cache (getUserInfo is keyed by number).
 const maxCached = 1024
@@ -105,7 +170,11 @@ func (t *readTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	key := req.URL.String()
-	ttl, cached := t.ttl[operation(req)]
+	var ttl time.Duration
+	cached := false
+	if len(t.ttl) > 0 {
+		ttl, cached = t.ttl[operation(req)]
+	}
 	if cached {
 		if s, ok := t.fresh(ctx, key, ttl); ok {
 			setCacheInfo(ctx, s.info)
@@ -113,22 +182,73 @@ func (t *readTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	for again := true; ; again = false {
-		ch := t.group.DoChan(key, func() (any, error) { return t.fetch(req, key, cached, ttl) })
+		f, first := t.join(key)
+		if first {
+			return t.fly(req, f, key, cached, ttl)
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case r := <-ch:
-			if r.Err != nil {
-				if again && isCtxErr(r.Err) && ctx.Err() == nil {
-					continue // we joined a flight whose caller gave up
-				}
-				return nil, r.Err
-			}
-			s := r.Val.(*snapshot)
-			setCacheInfo(ctx, s.info)
-			return s.response(req), nil
+		case <-f.done:
 		}
+		if f.err != nil {
+			if again && isCtxErr(f.err) && ctx.Err() == nil {
+				continue // we joined a flight whose caller gave up
+			}
+			return nil, f.err
+		}
+		setCacheInfo(ctx, f.s.info)
+		return f.s.response(req), nil
 	}
+}
+
+// join returns key's flight, and whether the caller is its first (and so
+// must fly it).
+func (t *readTransport) join(key string) (*flight, bool) {
+	t.fmu.Lock()
+	defer t.fmu.Unlock()
+	if f, ok := t.flights[key]; ok {
+		return f, false
+	}
+	if t.flights == nil {
+		t.flights = map[string]*flight{}
+	}
+	f := &flight{done: make(chan struct{})}
+	t.flights[key] = f
+	return f, true
+}
+
+// fly sends the flight's request and hands its outcome to the callers
+// waiting on it. The caller gets the answer itself, not a copy: nothing
+// below readAnswer writes an answer's header, which the copies share.
+func (t *readTransport) fly(req *http.Request, f *flight, key string, cached bool, ttl time.Duration) (*http.Response, error) {
+	landed := false
+	defer func() {
+		if !landed { // a panic: the waiting callers must not hang
+			f.err = errFlightAborted
+			t.land(key, f)
+		}
+	}()
+	s, resp, err := t.fetch(req, key, cached, ttl)
+	f.s, f.err = s, err
+	landed = true
+	t.land(key, f)
+	if err != nil {
+		return nil, err
+	}
+	setCacheInfo(req.Context(), s.info)
+	if resp == nil {
+		return s.response(req), nil
+	}
+	resp.Request = req // not the layer below's copy, which holds the token
+	return resp, nil
+}
+
+func (t *readTransport) land(key string, f *flight) {
+	t.fmu.Lock()
+	delete(t.flights, key)
+	t.fmu.Unlock()
+	close(f.done)
 }
 
 func isCtxErr(err error) bool {
@@ -189,14 +309,16 @@ func (t *readTransport) keep(key string, s *snapshot) {
 	t.cache[key] = s
 }
 
-// fetch runs inside the flight: one request for every caller of key.
-func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl time.Duration) (*snapshot, error) {
+// fetch runs inside the flight: one request for every caller of key. It
+// returns the answer as a snapshot and, when it is the request's own answer
+// (not a cached one), that answer too, its body read in full.
+func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl time.Duration) (*snapshot, *http.Response, error) {
 	ctx := req.Context()
 	if cached {
 		// A caller that missed the cache just before the previous flight
 		// stored its answer starts this flight: serve that answer instead.
 		if s, ok := t.freshLocal(key, ttl); ok {
-			return s, nil
+			return s, nil, nil
 		}
 	}
 	if cached && t.shared != nil {
@@ -206,29 +328,30 @@ func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl ti
 			if ok {
 				defer unlock()
 				if s, ok := t.fresh(ctx, key, ttl); ok { // refreshed meanwhile
-					return s, nil
+					return s, nil, nil
 				}
 				break
 			}
 			select {
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return nil, nil, ctx.Err()
 			case <-time.After(20 * time.Millisecond):
 			}
 			if s, ok := t.fresh(ctx, key, ttl); ok {
-				return s, nil
+				return s, nil, nil
 			}
 		}
 	}
 	resp, err := t.next.RoundTrip(req)
 	var s *snapshot
 	if err == nil {
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		body, rerr := readBounded(resp.Body, resp.ContentLength, maxBody+1)
 		resp.Body.Close()
 		if rerr != nil {
 			err = rerr
 		} else {
-			s = &snapshot{status: resp.StatusCode, header: resp.Header, body: body, at: t.now()}
+			s = &snapshot{status: resp.StatusCode, statusLine: resp.Status, header: resp.Header, body: body, at: t.now()}
+			resp.Body = newBufferedBody(body)
 		}
 	}
 	failed := err != nil || s.status == http.StatusTooManyRequests || s.status >= 500
@@ -243,11 +366,11 @@ func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl ti
 			}
 			c := *last
 			c.info = CacheInfo{Cached: true, Stale: true, Age: t.now().Sub(last.at), Err: why}
-			return &c, nil
+			return &c, nil, nil
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cached && s.status == http.StatusOK && len(s.body) <= maxBody {
 		t.keep(key, s)
@@ -255,5 +378,5 @@ func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl ti
 			t.shared.CacheSet(ctx, key, CacheEntry{Status: s.status, ContentType: s.header.Get("Content-Type"), Body: s.body}, ttl+staleFor)
 		}
 	}
-	return s, nil
+	return s, resp, nil
 }

@@ -51,18 +51,17 @@ func (c *Client) callInto(ctx context.Context, operationID string, params map[st
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(withOperation(ctx, op.ID), op.Method, target, rd)
+	req, err := http.NewRequestWithContext(withOperation(ctx, op), op.Method, target, rd)
 	if err != nil {
 		return c.fail(op.ID, err)
 	}
-	req.Header.Set("Accept", "application/json")
+	// Shared value slices, made once: net/http only reads a request's
+	// header, and Set or Add elsewhere replaces or grows a value rather
+	// than writing it.
+	req.Header["Accept"] = acceptJSON
+	req.Header["User-Agent"] = c.userAgent
 	if body != nil {
 		req.Header.Set("Content-Type", op.BodyType)
-	}
-	for _, edit := range c.api.RequestEditors {
-		if err := edit(ctx, req); err != nil {
-			return c.fail(op.ID, err)
-		}
 	}
 	resp, err := c.api.Client.Do(req)
 	if err != nil {
@@ -71,13 +70,27 @@ func (c *Client) callInto(ctx context.Context, operationID string, params map[st
 	return c.readAnswer(op.ID, resp, dst)
 }
 
+var acceptJSON = []string{"application/json"}
+
+// operationByID is middleware.OperationByID, but the table's own entry
+// rather than a copy: a pointer in a context value costs no allocation.
+func operationByID(id string) (*middleware.Operation, bool) {
+	ops := middleware.Operations
+	for i := range ops {
+		if ops[i].ID == id {
+			return &ops[i], true
+		}
+	}
+	return nil, false
+}
+
 // callTarget checks a Call against the table and returns the operation and
 // the request's URL.
-func (c *Client) callTarget(operationID string, params map[string]string, body []byte) (middleware.Operation, string, error) {
+func (c *Client) callTarget(operationID string, params map[string]string, body []byte) (*middleware.Operation, string, error) {
 	invalid := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrInvalidCall, operationID, fmt.Sprintf(format, args...))
 	}
-	op, ok := middleware.OperationByID(operationID)
+	op, ok := operationByID(operationID)
 	if !ok {
 		return op, "", fmt.Errorf("%w: no operation %q in the spec", ErrInvalidCall, operationID)
 	}
@@ -86,11 +99,11 @@ func (c *Client) callTarget(operationID string, params map[string]string, body [
 	}
 	for _, name := range sortedKeys(params) {
 		if !slices.ContainsFunc(op.Params, func(p middleware.Param) bool { return p.Name == name }) {
-			return op, "", invalid("no parameter %q; %s", name, paramsHelp(op))
+			return op, "", invalid("no parameter %q; %s", name, paramsHelp(*op))
 		}
 	}
 	path := op.Path
-	query := url.Values{}
+	var query url.Values
 	for _, p := range op.Params {
 		v, ok := params[p.Name]
 		if !ok {
@@ -108,6 +121,9 @@ func (c *Client) callTarget(operationID string, params map[string]string, body [
 			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(v))
 			continue
 		}
+		if query == nil {
+			query = url.Values{}
+		}
 		query.Set(p.Name, v)
 	}
 	switch {
@@ -120,7 +136,7 @@ func (c *Client) callTarget(operationID string, params map[string]string, body [
 	case body != nil && !json.Valid(body):
 		return op, "", invalid("the request body is not valid JSON")
 	}
-	target := strings.TrimSuffix(c.api.Server, "/") + path
+	target := c.server + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}

@@ -44,6 +44,9 @@ const maxBody = 1 << 20
 type Client struct {
 	api       *api.Client // operations, behind the bearer layer
 	tokenAPI  *api.Client // the token request, without it
+	ops       *middleware.Ops
+	server    string   // the base URL without a trailing slash: operation paths follow
+	userAgent []string // the User-Agent header's value
 	fetch     tokens.FetchFunc
 	source    *tokens.Source
 	base      *url.URL
@@ -149,10 +152,15 @@ func New(opts ...Option) (*Client, error) {
 	bearer := middleware.NewBearerTransport(limited, c.source)
 	bearer.Scope = cfg.baseURL
 	hc.Transport = &readTransport{next: bearer, ttl: cfg.cacheTTL, shared: cfg.cache, now: cfg.now}
-	c.api, err = api.NewClient(c.baseURL, api.WithHTTPClient(&hc), ua)
+	// The operations' requests are built by callInto, which sets the
+	// User-Agent itself (c.userAgent): no request editor.
+	c.api, err = api.NewClient(c.baseURL, api.WithHTTPClient(&hc))
 	if err != nil {
 		return nil, fmt.Errorf("milligold: New: %w", err)
 	}
+	c.server = strings.TrimSuffix(c.api.Server, "/")
+	c.userAgent = []string{cfg.userAgent}
+	c.ops = middleware.NewOps(opsCaller{c})
 	return c, nil
 }
 

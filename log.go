@@ -65,8 +65,9 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 type operationKey struct{}
 
-// withOperation tells logTransport which operation a request is.
-func withOperation(ctx context.Context, op string) context.Context {
+// withOperation tells logTransport which operation a request is. The value
+// is the table's entry itself: boxing a pointer allocates nothing.
+func withOperation(ctx context.Context, op *middleware.Operation) context.Context {
 	return context.WithValue(ctx, operationKey{}, op)
 }
 
@@ -76,8 +77,8 @@ func operation(req *http.Request) string {
 	if isTokenRequest(req) {
 		return middleware.TokenOperation
 	}
-	if op, ok := req.Context().Value(operationKey{}).(string); ok {
-		return op
+	if op, ok := req.Context().Value(operationKey{}).(*middleware.Operation); ok {
+		return op.ID
 	}
 	return req.Method + " (unknown operation)" // never the path: it may carry anything
 }

@@ -17,17 +17,17 @@ import (
 // the success answer's data as the generated type. Calls go through the
 // same token, rate-limit and answer checks as Call, and every non-2xx is the
 // same typed error (*APIError, *RateLimitError, ...).
-func (c *Client) Ops() *middleware.Ops { return middleware.NewOps(opsCaller{c}) }
+func (c *Client) Ops() *middleware.Ops { return c.ops }
 
 // opsCaller is the Client as gen/middleware's Caller, so the Client's own
 // method set does not grow by the interface's method.
 type opsCaller struct{ c *Client }
 
 func (o opsCaller) CallInto(ctx context.Context, operationID string, params map[string]string, query any, body []byte, dst any) error {
-	if params == nil {
-		params = map[string]string{}
-	}
 	if query != nil {
+		if params == nil {
+			params = map[string]string{}
+		}
 		op, _ := middleware.OperationByID(operationID)
 		isQuery := func(name string) bool {
 			return slices.ContainsFunc(op.Params, func(p middleware.Param) bool { return p.In == "query" && p.Name == name })

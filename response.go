@@ -53,7 +53,7 @@ func (c *Client) readAnswer(op string, resp *http.Response, dst any) error {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		return unexpected(fmt.Sprintf("content type %q; want application/json", truncate(oneLine(c.redact(ct)), 64)), body, nil)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := readAnswerBody(resp)
 	if err != nil {
 		return c.fail(op, fmt.Errorf("read response: %w", err))
 	}
@@ -76,6 +76,18 @@ func (c *Client) readAnswer(op string, resp *http.Response, dst any) error {
 		}
 	}
 	return nil
+}
+
+// readAnswerBody reads at most maxBody+1 bytes of resp's body: a GET's
+// body, which the read layer has read already (bounded the same way), as it
+// is; any other's into a buffer of its Content-Length.
+func readAnswerBody(resp *http.Response) ([]byte, error) {
+	if bb, ok := resp.Body.(*bufferedBody); ok {
+		if b, ok := bb.whole(); ok && len(b) <= maxBody+1 {
+			return b, nil
+		}
+	}
+	return readBounded(resp.Body, resp.ContentLength, maxBody+1)
 }
 
 // successStatus is op's documented 2xx status (the generated table's), 200

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 )
 
 // TokenSource is what Transport needs from a Source.
@@ -31,6 +32,8 @@ type Transport struct {
 	// Scope is the API's base URL: the token goes only to its scheme, host
 	// and port, and to paths at or below its path. nil means anywhere.
 	Scope *url.URL
+
+	auth atomic.Pointer[bearerHeader] // the last token's header value
 }
 
 // ErrOutOfScope is the error of a request outside Transport.Scope.
@@ -57,7 +60,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// Check replayability now: the first attempt consumes the body.
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	first := withBearer(req, tok)
+	first := withBearer(req, t.authorization(tok))
 	resp, err := base.RoundTrip(first)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable {
 		return resp, err
@@ -67,7 +70,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// The 401 is the more useful answer; the renewal error would hide it.
 		return resp, nil
 	}
-	second := withBearer(req, fresh)
+	second := withBearer(req, t.authorization(fresh))
 	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
 		body, err := req.GetBody()
 		if err != nil {
@@ -80,9 +83,37 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return base.RoundTrip(second)
 }
 
-func withBearer(req *http.Request, t Token) *http.Request {
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Bearer "+t.Value)
+// authorization is the Authorization header's value for tok, made once per
+// token rather than once per request.
+func (t *Transport) authorization(tok Token) []string {
+	if a := t.auth.Load(); a != nil && a.token == tok.Value {
+		return a.header
+	}
+	a := &bearerHeader{token: tok.Value, header: []string{"Bearer " + tok.Value}}
+	t.auth.Store(a)
+	return a.header
+}
+
+// bearerHeader is a token and its Authorization header value. The slice is
+// shared by the requests that carry it: net/http only reads it, and a
+// Header.Set or Add elsewhere replaces or grows it rather than writing it.
+type bearerHeader struct {
+	token  string
+	header []string
+}
+
+// withBearer is req with Authorization set: a shallow copy with its own
+// header map, as a RoundTripper may not modify the caller's request. The
+// rest (URL, body) is shared, and nothing below writes it; a replay of the
+// request (ratelimit's) clones it in full.
+func withBearer(req *http.Request, auth []string) *http.Request {
+	r := req.WithContext(req.Context())
+	h := make(http.Header, len(req.Header)+1)
+	for k, v := range req.Header {
+		h[k] = v
+	}
+	h["Authorization"] = auth
+	r.Header = h
 	return r
 }
 
@@ -100,29 +131,33 @@ type Route struct {
 
 // Match reports whether r has the route's method and a path that ends with
 // the template's segments, a {param} matching any one non-empty segment; so
-// the server's base path (/partner) is ignored.
+// the server's base path (/partner) is ignored. It compares the segments
+// from the last one back, without splitting the paths (it runs for every
+// request, in several layers).
 func (rt Route) Match(r *http.Request) bool {
 	if r.Method != rt.Method || r.URL == nil {
 		return false
 	}
-	want := strings.Split(strings.Trim(rt.Path, "/"), "/")
-	got := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
-	if len(got) < len(want) {
-		return false
-	}
-	got = got[len(got)-len(want):]
-	for i, w := range want {
+	want := strings.Trim(rt.Path, "/")
+	got := strings.Trim(r.URL.EscapedPath(), "/")
+	for {
+		wi, gi := strings.LastIndexByte(want, '/'), strings.LastIndexByte(got, '/')
+		w, g := want[wi+1:], got[gi+1:]
 		if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") {
-			if got[i] == "" {
+			if g == "" {
 				return false
 			}
-			continue
-		}
-		if got[i] != w {
+		} else if g != w {
 			return false
 		}
+		switch {
+		case wi < 0:
+			return true // every segment of the template matched
+		case gi < 0:
+			return false // the path has fewer segments than the template
+		}
+		want, got = want[:wi], got[:gi]
 	}
-	return true
 }
 
 // inScope reports whether u is at or below base: the same origin (scheme,

@@ -168,6 +168,63 @@ func TestRouteMatch(t *testing.T) {
 	}
 }
 
+// splitMatch is Route.Match as it was written first (split both paths,
+// compare the template's segments with the path's last ones): the
+// reference the allocation-free Match is held to.
+func splitMatch(rt Route, r *http.Request) bool {
+	if r.Method != rt.Method || r.URL == nil {
+		return false
+	}
+	want := strings.Split(strings.Trim(rt.Path, "/"), "/")
+	got := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+	if len(got) < len(want) {
+		return false
+	}
+	got = got[len(got)-len(want):]
+	for i, w := range want {
+		if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") {
+			if got[i] == "" {
+				return false
+			}
+			continue
+		}
+		if got[i] != w {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzRouteMatch: Match answers as splitMatch does for any template and path.
+func FuzzRouteMatch(f *testing.F) {
+	for _, c := range [][2]string{
+		{"/gold/rate", "/partner/gold/rate"}, {"/gold/rate", "/gold/rate"}, {"/gold/rate", "/partner/gold/rates"},
+		{"/user/info/{mobileNumber}", "/partner/user/info/1234567890"}, {"/user/info/{mobileNumber}", "/partner/user/info/"},
+		{"/user/info/{mobileNumber}", "/partner/user/info//"}, {"/user/info/{id}", "/user/info/12%2F34"},
+		{"/", "/"}, {"", ""}, {"/a", ""}, {"", "/a/b"}, {"/{x}", "/"}, {"/{x}", "//"}, {"/a//b", "/x/a//b"},
+		{"//", "/a"}, {"/{", "/{"}, {"/{}", "/a"}, {"/a/{b}/c", "/p/a//c"}, {"/auth/token", "/token"},
+	} {
+		f.Add("GET", c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, method, template, path string) {
+		r := &http.Request{Method: "GET", URL: &url.URL{Path: path}}
+		rt := Route{Method: method, Path: template}
+		if got, want := rt.Match(r), splitMatch(rt, r); got != want {
+			t.Errorf("%+v.Match(%q) = %v; splitMatch says %v", rt, r.URL.EscapedPath(), got, want)
+		}
+	})
+}
+
+// TestRouteMatchAllocates nothing: it runs for every request, in several
+// layers.
+func TestRouteMatchAllocates(t *testing.T) {
+	r := &http.Request{Method: "GET", URL: &url.URL{Path: "/partner/user/info/1234567890"}}
+	rt := Route{Method: "GET", Path: "/user/info/{mobileNumber}"}
+	if n := testing.AllocsPerRun(100, func() { rt.Match(r) }); n != 0 {
+		t.Errorf("Match: %v allocations; want 0", n)
+	}
+}
+
 // TestTransportScope: with Scope set, a request the token would go with
 // that is not for the API's base URL (another host, port or scheme, a path
 // outside the base path, a dot segment climbing out) fails unsent: an

@@ -8,7 +8,7 @@ import (
 )
 
 // Caller sends one operation of the spec: params holds its path and query
-// parameters by name, query (when not nil) an oapi-codegen params struct
+// parameters by name (nil for none), query (when not nil) an oapi-codegen params struct
 // whose query fields are added to params, body its JSON body (nil for none).
 // It decodes the success answer into dst, a pointer to the envelope type
 // (or a *json.RawMessage, which gets data as it came), and returns every
@@ -31,7 +31,7 @@ func NewOps(c Caller) *Ops {
 // It returns the success answer's data.
 func (o *Ops) GetGoldRate(ctx context.Context) (data api.GoldRate, err error) {
 	var env api.GoldRateResponse
-	if err = o.c.CallInto(ctx, "getGoldRate", map[string]string{}, nil, nil, &env); err != nil {
+	if err = o.c.CallInto(ctx, "getGoldRate", nil, nil, nil, &env); err != nil {
 		return data, err
 	}
 	return env.Data, nil

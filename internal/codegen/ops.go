@@ -53,7 +53,7 @@ const pkgJSON = "encoding/json"
 // stays in the Caller; each method only binds the operation's names.
 func (m *model) opsFile() *File {
 	f := m.newFile()
-	comment(f, "Caller sends one operation of the spec: params holds its path and query\nparameters by name, query (when not nil) an oapi-codegen params struct\nwhose query fields are added to params, body its JSON body (nil for none).\nIt decodes the success answer into dst, a pointer to the envelope type\n(or a *json.RawMessage, which gets data as it came), and returns every\nother answer as an error. milligold.Client's Ops provides one.")
+	comment(f, "Caller sends one operation of the spec: params holds its path and query\nparameters by name (nil for none), query (when not nil) an oapi-codegen params struct\nwhose query fields are added to params, body its JSON body (nil for none).\nIt decodes the success answer into dst, a pointer to the envelope type\n(or a *json.RawMessage, which gets data as it came), and returns every\nother answer as an error. milligold.Client's Ops provides one.")
 	f.Type().Id("Caller").Interface(
 		Id("CallInto").Params(Id("ctx").Qual(pkgContext, "Context"), Id("operationID").String(), Id("params").Map(String()).String(), Id("query").Any(), Id("body").Index().Byte(), Id("dst").Any()).Error(),
 	)
@@ -133,8 +133,13 @@ func (m *model) opsMethod(f *File, op operation) {
 			If(Err().Op("!=").Nil()).Block(Return(Id("data"), Err())),
 		)
 	}
+	// No map for an operation without path parameters: nil is none.
+	var pathParams Code = Nil()
+	if len(params) > 0 {
+		pathParams = Map(String()).String().Values(params)
+	}
 	call := func(dst Code) *Statement {
-		return Id("o").Dot("c").Dot("CallInto").Call(Id("ctx"), Lit(op.id), Map(String()).String().Values(params), query, body, dst)
+		return Id("o").Dot("c").Dot("CallInto").Call(Id("ctx"), Lit(op.id), pathParams, query, body, dst)
 	}
 	if res.data == "" {
 		stmts = append(stmts,

@@ -8,7 +8,7 @@ import (
 )
 
 // Caller sends one operation of the spec: params holds its path and query
-// parameters by name, query (when not nil) an oapi-codegen params struct
+// parameters by name (nil for none), query (when not nil) an oapi-codegen params struct
 // whose query fields are added to params, body its JSON body (nil for none).
 // It decodes the success answer into dst, a pointer to the envelope type
 // (or a *json.RawMessage, which gets data as it came), and returns every
@@ -31,7 +31,7 @@ func NewOps(c Caller) *Ops {
 // Its answer's data is returned as it came: the spec does not name its type.
 func (o *Ops) DeleteItems(ctx context.Context) (data json.RawMessage, err error) {
 	var raw json.RawMessage
-	if err = o.c.CallInto(ctx, "deleteItems", map[string]string{}, nil, nil, &raw); err != nil {
+	if err = o.c.CallInto(ctx, "deleteItems", nil, nil, nil, &raw); err != nil {
 		return data, err
 	}
 	return raw, nil
@@ -41,7 +41,7 @@ func (o *Ops) DeleteItems(ctx context.Context) (data json.RawMessage, err error)
 // Its answer's data is returned as it came: the spec does not name its type.
 func (o *Ops) ListItems(ctx context.Context) (data json.RawMessage, err error) {
 	var raw json.RawMessage
-	if err = o.c.CallInto(ctx, "list-items", map[string]string{}, nil, nil, &raw); err != nil {
+	if err = o.c.CallInto(ctx, "list-items", nil, nil, nil, &raw); err != nil {
 		return data, err
 	}
 	return raw, nil
@@ -51,7 +51,7 @@ func (o *Ops) ListItems(ctx context.Context) (data json.RawMessage, err error) {
 // Its answer's data is returned as it came: the spec does not name its type.
 func (o *Ops) Status(ctx context.Context) (data json.RawMessage, err error) {
 	var raw json.RawMessage
-	if err = o.c.CallInto(ctx, "status", map[string]string{}, nil, nil, &raw); err != nil {
+	if err = o.c.CallInto(ctx, "status", nil, nil, nil, &raw); err != nil {
 		return data, err
 	}
 	return raw, nil

@@ -8,7 +8,7 @@ import (
 )
 
 // Caller sends one operation of the spec: params holds its path and query
-// parameters by name, query (when not nil) an oapi-codegen params struct
+// parameters by name (nil for none), query (when not nil) an oapi-codegen params struct
 // whose query fields are added to params, body its JSON body (nil for none).
 // It decodes the success answer into dst, a pointer to the envelope type
 // (or a *json.RawMessage, which gets data as it came), and returns every
