@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -141,6 +143,7 @@ type readTransport struct {
 	ttl    map[string]time.Duration
 	shared SharedCache // nil: in process only
 	now    func() time.Time
+	origin *url.URL // the Client's base URL
 
 	fmu     sync.Mutex
 	flights map[string]*flight // GETs in flight, by URL
@@ -150,11 +153,16 @@ type readTransport struct {
 }
 
 // flight is one GET that every caller of its URL shares while it flies.
-// s and err are written before done is closed.
+// s and err are written before done is closed. One allocation holds what
+// the usual flight needs: the answer it fetched (own) and the first
+// caller's body reader (body); done is made only when a second caller
+// joins.
 type flight struct {
-	done chan struct{}
+	done chan struct{} // under readTransport.fmu until the flight lands
 	s    *snapshot
 	err  error
+	own  snapshot
+	body bufferedBody
 }
 
 // errFlightAborted is what callers waiting on a flight get when its
@@ -169,11 +177,14 @@ func (t *readTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.next.RoundTrip(req)
 	}
 	ctx := req.Context()
-	key := req.URL.String()
 	var ttl time.Duration
 	cached := false
 	if len(t.ttl) > 0 {
 		ttl, cached = t.ttl[operation(req)]
+	}
+	key := t.flightKey(req.URL)
+	if cached {
+		key = req.URL.String() // the caches' key, shared across processes and base URLs
 	}
 	if cached {
 		if s, ok := t.fresh(ctx, key, ttl); ok {
@@ -182,14 +193,14 @@ func (t *readTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	for again := true; ; again = false {
-		f, first := t.join(key)
-		if first {
+		f, done := t.join(key)
+		if done == nil {
 			return t.fly(req, f, key, cached, ttl)
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-f.done:
+		case <-done:
 		}
 		if f.err != nil {
 			if again && isCtxErr(f.err) && ctx.Err() == nil {
@@ -202,20 +213,37 @@ func (t *readTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// join returns key's flight, and whether the caller is its first (and so
-// must fly it).
-func (t *readTransport) join(key string) (*flight, bool) {
+// flightKey names an uncached GET in flight: the path of one for the
+// Client's own origin without a query (every such operation's), which
+// spares building the URL's string, else the whole URL. The two cannot
+// meet: a path starts with "/", a URL with its scheme.
+func (t *readTransport) flightKey(u *url.URL) string {
+	if o := t.origin; o != nil && u.Scheme == o.Scheme && u.Host == o.Host && u.User == nil && u.Opaque == "" &&
+		u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" {
+		if p := u.EscapedPath(); strings.HasPrefix(p, "/") {
+			return p
+		}
+	}
+	return u.String()
+}
+
+// join returns key's flight and the channel closed when it lands; no
+// channel when the caller is the flight's first, which must fly it.
+func (t *readTransport) join(key string) (*flight, chan struct{}) {
 	t.fmu.Lock()
 	defer t.fmu.Unlock()
 	if f, ok := t.flights[key]; ok {
-		return f, false
+		if f.done == nil {
+			f.done = make(chan struct{})
+		}
+		return f, f.done
 	}
 	if t.flights == nil {
 		t.flights = map[string]*flight{}
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight{}
 	t.flights[key] = f
-	return f, true
+	return f, nil
 }
 
 // fly sends the flight's request and hands its outcome to the callers
@@ -229,7 +257,7 @@ func (t *readTransport) fly(req *http.Request, f *flight, key string, cached boo
 			t.land(key, f)
 		}
 	}()
-	s, resp, err := t.fetch(req, key, cached, ttl)
+	s, resp, err := t.fetch(req, key, cached, ttl, f)
 	f.s, f.err = s, err
 	landed = true
 	t.land(key, f)
@@ -247,8 +275,11 @@ func (t *readTransport) fly(req *http.Request, f *flight, key string, cached boo
 func (t *readTransport) land(key string, f *flight) {
 	t.fmu.Lock()
 	delete(t.flights, key)
+	done := f.done
 	t.fmu.Unlock()
-	close(f.done)
+	if done != nil {
+		close(done)
+	}
 }
 
 func isCtxErr(err error) bool {
@@ -309,10 +340,11 @@ func (t *readTransport) keep(key string, s *snapshot) {
 	t.cache[key] = s
 }
 
-// fetch runs inside the flight: one request for every caller of key. It
+// fetch runs inside the flight f: one request for every caller of key. It
 // returns the answer as a snapshot and, when it is the request's own answer
-// (not a cached one), that answer too, its body read in full.
-func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl time.Duration) (*snapshot, *http.Response, error) {
+// (not a cached one), that answer too, its body read in full (f's own and
+// body hold them).
+func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl time.Duration, f *flight) (*snapshot, *http.Response, error) {
 	ctx := req.Context()
 	if cached {
 		// A caller that missed the cache just before the previous flight
@@ -350,8 +382,11 @@ func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl ti
 		if rerr != nil {
 			err = rerr
 		} else {
-			s = &snapshot{status: resp.StatusCode, statusLine: resp.Status, header: resp.Header, body: body, at: t.now()}
-			resp.Body = newBufferedBody(body)
+			s = &f.own
+			*s = snapshot{status: resp.StatusCode, statusLine: resp.Status, header: resp.Header, body: body, at: t.now()}
+			f.body.b = body
+			f.body.Reset(body)
+			resp.Body = &f.body
 		}
 	}
 	failed := err != nil || s.status == http.StatusTooManyRequests || s.status >= 500

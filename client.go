@@ -151,7 +151,7 @@ func New(opts ...Option) (*Client, error) {
 	)
 	bearer := middleware.NewBearerTransport(limited, c.source)
 	bearer.Scope = cfg.baseURL
-	hc.Transport = &readTransport{next: bearer, ttl: cfg.cacheTTL, shared: cfg.cache, now: cfg.now}
+	hc.Transport = &readTransport{next: bearer, ttl: cfg.cacheTTL, shared: cfg.cache, now: cfg.now, origin: cfg.baseURL}
 	// The operations' requests are built by callInto, which sets the
 	// User-Agent itself (c.userAgent): no request editor.
 	c.api, err = api.NewClient(c.baseURL, api.WithHTTPClient(&hc))

@@ -374,6 +374,24 @@ func TestDribbledBodyTimesOut(t *testing.T) {
 	}
 }
 
+// TestTimedOutReadIsOneAttempt: a GET whose attempt times out is sent
+// once. (Its first caller used to join its own shared flight and, seeing a
+// deadline error while its context was fine, fly it again: two attempts,
+// twice the request timeout.)
+func TestTimedOutReadIsOneAttempt(t *testing.T) {
+	api := hostile.New(t)
+	api.Handle(hostile.RatePath, dribble(`{"success":true,`))
+	c := trustClient(t, api, milligold.WithRequestTimeout(300*time.Millisecond))
+	_, err := c.GoldRate(context.Background())
+	var te *milligold.AttemptTimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("GoldRate = %v; want an *AttemptTimeoutError", err)
+	}
+	if n := api.Count(hostile.RatePath); n != 1 {
+		t.Errorf("%d gold-rate requests; want 1", n)
+	}
+}
+
 // TestRequestTimeoutOption: a negative timeout is refused; 0 turns the bound
 // off (the caller's context is then the only one).
 func TestRequestTimeoutOption(t *testing.T) {
