@@ -3,6 +3,7 @@ package milligold_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -75,8 +76,8 @@ func validated(t *testing.T, srvURL string) milligold.Option {
 }
 
 // handWritten is the peer: what a careful engineer writes without the
-// client, given a token: one GET with the bearer header, a status check and
-// a json decode into a struct of the same shape.
+// client, given a token: one GET with the bearer header, a status check, a
+// json decode into a struct of the same shape and a look at its success.
 func handWritten(ctx context.Context, hc *http.Client, url, token string) (milligold.GoldRate, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -97,6 +98,9 @@ func handWritten(ctx context.Context, hc *http.Client, url, token string) (milli
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		return milligold.GoldRate{}, err
+	}
+	if !body.Success {
+		return milligold.GoldRate{}, errors.New("GET gold rate: success is false")
 	}
 	return body.Data, nil
 }

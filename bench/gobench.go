@@ -17,6 +17,7 @@ type Bench struct {
 	Allocs   float64
 	HasAlloc bool // -benchmem columns were present
 	Metrics  map[string]float64
+	Runs     []float64 // every run's ns/op, in the order they ran
 }
 
 // ParseGoBench reads the benchmark lines of `go test -bench` output and
@@ -58,10 +59,34 @@ func ParseGoBench(out string) (map[string]Bench, error) {
 	}
 	res := make(map[string]Bench, len(runs))
 	for name, bs := range runs {
+		ns := make([]float64, len(bs))
+		for i, b := range bs {
+			ns[i] = b.NsPerOp
+		}
 		slices.SortStableFunc(bs, func(a, b Bench) int { return cmp.Compare(a.NsPerOp, b.NsPerOp) })
-		res[name] = bs[len(bs)/2]
+		m := bs[len(bs)/2]
+		m.Runs = ns
+		res[name] = m
 	}
 	return res, sc.Err()
+}
+
+// PairedRatio is the median, lowest and highest of a's time over b's run by
+// run (the i-th run of each: make bench runs them back to back), when both
+// ran the same number of times; ok is false otherwise.
+func PairedRatio(a, b Bench) (median, lo, hi float64, ok bool) {
+	if len(a.Runs) == 0 || len(a.Runs) != len(b.Runs) {
+		return 0, 0, 0, false
+	}
+	r := make([]float64, len(a.Runs))
+	for i := range r {
+		if b.Runs[i] <= 0 {
+			return 0, 0, 0, false
+		}
+		r[i] = a.Runs[i] / b.Runs[i]
+	}
+	slices.Sort(r)
+	return r[len(r)/2], r[0], r[len(r)-1], true
 }
 
 // benchName strips "Benchmark" and the "-N" GOMAXPROCS suffix.

@@ -151,8 +151,14 @@ func (r *report) write(w io.Writer) {
 	}
 	client, hand := r.bench["GoldRate/client"], r.bench["GoldRate/handwritten"]
 	if client.NsPerOp > 0 && hand.NsPerOp > 0 {
+		// The median of the per-run ratios when the runs pair up, as for the
+		// servers; else the ratio of the medians.
 		x := client.NsPerOp / hand.NsPerOp
-		row("client GoldRate (warm token) vs hand-written GET + json decode: time", ns(client.NsPerOp), ns(hand.NsPerOp), fmt.Sprintf("%.2fx", x), fmt.Sprintf("≤ %gx", targetClient), met(x <= targetClient))
+		cell := fmt.Sprintf("%.2fx", x)
+		if m, lo, hi, ok := PairedRatio(client, hand); ok {
+			x, cell = m, fmt.Sprintf("%.2fx (%.2f-%.2f)", m, lo, hi)
+		}
+		row("client GoldRate (warm token) vs hand-written GET + json decode: time", ns(client.NsPerOp), ns(hand.NsPerOp), cell, fmt.Sprintf("≤ %gx", targetClient), met(x <= targetClient))
 		if client.HasAlloc && hand.Allocs > 0 {
 			y := client.Allocs / hand.Allocs
 			row("client GoldRate vs hand-written: allocations",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,9 @@ func TestParseGoBench(t *testing.T) {
 	if c.NsPerOp != 61000 || c.BPerOp != 9931 || c.Allocs != 104 || !c.HasAlloc {
 		t.Errorf(`ParseGoBench()["GoldRate/client"] = %+v; want 61000 ns/op, 9931 B/op, 104 allocs/op`, c)
 	}
+	if r := c.Runs; !slices.Equal(r, []float64{55345, 61000, 70000}) {
+		t.Errorf(`ParseGoBench()["GoldRate/client"].Runs = %v; want every run in order`, r)
+	}
 	if m := got["TokenPerPeriod64"].Metrics["tokens/period"]; m != 1 {
 		t.Errorf(`ParseGoBench()["TokenPerPeriod64"] tokens/period = %v; want 1`, m)
 	}
@@ -139,6 +143,22 @@ func TestParseGoBench(t *testing.T) {
 	}
 	if _, err := ParseGoBench("BenchmarkX-2 10 fast ns/op\n"); err == nil {
 		t.Error("ParseGoBench(non-numeric value) = nil error; want one")
+	}
+}
+
+// PairedRatio pairs the runs in order and takes the median ratio; runs
+// that do not pair up give none.
+func TestPairedRatio(t *testing.T) {
+	a := Bench{Runs: []float64{120, 200, 110}}
+	b := Bench{Runs: []float64{100, 100, 100}}
+	if m, lo, hi, ok := PairedRatio(a, b); !ok || m != 1.2 || lo != 1.1 || hi != 2 {
+		t.Errorf("PairedRatio = %v, %v, %v, %v; want 1.2, 1.1, 2, true", m, lo, hi, ok)
+	}
+	if _, _, _, ok := PairedRatio(a, Bench{Runs: []float64{100}}); ok {
+		t.Error("PairedRatio of 3 runs and 1 = ok; want none")
+	}
+	if _, _, _, ok := PairedRatio(Bench{}, Bench{}); ok {
+		t.Error("PairedRatio without runs = ok; want none")
 	}
 }
 
