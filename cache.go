@@ -386,7 +386,7 @@ func (t *readTransport) fetch(req *http.Request, key string, cached bool, ttl ti
 			*s = snapshot{status: resp.StatusCode, statusLine: resp.Status, header: resp.Header, body: body, at: t.now()}
 			f.body.b = body
 			f.body.Reset(body)
-			resp.Body = &f.body
+			resp.Body, resp.ContentLength = &f.body, int64(len(body))
 		}
 	}
 	failed := err != nil || s.status == http.StatusTooManyRequests || s.status >= 500

@@ -2,8 +2,10 @@ package milligold
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -52,6 +54,15 @@ func FuzzReadAnswer(f *testing.F) {
 			Request: &http.Request{URL: c.base}}
 		var dst api.GoldRateResponse
 		err := c.readAnswer(opGetGoldRate, resp, &dst)
+		// A GET's body comes read already (readTransport's bufferedBody):
+		// the same answer, the same outcome.
+		buffered := &http.Response{StatusCode: status, Header: h, Body: newBufferedBody([]byte(body)),
+			Request: &http.Request{URL: c.base}}
+		var dst2 api.GoldRateResponse
+		err2 := c.readAnswer(opGetGoldRate, buffered, &dst2)
+		if fmt.Sprint(err) != fmt.Sprint(err2) || !reflect.DeepEqual(dst, dst2) {
+			t.Fatalf("readAnswer of a read body = %v, %+v; of a plain reader %v, %+v", err2, dst2, err, dst)
+		}
 		if err == nil {
 			reason, _ := checkEnvelope([]byte(body), &dst)
 			if status != 200 || !isJSON(ct) || reason != "" {
