@@ -136,12 +136,32 @@ func (c *Client) callTarget(operationID string, params map[string]string, body [
 	case body != nil && !json.Valid(body):
 		return op, "", invalid("the request body is not valid JSON")
 	}
+	if path == op.Path && query == nil {
+		return op, c.fixedTarget(op), nil
+	}
 	target := c.server + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
 	return op, target, nil
 }
+
+// fixedTarget is the URL of an operation called without parameters: the
+// base URL and its path, made once per operation rather than per call.
+// Keyed by the table's entry (a pointer: no allocation), checked against its
+// path (an entry edited in place is made again).
+func (c *Client) fixedTarget(op *middleware.Operation) string {
+	if v, ok := c.targets.Load(op); ok {
+		if t := v.(*fixedTarget); t.path == op.Path {
+			return t.url
+		}
+	}
+	t := &fixedTarget{path: op.Path, url: c.server + op.Path}
+	c.targets.Store(op, t)
+	return t.url
+}
+
+type fixedTarget struct{ path, url string }
 
 // paramsHelp lists op's parameters for a message: "parameters: mobileNumber
 // (path, required)" or "it takes no parameters".

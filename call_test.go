@@ -216,3 +216,24 @@ func FuzzCallTarget(f *testing.F) {
 		}
 	})
 }
+
+// fixedTarget makes an operation's URL once, and again when its entry's
+// path changes in place.
+func TestFixedTarget(t *testing.T) {
+	c, err := New(WithBaseURL("http://127.0.0.1:1/partner/"), WithCredentials("p", "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &middleware.Operation{ID: "x", Method: "GET", Path: "/a/b"}
+	if got := c.fixedTarget(op); got != "http://127.0.0.1:1/partner/a/b" {
+		t.Errorf("fixedTarget = %q", got)
+	}
+	op.Path = "/c"
+	if got := c.fixedTarget(op); got != "http://127.0.0.1:1/partner/c" {
+		t.Errorf("fixedTarget after the path changed = %q", got)
+	}
+	_, target, err := c.callTarget("getGoldRate", nil, nil)
+	if err != nil || target != "http://127.0.0.1:1/partner/gold/rate" {
+		t.Errorf("callTarget(getGoldRate) = %q, %v", target, err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/milligold/milligold-go/gen/api"
@@ -46,6 +47,7 @@ type Client struct {
 	tokenAPI  *api.Client // the token request, without it
 	ops       *middleware.Ops
 	server    string   // the base URL without a trailing slash: operation paths follow
+	targets   sync.Map // *middleware.Operation → *fixedTarget, see fixedTarget
 	userAgent []string // the User-Agent header's value
 	fetch     tokens.FetchFunc
 	source    *tokens.Source
