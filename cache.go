@@ -158,11 +158,12 @@ type readTransport struct {
 // caller's body reader (body); done is made only when a second caller
 // joins.
 type flight struct {
-	done chan struct{} // under readTransport.fmu until the flight lands
-	s    *snapshot
-	err  error
-	own  snapshot
-	body bufferedBody
+	done    chan struct{} // under readTransport.fmu until the flight lands
+	waiting int           // callers that joined (under readTransport.fmu); tests read it
+	s       *snapshot
+	err     error
+	own     snapshot
+	body    bufferedBody
 }
 
 // errFlightAborted is what callers waiting on a flight get when its
@@ -236,6 +237,7 @@ func (t *readTransport) join(key string) (*flight, chan struct{}) {
 		if f.done == nil {
 			f.done = make(chan struct{})
 		}
+		f.waiting++
 		return f, f.done
 	}
 	if t.flights == nil {

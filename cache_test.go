@@ -159,21 +159,19 @@ func (b *blockingNext) RoundTrip(req *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-// waiters waits until a caller besides the first has joined key's flight
-// (the channel exists once one has; the rest are given time to block).
-func waiters(t *testing.T, rt *readTransport, key string) {
+// waiters waits until n callers besides the first have joined key's flight.
+func waiters(t *testing.T, rt *readTransport, key string, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		rt.fmu.Lock()
 		f := rt.flights[key]
-		joined := f != nil && f.done != nil
+		joined := f != nil && f.waiting == n
 		rt.fmu.Unlock()
 		if joined {
-			time.Sleep(50 * time.Millisecond)
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no caller joined the flight")
+			t.Fatalf("%d callers did not join the flight", n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -211,7 +209,7 @@ func TestFlightAnswers(t *testing.T) {
 			others <- answer{resp, err}
 		}()
 	}
-	waiters(t, rt, "/partner/gold/rate")
+	waiters(t, rt, "/partner/gold/rate", joiners)
 	close(next.release)
 	a := <-firstDone
 	if a.err != nil {
@@ -267,7 +265,7 @@ func TestFlightPanic(t *testing.T) {
 		_, err := rt.RoundTrip(get())
 		joined <- err
 	}()
-	waiters(t, rt, "http://api.test/partner/gold/rate") // no origin: the whole URL
+	waiters(t, rt, "http://api.test/partner/gold/rate", 1) // no origin: the whole URL
 	close(next.release)
 	if p := <-panicked; p == nil {
 		t.Error("the first caller did not get the panic")
