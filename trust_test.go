@@ -381,7 +381,7 @@ func TestDribbledBodyTimesOut(t *testing.T) {
 func TestTimedOutReadIsOneAttempt(t *testing.T) {
 	api := hostile.New(t)
 	api.Handle(hostile.RatePath, dribble(`{"success":true,`))
-	c := trustClient(t, api, milligold.WithRequestTimeout(300*time.Millisecond))
+	c := trustClient(t, api, milligold.WithRequestTimeout(time.Second))
 	_, err := c.GoldRate(context.Background())
 	var te *milligold.AttemptTimeoutError
 	if !errors.As(err, &te) {
