@@ -117,23 +117,23 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 	}
 	var mws []api.StrictMiddlewareFunc
 	if len(s.answers) > 0 {
-		// Innermost: Prefer and faults win over it. The strict handler wraps
-		// per request, so a config without responses adds nothing to the hot path.
+		// Innermost: Prefer and faults win over it. Without responses in the
+		// config, nothing is added to the hot path.
 		mws = append(mws, s.responses)
 	}
 	if ctl != nil {
 		ctl.s = s
 		mws = append(mws, ctl.middleware) // first in the list runs innermost: after auth and the window
 	}
-	strict := api.NewStrictHandlerWithOptions(&server{s: s}, append(mws,
-		middleware.StrictMiddleware(middleware.ServerOptions{
-			Verify:                 s.verify,
-			Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },
-			Envelope:               s.envelope,
-			Window:                 s.window,
-			HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
-		}),
-	), api.StrictHTTPServerOptions{
+	// The generated glue runs the guard and then the middlewares above
+	// (wrapped once) around the typed strict server.
+	strict := middleware.NewStrictServer(&server{s: s}, mws, middleware.ServerOptions{
+		Verify:                 s.verify,
+		Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },
+		Envelope:               s.envelope,
+		Window:                 s.window,
+		HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
+	}, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  s.requestError,
 		ResponseErrorHandlerFunc: s.responseError,
 	})
@@ -221,7 +221,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var jc *capture
 	if s.ctl != nil {
 		if s.ctl.owns(r) {
-			s.ctl.ServeHTTP(w, r)
+			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+			defer s.recoverPanic(rec, r)
+			s.ctl.ServeHTTP(rec, r)
 			return
 		}
 		w, r, jc = s.ctl.capture(w, r)
@@ -232,6 +234,17 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}{requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}, recorder{ResponseWriter: w, status: http.StatusOK}}
 	ri, rec := &st.info, &st.rec
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+	s.serve(rec, r)
+	s.finish(r, ri, rec.status, start)
+	if jc != nil {
+		s.ctl.record(r, rec.status, ri, jc, start)
+	}
+}
+
+// serve routes r; a panic below it is answered with a 500 (recoverPanic),
+// so the request still gets its log line and journal entry.
+func (s *Sandbox) serve(rec *recorder, r *http.Request) {
+	defer s.recoverPanic(rec, r)
 	if headerSize(r) > maxHeaderBytes {
 		s.writeError(rec, r, http.StatusRequestHeaderFieldsTooLarge, "request headers too large")
 	} else if !strings.HasPrefix(r.URL.Path, "/") {
@@ -247,10 +260,6 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
 		}
 		s.mux.ServeHTTP(rec, r)
-	}
-	s.finish(r, ri, rec.status, start)
-	if jc != nil {
-		s.ctl.record(r, rec.status, ri, jc, start)
 	}
 }
 
@@ -403,15 +412,24 @@ type userAnswer struct{ jsonAnswer }
 
 func (a userAnswer) VisitGetUserInfoResponse(w http.ResponseWriter) error { return a.write(w) }
 
-// recorder keeps the status for the log line.
+// recorder keeps the status for the log line, and whether the answer has
+// begun (for recoverPanic).
 type recorder struct {
 	http.ResponseWriter
 	status int
+	wrote  bool
 }
 
 func (r *recorder) WriteHeader(code int) {
-	r.status = code
+	if !r.wrote && code >= 200 {
+		r.status, r.wrote = code, true
+	}
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(p)
 }
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
