@@ -137,7 +137,7 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 		RequestErrorHandlerFunc:  s.requestError,
 		ResponseErrorHandlerFunc: s.responseError,
 	})
-	api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
+	middleware.HandlerWithOptions(strict, api.StdHTTPServerOptions{
 		BaseURL:          BasePath,
 		BaseRouter:       validatingMux{s: s, paths: map[string]bool{}},
 		ErrorHandlerFunc: s.requestError,
@@ -207,6 +207,22 @@ type requestInfo struct {
 
 type infoKey struct{}
 
+// requestState is a request's context carrying its requestInfo (under
+// infoKey), and its recorder: one allocation where context.WithValue and
+// the two would be three.
+type requestState struct {
+	context.Context
+	info requestInfo
+	rec  recorder
+}
+
+func (c *requestState) Value(key any) any {
+	if _, ok := key.(infoKey); ok {
+		return &c.info
+	}
+	return c.Context.Value(key)
+}
+
 func info(ctx context.Context) *requestInfo {
 	if i, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
 		return i
@@ -228,12 +244,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w, r, jc = s.ctl.capture(w, r)
 	}
-	st := &struct { // one allocation for both
-		info requestInfo
-		rec  recorder
-	}{requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}, recorder{ResponseWriter: w, status: http.StatusOK}}
+	st := &requestState{Context: r.Context(), info: requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}, rec: recorder{ResponseWriter: w, status: http.StatusOK}}
 	ri, rec := &st.info, &st.rec
-	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+	r = r.WithContext(st)
 	s.serve(rec, r)
 	s.finish(r, ri, rec.status, start)
 	if jc != nil {

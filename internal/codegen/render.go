@@ -304,6 +304,26 @@ func (m *model) strictServer(f *File, guardOf func(string) *Statement) {
 		For(List(Id("_"), Id("mw")).Op(":=").Range().Id("inner")).Block(Id("handler").Op("=").Id("mw").Call(Id("handler"), Id("operationID"))),
 		Return(Id("handler")),
 	)
+	f.Line()
+	comment(f, "HandlerWithOptions is api.HandlerWithOptions, except that the operations\n"+
+		"without parameters are routed to si's methods directly: oapi-codegen's\n"+
+		"wrapper builds a closure per request to run options.Middlewares, and\n"+
+		"does nothing else for them.")
+	f.Func().Id("HandlerWithOptions").Params(Id("si").Add(m.api("ServerInterface")), Id("options").Add(m.api("StdHTTPServerOptions"))).Qual(pkgHTTP, "Handler").Block(
+		If(Len(Id("options").Dot("Middlewares")).Op(">").Lit(0)).Block(Return(m.api("HandlerWithOptions").Call(Id("si"), Id("options")))),
+		Id("m").Op(":=").Id("options").Dot("BaseRouter"),
+		If(Id("m").Op("==").Nil()).Block(Id("m").Op("=").Qual(pkgHTTP, "NewServeMux").Call()),
+		Id("options").Dot("BaseRouter").Op("=").Qual(pkgGuard, "Routes").Call(Id("m"), Map(String()).Qual(pkgHTTP, "HandlerFunc").Values(DictFunc(func(d Dict) {
+			for _, op := range m.ops {
+				if !op.direct || len(op.pathArgs) > 0 {
+					continue
+				}
+				d[Lit(op.method+" ").Op("+").Id("options").Dot("BaseURL").Op("+").Lit(op.path)] = Id("si").Dot(op.goName)
+			}
+		}))),
+		m.api("HandlerWithOptions").Call(Id("si"), Id("options")),
+		Return(Id("m")),
+	)
 	for i, op := range m.ops {
 		if !op.direct {
 			continue

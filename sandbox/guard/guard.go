@@ -130,7 +130,11 @@ func New[E any](b Binding[E], o Options[E]) *Guard[E] {
 func (g *Guard[E]) Admit(ctx context.Context, w http.ResponseWriter, r *http.Request, name string, bearer bool, id, secret string) (_ context.Context, refused any) {
 	var key string
 	if bearer {
-		token, ok := parseBearer(r.Header.Get("Authorization"))
+		var header string
+		if v := r.Header["Authorization"]; len(v) > 0 { // Get, without canonicalizing a canonical key per request
+			header = v[0]
+		}
+		token, ok := parseBearer(header)
 		if !ok {
 			return ctx, g.refuse(ctx, r, name, "missing or malformed bearer token")
 		}
@@ -138,12 +142,13 @@ func (g *Guard[E]) Admit(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if err != nil {
 			return ctx, g.refuse(ctx, r, name, "invalid or expired access token")
 		}
-		ctx = WithPartnerID(ctx, partner)
-		key = g.keys.get(partnerPrefix, partner)
+		k := g.keys.get(partnerPrefix, partner)
+		ctx = context.WithValue(ctx, partnerKey{}, k.name) // WithPartnerID, with the id boxed once
+		key = k.key
 	} else if id != "" && secret != "" && g.o.Credentials != nil && g.o.Credentials(ctx, id, secret) {
-		key = g.keys.get(partnerPrefix, id)
+		key = g.keys.get(partnerPrefix, id).key
 	} else {
-		key = g.keys.get(clientPrefix, g.clientKey(r))
+		key = g.keys.get(clientPrefix, g.clientKey(r)).key
 	}
 	d := g.window.Allow(key)
 	if !d.Allowed {
@@ -162,7 +167,7 @@ func (g *Guard[E]) tooMany(ctx context.Context, name string, d ratelimit.Decisio
 
 // refuse counts a request refused by the bearer check against its client.
 func (g *Guard[E]) refuse(ctx context.Context, r *http.Request, name, message string) any {
-	if d := g.window.Allow(g.keys.get(clientPrefix, g.clientKey(r))); !d.Allowed {
+	if d := g.window.Allow(g.keys.get(clientPrefix, g.clientKey(r)).key); !d.Allowed {
 		return g.tooMany(ctx, name, d)
 	}
 	return g.b.Unauthorized(name, g.envelope(ctx, http.StatusUnauthorized, message))

@@ -23,12 +23,20 @@ const maxCachedKeys = 1024
 // plain map lookup; a new name copies the map (rare: once per partner or
 // address). It is safe for concurrent use.
 type keyCache struct {
-	mu   sync.Mutex                           // serializes writers
-	keys [2]atomic.Pointer[map[string]string] // by prefix (partner, client), then name
+	mu   sync.Mutex                              // serializes writers
+	keys [2]atomic.Pointer[map[string]windowKey] // by prefix (partner, client), then name
 }
 
-// get returns prefix+name, without allocating when it was built before.
-func (c *keyCache) get(prefix, name string) string {
+// windowKey is a window's key, and its name boxed for a context value
+// (boxing a string allocates too).
+type windowKey struct {
+	key  string
+	name any
+}
+
+// get returns prefix+name and name boxed, without allocating when they
+// were built before.
+func (c *keyCache) get(prefix, name string) windowKey {
 	space := &c.keys[0]
 	if prefix == clientPrefix {
 		space = &c.keys[1]
@@ -38,14 +46,14 @@ func (c *keyCache) get(prefix, name string) string {
 			return k
 		}
 	}
-	key := prefix + name
+	key := windowKey{prefix + name, name}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := space.Load()
 	if old != nil && len(*old) >= maxCachedKeys {
 		return key
 	}
-	m := make(map[string]string, 1+lenOf(old))
+	m := make(map[string]windowKey, 1+lenOf(old))
 	if old != nil {
 		for k, v := range *old {
 			m[k] = v
@@ -56,7 +64,7 @@ func (c *keyCache) get(prefix, name string) string {
 	return key
 }
 
-func lenOf(m *map[string]string) int {
+func lenOf(m *map[string]windowKey) int {
 	if m == nil {
 		return 0
 	}

@@ -13,8 +13,8 @@ func TestKeyCache(t *testing.T) {
 		{partnerPrefix, "p1", "partner:p1"},
 		{clientPrefix, "", "client:"},
 	} {
-		if got := c.get(tc.prefix, tc.name); got != tc.want {
-			t.Errorf("get(%q, %q) = %q; want %q", tc.prefix, tc.name, got, tc.want)
+		if got := c.get(tc.prefix, tc.name); got.key != tc.want || got.name != tc.name {
+			t.Errorf("get(%q, %q) = %q, %v; want %q, %q", tc.prefix, tc.name, got.key, got.name, tc.want, tc.name)
 		}
 	}
 	if n := testing.AllocsPerRun(100, func() { c.get(partnerPrefix, "p1") }); n != 0 {
@@ -23,7 +23,7 @@ func TestKeyCache(t *testing.T) {
 	// Past the bound, keys are still right, only no longer kept.
 	for i := range maxCachedKeys + 10 {
 		name := "10.0.0." + strconv.Itoa(i)
-		if got := c.get(clientPrefix, name); got != clientPrefix+name {
+		if got := c.get(clientPrefix, name); got.key != clientPrefix+name || got.name != name {
 			t.Fatalf("get(client, %q) = %q", name, got)
 		}
 	}
