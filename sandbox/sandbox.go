@@ -133,6 +133,7 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 		Envelope:               s.envelope,
 		Window:                 s.window,
 		HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
+		Counted:                s.counted(),
 	}, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  s.requestError,
 		ResponseErrorHandlerFunc: s.responseError,
@@ -190,6 +191,19 @@ func (s *Sandbox) verify(ctx context.Context, token string) (string, error) {
 	return id, nil
 }
 
+// counted is the guard's Counted hook: the journal's entry shows the window
+// the request counted against. Without the journal, nothing is noted.
+func (s *Sandbox) counted() func(context.Context, ratelimit.Decision) {
+	if s.ctl == nil || s.ctl.journal == nil {
+		return nil
+	}
+	return func(ctx context.Context, d ratelimit.Decision) {
+		if ri := info(ctx); ri.counted == nil {
+			ri.counted = &d
+		}
+	}
+}
+
 // windows reports how many rate-limit windows are live; idle ones are
 // dropped. Tests read it (export_test.go).
 func (s *Sandbox) windows() int { return s.window.Len() }
@@ -199,10 +213,11 @@ type requestInfo struct {
 	partner   string
 	errorCode string
 	fault     bool
-	message   string // the envelope's error: for a 400, the validation reason
-	operation string // the spec's operationId, when the control API is on
-	control   string // what the control API did to the answer, if anything
-	dropped   bool   // the control API dropped the connection
+	message   string              // the envelope's error: for a 400, the validation reason
+	operation string              // the spec's operationId, when the control API is on
+	control   string              // what the control API did to the answer, if anything
+	dropped   bool                // the control API dropped the connection
+	counted   *ratelimit.Decision // the window the guard counted the request against (control API only)
 }
 
 type infoKey struct{}
@@ -234,6 +249,7 @@ func info(ctx context.Context) *requestInfo {
 // limit, handle, write; then one log line.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	st := &requestState{Context: r.Context(), info: requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}}
 	var jc *capture
 	if s.ctl != nil {
 		if s.ctl.owns(r) {
@@ -244,7 +260,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w, r, jc = s.ctl.capture(w, r)
 	}
-	st := &requestState{Context: r.Context(), info: requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}, rec: recorder{ResponseWriter: w, status: http.StatusOK}}
+	st.rec = recorder{ResponseWriter: w, status: http.StatusOK}
 	ri, rec := &st.info, &st.rec
 	r = r.WithContext(st)
 	s.serve(rec, r)

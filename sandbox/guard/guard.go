@@ -70,6 +70,9 @@ type Options[E any] struct {
 	// HeadersOnEveryResponse sets the rate-limit headers on every counted
 	// response, not only on 429s (the API document promises them on errors only).
 	HeadersOnEveryResponse bool
+	// Counted, when set, is told each request's decision by the window, with
+	// the request's context (before the partner id is added).
+	Counted func(ctx context.Context, d ratelimit.Decision)
 }
 
 type partnerKey struct{}
@@ -151,6 +154,9 @@ func (g *Guard[E]) Admit(ctx context.Context, w http.ResponseWriter, r *http.Req
 		key = g.keys.get(clientPrefix, g.clientKey(r)).key
 	}
 	d := g.window.Allow(key)
+	if g.o.Counted != nil {
+		g.o.Counted(ctx, d)
+	}
 	if !d.Allowed {
 		return ctx, g.tooMany(ctx, name, d)
 	}
@@ -167,7 +173,11 @@ func (g *Guard[E]) tooMany(ctx context.Context, name string, d ratelimit.Decisio
 
 // refuse counts a request refused by the bearer check against its client.
 func (g *Guard[E]) refuse(ctx context.Context, r *http.Request, name, message string) any {
-	if d := g.window.Allow(g.keys.get(clientPrefix, g.clientKey(r)).key); !d.Allowed {
+	d := g.window.Allow(g.keys.get(clientPrefix, g.clientKey(r)).key)
+	if g.o.Counted != nil {
+		g.o.Counted(ctx, d)
+	}
+	if !d.Allowed {
 		return g.tooMany(ctx, name, d)
 	}
 	return g.b.Unauthorized(name, g.envelope(ctx, http.StatusUnauthorized, message))
