@@ -37,7 +37,7 @@ type options struct {
 	gobench                        string
 	cpuprofile, memprofile         string
 	only                           string
-	skipQuota                      bool
+	skipQuota, skipControl         bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -59,6 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile after the sandbox's measured run to this file")
 	fs.StringVar(&o.only, "only", "", `"sandbox" loads only the sandbox (for profiling); "quota" runs only the simulation; "quota-real" runs only the real-clock quota proof (jitter proxy, about 80 s)`)
 	fs.BoolVar(&o.skipQuota, "skip-quota", false, "leave out the quota simulation")
+	fs.BoolVar(&o.skipControl, "skip-control", false, "leave out the sandbox with --control (journal and an open console)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -140,7 +141,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 // /auth/token goes to the sandbox and a bare handler that reads the form and
 // writes the sandbox's token answer.
 func measureServers(ctx context.Context, o options, rep *report, log io.Writer) error {
-	sbRate, sbToken, err := startSandbox(ctx)
+	sbRate, sbToken, err := startSandbox(ctx, false)
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -155,7 +156,8 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 		return fmt.Errorf("sandbox: POST %s = %d, %v; want 200", sbToken.URL, status, err)
 	}
 	// In pairs, each ours then its peer (see order): sandbox GET and bare
-	// GET, sandbox POST and bare POST, Prism and Prism -v error.
+	// GET, sandbox POST and bare POST, sandbox --control GET and bare GET,
+	// Prism and Prism -v error.
 	targets := []Target{sbRate}
 	if o.only != "sandbox" {
 		base, stopBare, err := serve(bareHandler("application/json", body))
@@ -172,6 +174,15 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 			Target{Name: "bare GET", URL: base + "/partner/gold/rate", Header: sbRate.Header},
 			sbToken,
 			Target{Name: "bare POST", URL: bareToken + "/partner/auth/token", Method: sbToken.Method, Body: sbToken.Body, ContentType: sbToken.ContentType})
+		if !o.skipControl {
+			// `milligold sandbox --control`, paired with a bare GET of its own.
+			ctlRate, _, err := startSandbox(ctx, true)
+			if err != nil {
+				return fmt.Errorf("sandbox --control: %w", err)
+			}
+			defer ctlRate.Stop()
+			targets = append(targets, ctlRate, Target{Name: "bare GET (--control pair)", URL: base + "/partner/gold/rate", Header: ctlRate.Header})
+		}
 		if o.milligold != "" {
 			logf(log, "starting %s sandbox for its startup time and idle RSS", o.milligold)
 			fp, err := sandboxFootprint(ctx, o.milligold)

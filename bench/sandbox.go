@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,7 +21,12 @@ import (
 // than wrk can send in its one-second window, so it never trips. The targets
 // are GET /gold/rate with the token and POST /auth/token with the partner's
 // form.
-func startSandbox(ctx context.Context) (rate, token Target, err error) {
+//
+// With control, it is `milligold sandbox --control`: the control API, the
+// request journal at its default size and the console, with one console
+// open (its journal event stream read and dropped, as a browser tab
+// showing the console does).
+func startSandbox(ctx context.Context, control bool) (rate, token Target, err error) {
 	logFile, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		return Target{}, Target{}, err
@@ -31,7 +37,12 @@ func startSandbox(ctx context.Context) (rate, token Target, err error) {
 	cfg.RateLimit.WindowSeconds = 1
 	cfg.Logger = logger
 	closeLog := func() { requestLog.Close(); logFile.Close() }
-	h, err := sandbox.New(cfg)
+	var h *sandbox.Sandbox
+	if control {
+		h, err = sandbox.NewWithControl(cfg, sandbox.ControlOptions{})
+	} else {
+		h, err = sandbox.New(cfg)
+	}
 	if err != nil {
 		closeLog()
 		return Target{}, Target{}, err
@@ -45,6 +56,14 @@ func startSandbox(ctx context.Context) (rate, token Target, err error) {
 	done := make(chan error, 1)
 	go func() { done <- sandbox.Serve(sctx, ln, h, sandbox.ServeOptions{Logger: logger}) }()
 	stop := func() { cancel(); <-done; closeLog() }
+	if control {
+		stopConsole, err := openConsole(sctx, "http://"+ln.Addr().String(), h.Control().Token())
+		if err != nil {
+			stop()
+			return Target{}, Target{}, err
+		}
+		stop = func() { stopConsole(); h.Control().CloseStreams(); cancel(); <-done; closeLog() }
+	}
 
 	base := "http://" + ln.Addr().String() + sandbox.BasePath
 	tok, err := fetchToken(ctx, base, sandbox.DefaultPartnerID, sandbox.DefaultPartnerSecret)
@@ -52,7 +71,11 @@ func startSandbox(ctx context.Context) (rate, token Target, err error) {
 		stop()
 		return Target{}, Target{}, err
 	}
-	rate = Target{Name: "sandbox GET", URL: base + "/gold/rate", Header: "Authorization: Bearer " + tok, Stop: stop}
+	name := "sandbox GET"
+	if control {
+		name = "sandbox --control GET"
+	}
+	rate = Target{Name: name, URL: base + "/gold/rate", Header: "Authorization: Bearer " + tok, Stop: stop}
 	token = Target{Name: "sandbox POST", URL: base + "/auth/token", Method: http.MethodPost,
 		Body:        url.Values{"partnerId": {sandbox.DefaultPartnerID}, "partnerSecret": {sandbox.DefaultPartnerSecret}}.Encode(),
 		ContentType: "application/x-www-form-urlencoded"}
@@ -85,4 +108,29 @@ func fetchToken(ctx context.Context, base, id, secret string) (string, error) {
 		return "", fmt.Errorf("token request: no accessToken in the answer (%v)", err)
 	}
 	return body.Data.AccessToken, nil
+}
+
+// openConsole reads the journal's event stream (what the console shows) and
+// drops it, until the returned stop is called.
+func openConsole(ctx context.Context, origin, controlToken string) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, origin+sandbox.ControlPrefix+"api/journal/stream", nil)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+controlToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("console stream: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("console stream: %s", resp.Status)
+	}
+	done := make(chan struct{})
+	go func() { io.Copy(io.Discard, resp.Body); resp.Body.Close(); close(done) }()
+	return func() { cancel(); <-done }, nil
 }

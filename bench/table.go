@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/bench/quota"
+	"github.com/milligold/milligold-go/sandbox"
 )
 
 // report is everything one run measured.
@@ -21,7 +22,7 @@ type report struct {
 	load         options
 	body         int // bytes of the gold-rate answer
 
-	series             []*Series // by target name: "sandbox GET", "bare GET", "Prism", "Prism -v error", "sandbox POST", "bare POST"
+	series             []*Series // by target name: "sandbox GET", "bare GET", "Prism", "Prism -v error", "sandbox POST", "bare POST", "sandbox --control GET", "bare GET (--control pair)"
 	sandboxFP, prismFP *Footprint
 	quota              []quota.Result
 	bench              map[string]Bench
@@ -108,6 +109,14 @@ func (r *report) write(w io.Writer) {
 		} else {
 			row("GET /gold/rate, sandbox: throughput, p50 / p99", sbGet.RPS().rates(), sbGet.P50().durations()+" / "+sbGet.P99().durations(), "", "", "")
 		}
+	}
+	if ctl, bare := r.get("sandbox --control GET"), r.get("bare GET (--control pair)"); ctl.Measured() && bare.Measured() {
+		what := "GET /gold/rate, sandbox --control (journal of " + fmt.Sprint(sandbox.DefaultJournalSize) + ", console open) vs bare net/http"
+		x := ratio(ctl, bare, rpsOf)
+		row(what+": throughput", ctl.RPS().rates(), bare.RPS().rates(), x.percent(), fmt.Sprintf("≥ %.0f%%", 100*targetVsBare), met(x.Median >= targetVsBare))
+		y := ratio(ctl, bare, p99Of)
+		row(what+": p99", ctl.P99().durations(), bare.P99().durations(), y.times(2), fmt.Sprintf("≤ %gx", targetP99), met(y.Median <= targetP99))
+		cpuRow(row, "GET /gold/rate, sandbox --control", ctl, bare)
 	}
 	if sbPost.Measured() {
 		if barePost.Measured() {

@@ -154,3 +154,57 @@ func TestPolicyValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestFixedWindowConcurrentAcrossWindows: goroutines hammer a few keys while
+// the clock moves through many windows and idle keys are swept (with Peek
+// reading alongside); no window of
+// any key ever admits more than the limit, and every window admits some.
+func TestFixedWindowConcurrentAcrossWindows(t *testing.T) {
+	clk := clock.NewFake(t0)
+	const limit = 5
+	p := Policy{Requests: limit, Window: time.Second}
+	w := NewFixedWindow(p, clk.Now)
+	type win struct {
+		key   string
+		reset time.Time
+	}
+	var mu sync.Mutex
+	admitted := map[win]int{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys := []string{"a", "b", "c"}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := keys[(g+i)%len(keys)]
+				if d := w.Allow(key); d.Allowed {
+					mu.Lock()
+					admitted[win{key, d.Reset}]++
+					mu.Unlock()
+				}
+				w.Peek(key)
+			}
+		}()
+	}
+	for range 200 {
+		clk.Advance(100 * time.Millisecond)
+		time.Sleep(200 * time.Microsecond)
+	}
+	close(stop)
+	wg.Wait()
+	if len(admitted) < 10 {
+		t.Fatalf("only %d windows admitted anything; want many", len(admitted))
+	}
+	for k, n := range admitted {
+		if n > limit {
+			t.Errorf("window of %q ending %v admitted %d; want at most %d", k.key, k.reset, n, limit)
+		}
+	}
+}

@@ -34,7 +34,7 @@ type signer struct {
 	parser   *jwt.Parser
 	macs     sync.Pool // of HMAC-SHA256 hashes keyed with key
 
-	mu       sync.Mutex
+	mu       sync.RWMutex        // read-locked per request: a plain mutex here blocked requests under load (mutex profile)
 	verified map[string]verified // tokens whose signature checked out; at most maxVerified
 }
 
@@ -136,9 +136,9 @@ var errNoPartner = errors.New("token names no partner")
 // partner id the token names.
 func (s *signer) verify(token string) (string, error) {
 	now := s.now()
-	s.mu.Lock()
+	s.mu.RLock()
 	v, ok := s.verified[token]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if ok && !now.Before(v.issued) && now.Before(v.exp) {
 		return v.partner, nil
 	}

@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,13 +23,10 @@ type connLimiter struct {
 	done  chan struct{} // closed by Close
 	once  sync.Once
 
-	mu   sync.Mutex
-	idle map[*limitedConn]idleSince // connections that could be closed to make room
-}
+	mu    sync.Mutex
+	conns map[*limitedConn]struct{} // open connections, each marking when it went idle
 
-type idleSince struct {
-	at    time.Time
-	fresh bool // http.StateNew: connected, nothing read yet
+	grain time.Duration // deadlines are rounded up to this (see limitedConn.setDeadline); 0 keeps them exact
 }
 
 // freshGrace is how long a connection that has sent nothing is left alone
@@ -38,12 +37,28 @@ const freshGrace = time.Second
 // to close (a fresh connection may have outlived freshGrace).
 const waitPoll = 100 * time.Millisecond
 
+// maxDeadlineGrain bounds the rounding of deadlines: timeouts fire up to
+// this much late.
+const maxDeadlineGrain = 250 * time.Millisecond
+
+// deadlineGrain is the rounding for the shortest of timeouts: a
+// twentieth of it, at most maxDeadlineGrain (5 s timeouts fire within 5.25 s).
+func deadlineGrain(timeouts ...time.Duration) time.Duration {
+	g := maxDeadlineGrain
+	for _, t := range timeouts {
+		if t > 0 {
+			g = min(g, t/20)
+		}
+	}
+	return g
+}
+
 func newConnLimiter(ln net.Listener, limit int) *connLimiter {
 	return &connLimiter{
 		Listener: ln,
 		slots:    make(chan struct{}, limit),
 		done:     make(chan struct{}),
-		idle:     make(map[*limitedConn]idleSince),
+		conns:    make(map[*limitedConn]struct{}),
 	}
 }
 
@@ -57,7 +72,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 	for {
 		select {
 		case l.slots <- struct{}{}:
-			return &limitedConn{Conn: c, l: l}, nil
+			return l.open(c), nil
 		default:
 		}
 		if l.closeIdle() {
@@ -69,7 +84,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		select {
 		case l.slots <- struct{}{}:
 			t.Stop()
-			return &limitedConn{Conn: c, l: l}, nil
+			return l.open(c), nil
 		case <-l.done:
 			t.Stop()
 			c.Close()
@@ -79,49 +94,61 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 	}
 }
 
+// open wraps a connection given a slot and adds it to the set.
+func (l *connLimiter) open(c net.Conn) *limitedConn {
+	lc := &limitedConn{Conn: c, l: l, grain: int64(l.grain)}
+	lc.idleAt.Store(time.Now().UnixNano()) // fresh until http.StateNew says so again
+	lc.fresh.Store(true)
+	l.mu.Lock()
+	l.conns[lc] = struct{}{}
+	l.mu.Unlock()
+	return lc
+}
+
 // closeIdle closes the longest-idle connection: one between requests, else
 // one that has sent nothing for freshGrace. It reports whether it closed one.
 func (l *connLimiter) closeIdle() bool {
-	now := time.Now()
+	now := time.Now().UnixNano()
 	l.mu.Lock()
 	var victim *limitedConn
-	var best idleSince
-	for c, s := range l.idle {
-		if s.fresh && now.Sub(s.at) < freshGrace {
-			continue
+	var bestAt int64
+	var bestFresh bool
+	for c := range l.conns {
+		at, fresh := c.idleAt.Load(), c.fresh.Load()
+		if at == 0 || (fresh && time.Duration(now-at) < freshGrace) {
+			continue // busy, or its request may be on the way
 		}
-		better := victim == nil || (best.fresh && !s.fresh) || (best.fresh == s.fresh && s.at.Before(best.at))
+		better := victim == nil || (bestFresh && !fresh) || (bestFresh == fresh && at < bestAt)
 		if better {
-			victim, best = c, s
+			victim, bestAt, bestFresh = c, at, fresh
 		}
-	}
-	if victim != nil {
-		delete(l.idle, victim)
 	}
 	l.mu.Unlock()
 	if victim == nil {
 		return false
 	}
+	if !victim.idleAt.CompareAndSwap(bestAt, 0) {
+		return true // it became busy (or idle anew) meanwhile: look again
+	}
 	victim.Close() // frees its slot
 	return true
 }
 
-// track is the http.Server's ConnState hook: it keeps the set of
-// connections that may be closed to make room.
+// track is the http.Server's ConnState hook: each connection marks when it
+// went idle (or connected), which closeIdle reads. It runs twice per
+// request, so it touches only the connection's own atomics: the set of
+// connections changes on open and close only.
 func (l *connLimiter) track(c net.Conn, state http.ConnState) {
 	lc, ok := c.(*limitedConn)
 	if !ok {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	switch state {
 	case http.StateNew, http.StateIdle:
-		if !lc.isClosed() {
-			l.idle[lc] = idleSince{at: time.Now(), fresh: state == http.StateNew}
-		}
+		lc.fresh.Store(state == http.StateNew)
+		lc.idleAt.Store(time.Now().UnixNano())
 	default:
-		delete(l.idle, lc)
+		lc.idleAt.Store(0)
 	}
 }
 
@@ -130,18 +157,72 @@ func (l *connLimiter) Close() error {
 	return l.Listener.Close()
 }
 
-// limitedConn gives its slot back when closed.
+// limitedConn gives its slot back when closed, and rounds its deadlines.
 type limitedConn struct {
 	net.Conn
 	l      *connLimiter
 	mu     sync.Mutex
 	closed bool
+
+	idleAt atomic.Int64 // unix nanoseconds it went idle or connected; 0 while busy
+	fresh  atomic.Bool  // connected, nothing read yet (http.StateNew)
+
+	grain           int64      // nanoseconds; 0 keeps deadlines exact
+	dlMu            sync.Mutex // orders deadline updates with what they cache
+	readDL, writeDL int64      // the deadlines set, rounded unix nanoseconds; 0 for none
 }
 
-func (c *limitedConn) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
+// SetReadDeadline, SetWriteDeadline and SetDeadline round t up to the
+// grain and skip the update when the rounded deadline is already set.
+// net/http sets four deadlines per request on a keep-alive connection
+// (header, whole request, write, idle), each a runtime timer update, about
+// a tenth of a served gold-rate request's CPU; rounded, the header deadline
+// mostly equals the idle one set just before and the write deadline the
+// last request's, so half of them are skipped. Timeouts fire up to the grain
+// late, never early.
+func (c *limitedConn) SetReadDeadline(t time.Time) error {
+	return c.setDeadline(t, &c.readDL, c.Conn.SetReadDeadline)
+}
+
+func (c *limitedConn) SetWriteDeadline(t time.Time) error {
+	return c.setDeadline(t, &c.writeDL, c.Conn.SetWriteDeadline)
+}
+
+func (c *limitedConn) SetDeadline(t time.Time) error {
+	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
+}
+
+func (c *limitedConn) setDeadline(t time.Time, cur *int64, set func(time.Time) error) error {
+	if c.grain <= 0 {
+		return set(t)
+	}
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+		if r := ns % c.grain; r > 0 {
+			ns += c.grain - r
+		} else if r < 0 { // before 1970: toward zero is up
+			ns -= r
+		}
+		if ns == 0 {
+			ns = 1 // 0 means none
+		}
+	}
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if ns == *cur {
+		return nil
+	}
+	var err error
+	if ns == 0 {
+		err = set(time.Time{})
+	} else {
+		err = set(time.Unix(0, ns))
+	}
+	if err == nil {
+		*cur = ns
+	}
+	return err
 }
 
 func (c *limitedConn) Close() error {
@@ -151,8 +232,9 @@ func (c *limitedConn) Close() error {
 	c.mu.Unlock()
 	err := c.Conn.Close()
 	if first {
+		c.idleAt.Store(0)
 		c.l.mu.Lock()
-		delete(c.l.idle, c)
+		delete(c.l.conns, c)
 		c.l.mu.Unlock()
 		<-c.l.slots
 	}

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -199,13 +198,13 @@ func (j *journal) unsubscribe(w chan struct{}) {
 // the journal.
 type capture struct {
 	http.ResponseWriter
-	body    []byte
+	body    strings.Builder // becomes the entry's string without another copy
 	reqBody *teeBody
 }
 
 func (c *capture) Write(p []byte) (int, error) {
-	if room := maxJournalResponseBody - len(c.body); room > 0 {
-		c.body = append(c.body, p[:min(room, len(p))]...)
+	if room := maxJournalResponseBody - c.body.Len(); room > 0 {
+		c.body.Write(p[:min(room, len(p))])
 	}
 	return c.ResponseWriter.Write(p)
 }
@@ -255,7 +254,7 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *captu
 		Error:         ri.message,
 		Control:       ri.control,
 		Request:       Message{Headers: redactHeaders(r.Header)},
-		Response:      Message{Headers: redactHeaders(jc.Header()), Body: redactBody(jc.body)},
+		Response:      Message{Headers: redactHeaders(jc.Header()), Body: redactBody(jc.body.String())},
 	}
 	if ri.dropped {
 		e.Status = 0
@@ -264,14 +263,23 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *captu
 	if jc.reqBody != nil && len(jc.reqBody.buf) > 0 {
 		e.Request.Body = redactForm(r.Header.Get("Content-Type"), jc.reqBody.buf)
 	}
-	key := "client:" + e.Client
-	if e.Partner != "" {
-		key = "partner:" + e.Partner
-	}
-	if count, reset, ok := c.s.window.Peek(key); ok {
-		p := c.s.window.Policy()
-		rem := max(p.Requests-count, 0)
-		e.Limit, e.Remaining, e.Reset = p.Requests, &rem, &reset
+	if d := ri.counted; d != nil {
+		// The window the guard counted the request against, as it stood then.
+		w := &struct {
+			rem   int
+			reset time.Time
+		}{d.Remaining, d.Reset} // one allocation for both pointers
+		e.Limit, e.Remaining, e.Reset = d.Limit, &w.rem, &w.reset
+	} else {
+		key := "client:" + e.Client
+		if e.Partner != "" {
+			key = "partner:" + e.Partner
+		}
+		if count, reset, ok := c.s.window.Peek(key); ok {
+			p := c.s.window.Policy()
+			rem := max(p.Requests-count, 0)
+			e.Limit, e.Remaining, e.Reset = p.Requests, &rem, &reset
+		}
 	}
 	if e.Partner == "" {
 		// Refused before authentication (a 400): name the token's partner
@@ -325,11 +333,11 @@ func redactHeaders(h http.Header) Headers {
 var tokenField = regexp.MustCompile(`("` + regexp.QuoteMeta(middleware.TokenField) + `"\s*:\s*)"[^"]*"`)
 
 // redactBody hides an issued token; other answers carry no credential.
-func redactBody(b []byte) string {
-	if bytes.Contains(b, []byte(middleware.TokenField)) {
-		return string(tokenField.ReplaceAll(b, []byte(`$1"[redacted]"`)))
+func redactBody(b string) string {
+	if strings.Contains(b, middleware.TokenField) {
+		return tokenField.ReplaceAllString(b, `$1"[redacted]"`)
 	}
-	return string(b)
+	return b
 }
 
 // formShown are the form fields whose values the journal shows; any other

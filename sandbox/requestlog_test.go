@@ -51,6 +51,8 @@ func TestRequestLineMatchesSlog(t *testing.T) {
 	ends := []time.Time{
 		time.Date(2026, 12, 1, 2, 3, 4, 999_999_999, time.UTC),
 		time.Date(2026, 12, 1, 2, 3, 4, 0, time.FixedZone("IST", 5*3600+1800)),
+		time.Date(2026, 12, 1, 2, 3, 4, 0, time.FixedZone("IST", 5*3600+1800)).UTC(), // the same second in another zone
+		time.Date(2026, 12, 1, 2, 3, 4, 7_000_000, time.UTC),                         // and again, cached
 		time.Now(), // with a monotonic reading, as finish passes it
 	}
 	for _, end := range ends {

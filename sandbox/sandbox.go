@@ -117,27 +117,28 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 	}
 	var mws []api.StrictMiddlewareFunc
 	if len(s.answers) > 0 {
-		// Innermost: Prefer and faults win over it. The strict handler wraps
-		// per request, so a config without responses adds nothing to the hot path.
+		// Innermost: Prefer and faults win over it. Without responses in the
+		// config, nothing is added to the hot path.
 		mws = append(mws, s.responses)
 	}
 	if ctl != nil {
 		ctl.s = s
 		mws = append(mws, ctl.middleware) // first in the list runs innermost: after auth and the window
 	}
-	strict := api.NewStrictHandlerWithOptions(&server{s: s}, append(mws,
-		middleware.StrictMiddleware(middleware.ServerOptions{
-			Verify:                 s.verify,
-			Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },
-			Envelope:               s.envelope,
-			Window:                 s.window,
-			HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
-		}),
-	), api.StrictHTTPServerOptions{
+	// The generated glue runs the guard and then the middlewares above
+	// (wrapped once) around the typed strict server.
+	strict := middleware.NewStrictServer(&server{s: s}, mws, middleware.ServerOptions{
+		Verify:                 s.verify,
+		Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },
+		Envelope:               s.envelope,
+		Window:                 s.window,
+		HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
+		Counted:                s.counted(),
+	}, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  s.requestError,
 		ResponseErrorHandlerFunc: s.responseError,
 	})
-	api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
+	middleware.HandlerWithOptions(strict, api.StdHTTPServerOptions{
 		BaseURL:          BasePath,
 		BaseRouter:       validatingMux{s: s, paths: map[string]bool{}},
 		ErrorHandlerFunc: s.requestError,
@@ -190,6 +191,19 @@ func (s *Sandbox) verify(ctx context.Context, token string) (string, error) {
 	return id, nil
 }
 
+// counted is the guard's Counted hook: the journal's entry shows the window
+// the request counted against. Without the journal, nothing is noted.
+func (s *Sandbox) counted() func(context.Context, ratelimit.Decision) {
+	if s.ctl == nil || s.ctl.journal == nil {
+		return nil
+	}
+	return func(ctx context.Context, d ratelimit.Decision) {
+		if ri := info(ctx); ri.counted == nil {
+			ri.counted = &d
+		}
+	}
+}
+
 // windows reports how many rate-limit windows are live; idle ones are
 // dropped. Tests read it (export_test.go).
 func (s *Sandbox) windows() int { return s.window.Len() }
@@ -199,13 +213,30 @@ type requestInfo struct {
 	partner   string
 	errorCode string
 	fault     bool
-	message   string // the envelope's error: for a 400, the validation reason
-	operation string // the spec's operationId, when the control API is on
-	control   string // what the control API did to the answer, if anything
-	dropped   bool   // the control API dropped the connection
+	message   string              // the envelope's error: for a 400, the validation reason
+	operation string              // the spec's operationId, when the control API is on
+	control   string              // what the control API did to the answer, if anything
+	dropped   bool                // the control API dropped the connection
+	counted   *ratelimit.Decision // the window the guard counted the request against (control API only)
 }
 
 type infoKey struct{}
+
+// requestState is a request's context carrying its requestInfo (under
+// infoKey), and its recorder: one allocation where context.WithValue and
+// the two would be three.
+type requestState struct {
+	context.Context
+	info requestInfo
+	rec  recorder
+}
+
+func (c *requestState) Value(key any) any {
+	if _, ok := key.(infoKey); ok {
+		return &c.info
+	}
+	return c.Context.Value(key)
+}
 
 func info(ctx context.Context) *requestInfo {
 	if i, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
@@ -218,20 +249,31 @@ func info(ctx context.Context) *requestInfo {
 // limit, handle, write; then one log line.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	st := &requestState{Context: r.Context(), info: requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}}
 	var jc *capture
 	if s.ctl != nil {
 		if s.ctl.owns(r) {
-			s.ctl.ServeHTTP(w, r)
+			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+			defer s.recoverPanic(rec, r)
+			s.ctl.ServeHTTP(rec, r)
 			return
 		}
 		w, r, jc = s.ctl.capture(w, r)
 	}
-	st := &struct { // one allocation for both
-		info requestInfo
-		rec  recorder
-	}{requestInfo{fault: s.faults && r.Header.Get(FaultHeader) == "500"}, recorder{ResponseWriter: w, status: http.StatusOK}}
+	st.rec = recorder{ResponseWriter: w, status: http.StatusOK}
 	ri, rec := &st.info, &st.rec
-	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+	r = r.WithContext(st)
+	s.serve(rec, r)
+	s.finish(r, ri, rec.status, start)
+	if jc != nil {
+		s.ctl.record(r, rec.status, ri, jc, start)
+	}
+}
+
+// serve routes r; a panic below it is answered with a 500 (recoverPanic),
+// so the request still gets its log line and journal entry.
+func (s *Sandbox) serve(rec *recorder, r *http.Request) {
+	defer s.recoverPanic(rec, r)
 	if headerSize(r) > maxHeaderBytes {
 		s.writeError(rec, r, http.StatusRequestHeaderFieldsTooLarge, "request headers too large")
 	} else if !strings.HasPrefix(r.URL.Path, "/") {
@@ -247,10 +289,6 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
 		}
 		s.mux.ServeHTTP(rec, r)
-	}
-	s.finish(r, ri, rec.status, start)
-	if jc != nil {
-		s.ctl.record(r, rec.status, ri, jc, start)
 	}
 }
 
@@ -403,15 +441,24 @@ type userAnswer struct{ jsonAnswer }
 
 func (a userAnswer) VisitGetUserInfoResponse(w http.ResponseWriter) error { return a.write(w) }
 
-// recorder keeps the status for the log line.
+// recorder keeps the status for the log line, and whether the answer has
+// begun (for recoverPanic).
 type recorder struct {
 	http.ResponseWriter
 	status int
+	wrote  bool
 }
 
 func (r *recorder) WriteHeader(code int) {
-	r.status = code
+	if !r.wrote && code >= 200 {
+		r.status, r.wrote = code, true
+	}
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(p)
 }
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

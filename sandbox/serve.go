@@ -53,6 +53,7 @@ func (o ServeOptions) withDefaults() ServeOptions {
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions) error {
 	o = o.withDefaults()
 	cl := newConnLimiter(ln, o.MaxConns)
+	cl.grain = deadlineGrain(o.ReadHeaderTimeout, o.ReadTimeout, o.WriteTimeout, o.IdleTimeout)
 	ln = cl
 	srv := &http.Server{
 		ConnState:         cl.track,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	. "github.com/dave/jennifer/jen"
@@ -243,23 +244,155 @@ func (m *model) tokenOp() operation {
 	return m.ops[i]
 }
 
+// strictServer renders NewStrictServer and its per-operation glue.
+func (m *model) strictServer(f *File, guardOf func(string) *Statement) {
+	handlerFunc := func() *Statement {
+		return Func().Params(Id("ctx").Qual(pkgContext, "Context"), Id("w").Qual(pkgHTTP, "ResponseWriter"), Id("r").Op("*").Qual(pkgHTTP, "Request"), Id("request").Any()).Params(Any(), Error())
+	}
+	comment(f, "NewStrictServer serves ssi as an api.ServerInterface behind the guard\n"+
+		"bound to the spec (guard.Guard.Admit). The glue of each operation below\n"+
+		"binds the request, runs the guard and calls ssi's method with the typed\n"+
+		"request object; oapi-codegen's strict handler would wrap its middlewares\n"+
+		"around every request anew and box the request. inner are strict\n"+
+		"middlewares that run inside the guard, the last outermost, as in\n"+
+		"api.NewStrictHandler; they are wrapped once, here. Operations without glue\n"+
+		"(a body other than a form, a parameter outside the path) are served by\n"+
+		"oapi-codegen's strict handler with the same guard outermost. nil error\n"+
+		"handlers in options mean oapi-codegen's. It panics when o.Verify is nil.")
+	f.Func().Id("NewStrictServer").Params(
+		Id("ssi").Add(m.api("StrictServerInterface")),
+		Id("inner").Index().Add(m.api("StrictMiddlewareFunc")),
+		Id("o").Id("ServerOptions"),
+		Id("options").Add(m.api("StrictHTTPServerOptions")),
+	).Add(m.api("ServerInterface")).BlockFunc(func(g *Group) {
+		g.If(Id("options").Dot("RequestErrorHandlerFunc").Op("==").Nil()).Block(
+			Id("options").Dot("RequestErrorHandlerFunc").Op("=").Qual(pkgGuard, "RequestError"))
+		g.If(Id("options").Dot("ResponseErrorHandlerFunc").Op("==").Nil()).Block(
+			Id("options").Dot("ResponseErrorHandlerFunc").Op("=").Qual(pkgGuard, "ResponseError"))
+		g.Id("gd").Op(":=").Qual(pkgGuard, "New").Call(Id("binding"), Id("o"))
+		g.Id("s").Op(":=").Op("&").Id("strictServer").Values(Dict{Id("ssi"): Id("ssi"), Id("guard"): Id("gd"), Id("options"): Id("options")})
+		g.Id("s").Dot("ServerInterface").Op("=").Add(m.api("NewStrictHandlerWithOptions")).Call(
+			Id("ssi"), Append(Qual("slices", "Clip").Call(Id("inner")), Id("middlewareOf").Call(Id("gd"))), Id("options"))
+		g.If(Len(Id("inner")).Op(">").Lit(0)).Block(
+			Id("s").Dot("chain").Op("=").Index().Add(m.api("StrictHandlerFunc")).ValuesFunc(func(g *Group) {
+				for _, op := range m.ops {
+					if !op.direct {
+						g.Line().Nil()
+						continue
+					}
+					g.Line().Id("wrap").Call(Id("inner"), handlerFunc().Block(
+						Return(Id("ssi").Dot(op.goName).Call(Id("ctx"), Id("request").Assert(m.api(op.goName+"RequestObject")))),
+					), Lit(op.goName))
+				}
+				g.Line()
+			}),
+		)
+		g.Return(Id("s"))
+	})
+	f.Line()
+	comment(f, "strictServer is NewStrictServer's api.ServerInterface; the embedded one\nis oapi-codegen's strict handler, for the operations without glue.")
+	f.Type().Id("strictServer").Struct(
+		m.api("ServerInterface"),
+		Id("ssi").Add(m.api("StrictServerInterface")),
+		Id("guard").Op("*").Add(guardOf("Guard")),
+		Id("chain").Index().Add(m.api("StrictHandlerFunc")).Comment("by operation, in Operations' order; nil without inner middlewares"),
+		Id("options").Add(m.api("StrictHTTPServerOptions")),
+	)
+	f.Line()
+	comment(f, "wrap wraps handler in inner as api.NewStrictHandler does per request.")
+	f.Func().Id("wrap").Params(Id("inner").Index().Add(m.api("StrictMiddlewareFunc")), Id("handler").Add(m.api("StrictHandlerFunc")), Id("operationID").String()).Add(m.api("StrictHandlerFunc")).Block(
+		For(List(Id("_"), Id("mw")).Op(":=").Range().Id("inner")).Block(Id("handler").Op("=").Id("mw").Call(Id("handler"), Id("operationID"))),
+		Return(Id("handler")),
+	)
+	f.Line()
+	comment(f, "HandlerWithOptions is api.HandlerWithOptions, except that the operations\n"+
+		"without parameters are routed to si's methods directly: oapi-codegen's\n"+
+		"wrapper builds a closure per request to run options.Middlewares, and\n"+
+		"does nothing else for them.")
+	f.Func().Id("HandlerWithOptions").Params(Id("si").Add(m.api("ServerInterface")), Id("options").Add(m.api("StdHTTPServerOptions"))).Qual(pkgHTTP, "Handler").Block(
+		If(Len(Id("options").Dot("Middlewares")).Op(">").Lit(0)).Block(Return(m.api("HandlerWithOptions").Call(Id("si"), Id("options")))),
+		Id("m").Op(":=").Id("options").Dot("BaseRouter"),
+		If(Id("m").Op("==").Nil()).Block(Id("m").Op("=").Qual(pkgHTTP, "NewServeMux").Call()),
+		Id("options").Dot("BaseRouter").Op("=").Qual(pkgGuard, "Routes").Call(Id("m"), Map(String()).Qual(pkgHTTP, "HandlerFunc").Values(DictFunc(func(d Dict) {
+			for _, op := range m.ops {
+				if !op.direct || len(op.pathArgs) > 0 {
+					continue
+				}
+				d[Lit(op.method+" ").Op("+").Id("options").Dot("BaseURL").Op("+").Lit(op.path)] = Id("si").Dot(op.goName)
+			}
+		}))),
+		m.api("HandlerWithOptions").Call(Id("si"), Id("options")),
+		Return(Id("m")),
+	)
+	for i, op := range m.ops {
+		if !op.direct {
+			continue
+		}
+		f.Line()
+		commentf(f, "%s serves %s (%s %s).", op.goName, op.id, op.method, op.path)
+		params := []Code{Id("w").Qual(pkgHTTP, "ResponseWriter"), Id("r").Op("*").Qual(pkgHTTP, "Request")}
+		fields := Dict{}
+		for j, name := range op.pathArgs {
+			arg := "p" + strconv.Itoa(j)
+			params = append(params, Id(arg).String())
+			fields[Id(name)] = Id(arg)
+		}
+		f.Func().Params(Id("s").Op("*").Id("strictServer")).Id(op.goName).Params(params...).BlockFunc(func(g *Group) {
+			g.Id("request").Op(":=").Add(m.api(op.goName + "RequestObject")).Values(fields)
+			id, secret := Lit(""), Lit("")
+			if op.bodyType != "" {
+				g.If(Err().Op(":=").Id("r").Dot("ParseForm").Call(), Err().Op("!=").Nil()).Block(
+					Id("s").Dot("options").Dot("RequestErrorHandlerFunc").Call(Id("w"), Id("r"), Qual("fmt", "Errorf").Call(Lit("can't decode formdata: %w"), Err())),
+					Return(),
+				)
+				g.Var().Id("body").Add(m.api(op.goName + "FormdataRequestBody"))
+				g.If(Err().Op(":=").Qual("github.com/oapi-codegen/runtime", "BindForm").Call(Op("&").Id("body"), Id("r").Dot("Form"), Nil(), Nil()), Err().Op("!=").Nil()).Block(
+					Id("s").Dot("options").Dot("RequestErrorHandlerFunc").Call(Id("w"), Id("r"), Qual("fmt", "Errorf").Call(Lit("can't bind formdata: %w"), Err())),
+					Return(),
+				)
+				g.Id("request").Dot("Body").Op("=").Op("&").Id("body")
+				if op.issuesToken {
+					id, secret = Id("body").Dot(m.token.idField), Id("body").Dot(m.token.secretField)
+				}
+			}
+			g.List(Id("ctx"), Id("response")).Op(":=").Id("s").Dot("guard").Dot("Admit").Call(
+				Id("r").Dot("Context").Call(), Id("w"), Id("r"), Lit(op.goName), Lit(op.bearer), id, secret)
+			g.Var().Err().Error()
+			g.If(Id("response").Op("==").Nil()).Block(
+				If(Id("s").Dot("chain").Op("!=").Nil()).Block(
+					List(Id("response"), Err()).Op("=").Id("s").Dot("chain").Index(Lit(i)).Call(Id("ctx"), Id("w"), Id("r"), Id("request")),
+				).Else().Block(
+					List(Id("response"), Err()).Op("=").Id("s").Dot("ssi").Dot(op.goName).Call(Id("ctx"), Id("request")),
+				),
+			)
+			g.Qual(pkgGuard, "Answer").Call(Id("w"), Id("r"), Id("response"), Err(),
+				m.api(op.goName+"ResponseObject").Dot("Visit"+op.goName+"Response"), Id("s").Dot("options").Dot("ResponseErrorHandlerFunc"))
+		})
+	}
+	f.Line()
+}
+
 func (m *model) serverFile() *File {
 	f := m.newFile()
 	f.ImportName(pkgGuard, "guard")
 	envType := m.api(m.errorType)
 	guardOf := func(name string) *Statement { return Qual(pkgGuard, name).Types(envType.Clone()) }
 
-	comment(f, "ServerOptions configures StrictMiddleware.")
+	comment(f, "ServerOptions configures NewStrictServer and StrictMiddleware.")
 	f.Type().Id("ServerOptions").Op("=").Add(guardOf("Options"))
 	f.Line()
-	comment(f, "StrictMiddleware is guard.Middleware bound to the spec's operations and\ntyped answers. It panics when o.Verify is nil.")
+	comment(f, "StrictMiddleware is guard.Middleware bound to the spec's operations and\ntyped answers, for an api.NewStrictHandler. It panics when o.Verify is nil.")
 	f.Func().Id("StrictMiddleware").Params(Id("o").Id("ServerOptions")).Add(m.api("StrictMiddlewareFunc")).Block(
-		Id("mw").Op(":=").Qual(pkgGuard, "Middleware").Call(Id("binding"), Id("o")),
+		Return(Id("middlewareOf").Call(Qual(pkgGuard, "New").Call(Id("binding"), Id("o")))),
+	)
+	f.Line()
+	f.Func().Id("middlewareOf").Params(Id("g").Op("*").Add(guardOf("Guard"))).Add(m.api("StrictMiddlewareFunc")).Block(
 		Return(Func().Params(Id("next").Add(m.api("StrictHandlerFunc")), Id("operationID").String()).Add(m.api("StrictHandlerFunc")).Block(
-			Return(Id("mw").Call(Id("next"), Id("operationID"))),
+			Return(Id("g").Dot("Middleware").Call(Id("next"), Id("operationID"))),
 		)),
 	)
 	f.Line()
+	m.strictServer(f, guardOf)
 	f.Var().Id("binding").Op("=").Add(guardOf("Binding")).Values(Dict{
 		Id("Policy"): Id("RateLimit"),
 		Id("Operation"): Func().Params(Id("name").String()).Params(Bool(), Bool()).Block(

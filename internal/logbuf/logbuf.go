@@ -37,8 +37,16 @@ type Writer struct {
 
 	mu     sync.Mutex
 	buf    []byte
-	err    error // the first error from the underlying writer, returned by later calls
+	spare  []byte // the other buffer, when not being written out
+	err    error  // the first error from the underlying writer, returned by later calls
 	closed bool
+
+	// out serializes writes to w, in the order the buffers were taken. A
+	// flush takes it before letting go of mu and writes without mu, so a
+	// write system call (or the flusher's thread losing its core during one)
+	// never holds up the goroutines appending lines: that lock is taken by
+	// every request.
+	out sync.Mutex
 
 	wake   chan struct{} // a write made the buffer non-empty
 	cancel context.CancelFunc
@@ -110,8 +118,11 @@ func (b *Writer) Write(p []byte) (int, error) {
 		if err := b.flushLocked(); err != nil {
 			return 0, err
 		}
+		if b.closed { // while the flush let go of mu
+			return 0, ErrClosed
+		}
 		if len(p) > cap(b.buf) {
-			return b.writeLocked(p)
+			return b.writeOut(p)
 		}
 	}
 	first := len(b.buf) == 0
@@ -146,6 +157,9 @@ func (b *Writer) Close() error {
 	return b.flushLocked()
 }
 
+// flushLocked writes out the buffer. Called with mu held, it returns with
+// mu held, but lets go of it while the buffer is written: lines written
+// meanwhile go into the spare buffer.
 func (b *Writer) flushLocked() error {
 	if b.err != nil {
 		return b.err
@@ -153,17 +167,31 @@ func (b *Writer) flushLocked() error {
 	if len(b.buf) == 0 {
 		return nil
 	}
-	_, err := b.writeLocked(b.buf)
-	b.buf = b.buf[:0]
+	full := b.buf
+	if b.spare != nil {
+		b.buf, b.spare = b.spare[:0], nil
+	} else {
+		b.buf = make([]byte, 0, cap(full)) // two flushes at once: rare
+	}
+	_, err := b.writeOut(full)
+	if b.spare == nil {
+		b.spare = full[:0]
+	}
 	return err
 }
 
-func (b *Writer) writeLocked(p []byte) (int, error) {
+// writeOut writes p to w with mu let go (see out), and notes an error.
+// Called and returns with mu held.
+func (b *Writer) writeOut(p []byte) (int, error) {
+	b.out.Lock()
+	b.mu.Unlock()
 	n, err := b.w.Write(p)
+	b.out.Unlock()
+	b.mu.Lock()
 	if err == nil && n < len(p) {
 		err = io.ErrShortWrite
 	}
-	if err != nil {
+	if err != nil && b.err == nil {
 		b.err = err
 	}
 	return n, err

@@ -8,6 +8,7 @@ package guard
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -69,6 +70,9 @@ type Options[E any] struct {
 	// HeadersOnEveryResponse sets the rate-limit headers on every counted
 	// response, not only on 429s (the API document promises them on errors only).
 	HeadersOnEveryResponse bool
+	// Counted, when set, is told each request's decision by the window, with
+	// the request's context (before the partner id is added).
+	Counted func(ctx context.Context, d ratelimit.Decision)
 }
 
 type partnerKey struct{}
@@ -85,72 +89,151 @@ func PartnerID(ctx context.Context) (string, bool) {
 	return id, ok
 }
 
-// Middleware enforces b's policy in the strict server, in this order: the
-// bearer check of protected operations (401), then the fixed-window rate
-// limit per partner (429 with the three headers); then it calls the handler
-// with the partner id in the context. A request counts against the partner
-// it is proven to come from (a valid token, or a token request whose
-// o.Credentials are right); any other, refused by the bearer check or by the
-// token handler, counts against its client's address: 401, or 429 once that
-// address is over the limit. Operations b does not know pass through
-// untouched. It panics when o.Verify is nil.
-func Middleware[E any](b Binding[E], o Options[E]) func(next HandlerFunc, operationID string) HandlerFunc {
+// Guard enforces b's policy for one request at a time; the generated
+// per-operation glue calls Admit directly, with the typed request in hand,
+// so no closure is built and no request is boxed per request. It is safe
+// for concurrent use.
+type Guard[E any] struct {
+	b         Binding[E]
+	o         Options[E]
+	window    *ratelimit.FixedWindow
+	envelope  func(ctx context.Context, status int, message string) E
+	clientKey func(r *http.Request) string
+	keys      keyCache
+}
+
+// New returns the Guard of b's policy with o. It panics when o.Verify is nil.
+func New[E any](b Binding[E], o Options[E]) *Guard[E] {
 	if o.Verify == nil {
 		panic("guard: Options.Verify is nil")
 	}
-	window := o.Window
-	if window == nil {
-		window = ratelimit.NewFixedWindow(b.Policy, o.Now)
+	g := &Guard[E]{b: b, o: o, window: o.Window, envelope: o.Envelope, clientKey: o.ClientKey}
+	if g.window == nil {
+		g.window = ratelimit.NewFixedWindow(b.Policy, o.Now)
 	}
-	envelope := o.Envelope
-	if envelope == nil {
-		envelope = func(_ context.Context, _ int, message string) E { return b.Envelope(message) }
+	if g.envelope == nil {
+		g.envelope = func(_ context.Context, _ int, message string) E { return b.Envelope(message) }
 	}
-	clientKey := o.ClientKey
-	if clientKey == nil {
-		clientKey = remoteHost
+	if g.clientKey == nil {
+		g.clientKey = remoteHost
 	}
-	tooMany := func(ctx context.Context, name string, d ratelimit.Decision) any {
-		h := RateHeaders{Limit: int64(d.Limit), Remaining: int64(d.Remaining), Reset: ratelimit.ResetUnix(d.Reset)}
-		return b.TooManyRequests(name, envelope(ctx, http.StatusTooManyRequests, "too many requests"), h)
-	}
-	refuse := func(ctx context.Context, name, key, message string) any {
-		if d := window.Allow(key); !d.Allowed {
-			return tooMany(ctx, name, d)
+	return g
+}
+
+// Admit runs the policy for a request of operation name, in this order: the
+// bearer check when bearer is set (401), then the fixed-window rate limit
+// (429 with the three headers). A request counts against the partner it is
+// proven to come from (a valid token, or a token request whose id and
+// secret o.Credentials accepts; id and secret are "" for other requests);
+// any other, refused by the bearer check or by the token handler, counts
+// against its client's address: 401, or 429 once that address is over the
+// limit. It returns the context for the handler, carrying the partner id,
+// and refused: nil when the request may proceed, else the operation's typed
+// answer to write instead.
+func (g *Guard[E]) Admit(ctx context.Context, w http.ResponseWriter, r *http.Request, name string, bearer bool, id, secret string) (_ context.Context, refused any) {
+	var key string
+	if bearer {
+		var header string
+		if v := r.Header["Authorization"]; len(v) > 0 { // Get, without canonicalizing a canonical key per request
+			header = v[0]
 		}
-		return b.Unauthorized(name, envelope(ctx, http.StatusUnauthorized, message))
-	}
-	return func(next HandlerFunc, name string) HandlerFunc {
-		bearer, known := b.Operation(name)
-		if !known {
-			return next
+		token, ok := parseBearer(header)
+		if !ok {
+			return ctx, g.refuse(ctx, r, name, "missing or malformed bearer token")
 		}
-		return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
-			key := "client:" + clientKey(r)
-			if bearer {
-				token, ok := parseBearer(r.Header.Get("Authorization"))
-				if !ok {
-					return refuse(ctx, name, key, "missing or malformed bearer token"), nil
-				}
-				partner, err := o.Verify(ctx, token)
-				if err != nil {
-					return refuse(ctx, name, key, "invalid or expired access token"), nil
-				}
-				ctx = WithPartnerID(ctx, partner)
-				key = "partner:" + partner
-			} else if id, secret, ok := b.TokenCredentials(request); ok && o.Credentials != nil && o.Credentials(ctx, id, secret) {
-				key = "partner:" + id
-			}
-			d := window.Allow(key)
-			if !d.Allowed {
-				return tooMany(ctx, name, d), nil
-			}
-			if o.HeadersOnEveryResponse {
-				window.Policy().SetHeaders(w.Header(), d)
-			}
-			return next(ctx, w, r, request)
+		partner, err := g.o.Verify(ctx, token)
+		if err != nil {
+			return ctx, g.refuse(ctx, r, name, "invalid or expired access token")
 		}
+		k := g.keys.get(partnerPrefix, partner)
+		ctx = context.WithValue(ctx, partnerKey{}, k.name) // WithPartnerID, with the id boxed once
+		key = k.key
+	} else if id != "" && secret != "" && g.o.Credentials != nil && g.o.Credentials(ctx, id, secret) {
+		key = g.keys.get(partnerPrefix, id).key
+	} else {
+		key = g.keys.get(clientPrefix, g.clientKey(r)).key
 	}
+	d := g.window.Allow(key)
+	if g.o.Counted != nil {
+		g.o.Counted(ctx, d)
+	}
+	if !d.Allowed {
+		return ctx, g.tooMany(ctx, name, d)
+	}
+	if g.o.HeadersOnEveryResponse {
+		g.window.Policy().SetHeaders(w.Header(), d)
+	}
+	return ctx, nil
+}
+
+func (g *Guard[E]) tooMany(ctx context.Context, name string, d ratelimit.Decision) any {
+	h := RateHeaders{Limit: int64(d.Limit), Remaining: int64(d.Remaining), Reset: ratelimit.ResetUnix(d.Reset)}
+	return g.b.TooManyRequests(name, g.envelope(ctx, http.StatusTooManyRequests, "too many requests"), h)
+}
+
+// refuse counts a request refused by the bearer check against its client.
+func (g *Guard[E]) refuse(ctx context.Context, r *http.Request, name, message string) any {
+	d := g.window.Allow(g.keys.get(clientPrefix, g.clientKey(r)).key)
+	if g.o.Counted != nil {
+		g.o.Counted(ctx, d)
+	}
+	if !d.Allowed {
+		return g.tooMany(ctx, name, d)
+	}
+	return g.b.Unauthorized(name, g.envelope(ctx, http.StatusUnauthorized, message))
+}
+
+// Middleware is g as oapi-codegen strict-server middleware, for operations
+// the generated glue leaves to oapi-codegen's strict handler. Operations b
+// does not know pass through untouched.
+func (g *Guard[E]) Middleware(next HandlerFunc, name string) HandlerFunc {
+	bearer, known := g.b.Operation(name)
+	if !known {
+		return next
+	}
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+		var id, secret string
+		if !bearer {
+			id, secret, _ = g.b.TokenCredentials(request)
+		}
+		ctx, refused := g.Admit(ctx, w, r, name, bearer, id, secret)
+		if refused != nil {
+			return refused, nil
+		}
+		return next(ctx, w, r, request)
+	}
+}
+
+// Middleware enforces b's policy in the strict server (see Guard.Admit);
+// operations b does not know pass through untouched. It panics when
+// o.Verify is nil.
+func Middleware[E any](b Binding[E], o Options[E]) func(next HandlerFunc, operationID string) HandlerFunc {
+	return New(b, o).Middleware
+}
+
+// Answer writes a strict handler's result as oapi-codegen's strict server
+// does: an error to fail; a response of type R through visit (its error to
+// fail); any other non-nil response is an error.
+func Answer[R any](w http.ResponseWriter, r *http.Request, response any, err error, visit func(R, http.ResponseWriter) error, fail func(http.ResponseWriter, *http.Request, error)) {
+	if err != nil {
+		fail(w, r, err)
+	} else if valid, ok := response.(R); ok {
+		if err := visit(valid, w); err != nil {
+			fail(w, r, err)
+		}
+	} else if response != nil {
+		fail(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RequestError and ResponseError are oapi-codegen's default error handlers
+// of a strict server: the error's text as plain text, 400 and 500.
+func RequestError(w http.ResponseWriter, r *http.Request, err error) {
+	http.Error(w, err.Error(), http.StatusBadRequest)
+}
+
+func ResponseError(w http.ResponseWriter, r *http.Request, err error) {
+	http.Error(w, err.Error(), http.StatusInternalServerError)
 }
 
 func remoteHost(r *http.Request) string {

@@ -81,11 +81,31 @@ func envelope(_ context.Context, status int, message string) api.ErrorResponse {
 	return api.ErrorResponse{Error: message, ErrorCode: "code-" + strconv.Itoa(status)}
 }
 
+// mounts are the two ways the guard serves: the generated per-operation
+// glue (NewStrictServer, as the sandbox serves) and oapi-codegen's strict
+// handler with StrictMiddleware.
+var mounts = []struct {
+	name  string
+	mount func(api.StrictServerInterface, middleware.ServerOptions) api.ServerInterface
+}{
+	{"glue", func(impl api.StrictServerInterface, o middleware.ServerOptions) api.ServerInterface {
+		return middleware.NewStrictServer(impl, nil, o, api.StrictHTTPServerOptions{})
+	}},
+	{"strict middleware", func(impl api.StrictServerInterface, o middleware.ServerOptions) api.ServerInterface {
+		return api.NewStrictHandler(impl, []api.StrictMiddlewareFunc{middleware.StrictMiddleware(o)})
+	}},
+}
+
 // server mounts the strict server with StrictMiddleware under /partner.
 func server(t *testing.T, o middleware.ServerOptions) (*httptest.Server, *partnerAPI) {
+	return serverWith(t, mounts[1].mount, o)
+}
+
+// serverWith mounts the strict server under /partner with mount.
+func serverWith(t *testing.T, mount func(api.StrictServerInterface, middleware.ServerOptions) api.ServerInterface, o middleware.ServerOptions) (*httptest.Server, *partnerAPI) {
 	t.Helper()
 	impl := &partnerAPI{}
-	strict := api.NewStrictHandler(impl, []api.StrictMiddlewareFunc{middleware.StrictMiddleware(o)})
+	strict := mount(impl, o)
 	ts := httptest.NewServer(api.HandlerWithOptions(strict, api.StdHTTPServerOptions{BaseURL: "/partner"}))
 	t.Cleanup(ts.Close)
 	return ts, impl
@@ -187,49 +207,53 @@ func TestStrictMiddleware(t *testing.T) {
 			{op: "rate", auth: "Bearer good-p1", wantStatus: 200, wantHeaders: map[string]string{"X-Rate-Limit-Remaining": strconv.Itoa(n - 2)}},
 		}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			clk := clock.NewFake(t0)
-			ts, _ := server(t, middleware.ServerOptions{
-				Verify: verify, Credentials: credentials, Envelope: envelope, Now: clk.Now, HeadersOnEveryResponse: c.everyRsp,
-			})
-			for i, cl := range c.calls {
-				clk.Advance(cl.advance)
-				for n := range max(cl.repeat, 1) {
-					resp := do(t, ts.URL, cl)
-					body, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if n < max(cl.repeat, 1)-1 {
+		for _, m := range mounts {
+			t.Run(m.name+"/"+c.name, func(t *testing.T) {
+				clk := clock.NewFake(t0)
+				ts, _ := serverWith(t, m.mount, middleware.ServerOptions{
+					Verify: verify, Credentials: credentials, Envelope: envelope, Now: clk.Now, HeadersOnEveryResponse: c.everyRsp,
+				})
+				for i, cl := range c.calls {
+					clk.Advance(cl.advance)
+					for n := range max(cl.repeat, 1) {
+						resp := do(t, ts.URL, cl)
+						body, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if n < max(cl.repeat, 1)-1 {
+							if resp.StatusCode != cl.wantStatus {
+								t.Fatalf("call %d #%d: status %d; want %d: %s", i, n, resp.StatusCode, cl.wantStatus, body)
+							}
+							continue
+						}
 						if resp.StatusCode != cl.wantStatus {
-							t.Fatalf("call %d #%d: status %d; want %d: %s", i, n, resp.StatusCode, cl.wantStatus, body)
+							t.Errorf("call %d: %s %q: status %d; want %d: %s", i, cl.op, cl.auth, resp.StatusCode, cl.wantStatus, body)
 						}
-						continue
-					}
-					if resp.StatusCode != cl.wantStatus {
-						t.Errorf("call %d: %s %q: status %d; want %d: %s", i, cl.op, cl.auth, resp.StatusCode, cl.wantStatus, body)
-					}
-					if cl.wantCode != "" {
-						var e api.ErrorResponse
-						if err := json.Unmarshal(body, &e); err != nil || e.Success || e.Error == "" || e.ErrorCode != cl.wantCode {
-							t.Errorf("call %d: envelope %s (%v); want success false, an error and errorCode %q", i, body, err, cl.wantCode)
+						if cl.wantCode != "" {
+							var e api.ErrorResponse
+							if err := json.Unmarshal(body, &e); err != nil || e.Success || e.Error == "" || e.ErrorCode != cl.wantCode {
+								t.Errorf("call %d: envelope %s (%v); want success false, an error and errorCode %q", i, body, err, cl.wantCode)
+							}
 						}
-					}
-					for k, v := range cl.wantHeaders {
-						if got := resp.Header.Get(k); got != v {
-							t.Errorf("call %d: %s = %q; want %q", i, k, got, v)
+						for k, v := range cl.wantHeaders {
+							if got := resp.Header.Get(k); got != v {
+								t.Errorf("call %d: %s = %q; want %q", i, k, got, v)
+							}
 						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
 func TestStrictMiddlewarePartnerInContext(t *testing.T) {
-	ts, impl := server(t, middleware.ServerOptions{Verify: verify})
-	resp := do(t, ts.URL, call{op: "rate", auth: "Bearer good-p2"})
-	resp.Body.Close()
-	if len(impl.partners) != 1 || impl.partners[0] != "p2" {
-		t.Errorf("handler saw partners %q; want [p2]", impl.partners)
+	for _, m := range mounts {
+		ts, impl := serverWith(t, m.mount, middleware.ServerOptions{Verify: verify})
+		resp := do(t, ts.URL, call{op: "rate", auth: "Bearer good-p2"})
+		resp.Body.Close()
+		if len(impl.partners) != 1 || impl.partners[0] != "p2" {
+			t.Errorf("%s: handler saw partners %q; want [p2]", m.name, impl.partners)
+		}
 	}
 }
 

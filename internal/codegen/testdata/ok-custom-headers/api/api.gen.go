@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,6 +35,11 @@ type Slow = Envelope
 type LoginFormdataBody struct {
 	ClientId     string `form:"clientId" json:"clientId"`
 	ClientSecret string `form:"clientSecret" json:"clientSecret"`
+}
+
+// ListItemsParams defines parameters for ListItems.
+type ListItemsParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
@@ -125,7 +131,7 @@ type ClientInterface interface {
 	DeleteItems(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListItems performs a GET /private/items (the `ListItems` operationId) request.
-	ListItems(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListItems(ctx context.Context, params *ListItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Status performs a GET /public/status (the `Status` operationId) request.
 	Status(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -173,8 +179,8 @@ func (c *Client) DeleteItems(ctx context.Context, reqEditors ...RequestEditorFn)
 }
 
 // ListItems performs a GET /private/items (the `ListItems` operationId) request.
-func (c *Client) ListItems(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListItemsRequest(c.Server)
+func (c *Client) ListItems(ctx context.Context, params *ListItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListItemsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +272,7 @@ func NewDeleteItemsRequest(server string) (*http.Request, error) {
 }
 
 // NewListItemsRequest constructs an http.Request for the ListItems method
-func NewListItemsRequest(server string) (*http.Request, error) {
+func NewListItemsRequest(server string, params *ListItemsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -282,6 +288,33 @@ func NewListItemsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -381,7 +414,7 @@ type ClientWithResponsesInterface interface {
 	// ListItemsWithResponse performs a GET /private/items (the `ListItems` operationId) request.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	ListItemsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListItemsResponse, error)
+	ListItemsWithResponse(ctx context.Context, params *ListItemsParams, reqEditors ...RequestEditorFn) (*ListItemsResponse, error)
 
 	// StatusWithResponse performs a GET /public/status (the `Status` operationId) request.
 	//
@@ -654,8 +687,8 @@ func (c *ClientWithResponses) DeleteItemsWithResponse(ctx context.Context, reqEd
 // ListItemsWithResponse performs a GET /private/items (the `ListItems` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) ListItemsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListItemsResponse, error) {
-	rsp, err := c.ListItems(ctx, reqEditors...)
+func (c *ClientWithResponses) ListItemsWithResponse(ctx context.Context, params *ListItemsParams, reqEditors ...RequestEditorFn) (*ListItemsResponse, error) {
+	rsp, err := c.ListItems(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -929,7 +962,7 @@ type ServerInterface interface {
 	DeleteItems(w http.ResponseWriter, r *http.Request)
 
 	// (GET /private/items)
-	ListItems(w http.ResponseWriter, r *http.Request)
+	ListItems(w http.ResponseWriter, r *http.Request, params ListItemsParams)
 
 	// (GET /public/status)
 	Status(w http.ResponseWriter, r *http.Request)
@@ -975,8 +1008,27 @@ func (siw *ServerInterfaceWrapper) DeleteItems(w http.ResponseWriter, r *http.Re
 // ListItems operation middleware
 func (siw *ServerInterfaceWrapper) ListItems(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListItemsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListItems(w, r)
+		siw.Handler.ListItems(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1231,6 +1283,7 @@ func (response DeleteItems429JSONResponse) VisitDeleteItemsResponse(w http.Respo
 }
 
 type ListItemsRequestObject struct {
+	Params ListItemsParams
 }
 
 type ListItemsResponseObject interface {
@@ -1423,8 +1476,10 @@ func (sh *strictHandler) DeleteItems(w http.ResponseWriter, r *http.Request) {
 }
 
 // ListItems operation middleware
-func (sh *strictHandler) ListItems(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListItems(w http.ResponseWriter, r *http.Request, params ListItemsParams) {
 	var request ListItemsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListItems(ctx, request.(ListItemsRequestObject))

@@ -5,6 +5,7 @@ package middleware
 import (
 	"context"
 	"encoding/json"
+	"github.com/milligold/milligold-go/internal/codegen/testdata/ok-custom-headers/api"
 )
 
 // Caller sends one operation of the spec: params holds its path and query
@@ -37,11 +38,11 @@ func (o *Ops) DeleteItems(ctx context.Context) (data json.RawMessage, err error)
 	return raw, nil
 }
 
-// ListItems calls list-items (GET /private/items).
+// ListItems calls list-items (GET /private/items); params (nil for none) holds its query parameters.
 // Its answer's data is returned as it came: the spec does not name its type.
-func (o *Ops) ListItems(ctx context.Context) (data json.RawMessage, err error) {
+func (o *Ops) ListItems(ctx context.Context, params *api.ListItemsParams) (data json.RawMessage, err error) {
 	var raw json.RawMessage
-	if err = o.c.CallInto(ctx, "list-items", nil, nil, nil, &raw); err != nil {
+	if err = o.c.CallInto(ctx, "list-items", nil, params, nil, &raw); err != nil {
 		return data, err
 	}
 	return raw, nil

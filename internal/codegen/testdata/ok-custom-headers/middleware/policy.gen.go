@@ -85,10 +85,14 @@ var Operations = []Operation{{
 	Path:    "/private/items",
 	Success: 204,
 }, {
-	Bearer:  true,
-	GoName:  "ListItems",
-	ID:      "list-items",
-	Method:  "GET",
+	Bearer: true,
+	GoName: "ListItems",
+	ID:     "list-items",
+	Method: "GET",
+	Params: []Param{{
+		In:   "query",
+		Name: "limit",
+	}},
 	Path:    "/private/items",
 	Success: 200,
 }, {

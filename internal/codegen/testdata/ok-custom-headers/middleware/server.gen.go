@@ -3,20 +3,163 @@
 package middleware
 
 import (
+	"context"
+	"fmt"
 	"github.com/milligold/milligold-go/internal/codegen/testdata/ok-custom-headers/api"
 	"github.com/milligold/milligold-go/sandbox/guard"
+	runtime "github.com/oapi-codegen/runtime"
+	"net/http"
+	"slices"
 )
 
-// ServerOptions configures StrictMiddleware.
+// ServerOptions configures NewStrictServer and StrictMiddleware.
 type ServerOptions = guard.Options[api.Envelope]
 
 // StrictMiddleware is guard.Middleware bound to the spec's operations and
-// typed answers. It panics when o.Verify is nil.
+// typed answers, for an api.NewStrictHandler. It panics when o.Verify is nil.
 func StrictMiddleware(o ServerOptions) api.StrictMiddlewareFunc {
-	mw := guard.Middleware(binding, o)
+	return middlewareOf(guard.New(binding, o))
+}
+
+func middlewareOf(g *guard.Guard[api.Envelope]) api.StrictMiddlewareFunc {
 	return func(next api.StrictHandlerFunc, operationID string) api.StrictHandlerFunc {
-		return mw(next, operationID)
+		return g.Middleware(next, operationID)
 	}
+}
+
+// NewStrictServer serves ssi as an api.ServerInterface behind the guard
+// bound to the spec (guard.Guard.Admit). The glue of each operation below
+// binds the request, runs the guard and calls ssi's method with the typed
+// request object; oapi-codegen's strict handler would wrap its middlewares
+// around every request anew and box the request. inner are strict
+// middlewares that run inside the guard, the last outermost, as in
+// api.NewStrictHandler; they are wrapped once, here. Operations without glue
+// (a body other than a form, a parameter outside the path) are served by
+// oapi-codegen's strict handler with the same guard outermost. nil error
+// handlers in options mean oapi-codegen's. It panics when o.Verify is nil.
+func NewStrictServer(ssi api.StrictServerInterface, inner []api.StrictMiddlewareFunc, o ServerOptions, options api.StrictHTTPServerOptions) api.ServerInterface {
+	if options.RequestErrorHandlerFunc == nil {
+		options.RequestErrorHandlerFunc = guard.RequestError
+	}
+	if options.ResponseErrorHandlerFunc == nil {
+		options.ResponseErrorHandlerFunc = guard.ResponseError
+	}
+	gd := guard.New(binding, o)
+	s := &strictServer{
+		guard:   gd,
+		options: options,
+		ssi:     ssi,
+	}
+	s.ServerInterface = api.NewStrictHandlerWithOptions(ssi, append(slices.Clip(inner), middlewareOf(gd)), options)
+	if len(inner) > 0 {
+		s.chain = []api.StrictHandlerFunc{
+			wrap(inner, func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+				return ssi.Login(ctx, request.(api.LoginRequestObject))
+			}, "Login"),
+			wrap(inner, func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+				return ssi.DeleteItems(ctx, request.(api.DeleteItemsRequestObject))
+			}, "DeleteItems"),
+			nil,
+			wrap(inner, func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+				return ssi.Status(ctx, request.(api.StatusRequestObject))
+			}, "Status"),
+		}
+	}
+	return s
+}
+
+// strictServer is NewStrictServer's api.ServerInterface; the embedded one
+// is oapi-codegen's strict handler, for the operations without glue.
+type strictServer struct {
+	api.ServerInterface
+	ssi     api.StrictServerInterface
+	guard   *guard.Guard[api.Envelope]
+	chain   []api.StrictHandlerFunc // by operation, in Operations' order; nil without inner middlewares
+	options api.StrictHTTPServerOptions
+}
+
+// wrap wraps handler in inner as api.NewStrictHandler does per request.
+func wrap(inner []api.StrictMiddlewareFunc, handler api.StrictHandlerFunc, operationID string) api.StrictHandlerFunc {
+	for _, mw := range inner {
+		handler = mw(handler, operationID)
+	}
+	return handler
+}
+
+// HandlerWithOptions is api.HandlerWithOptions, except that the operations
+// without parameters are routed to si's methods directly: oapi-codegen's
+// wrapper builds a closure per request to run options.Middlewares, and
+// does nothing else for them.
+func HandlerWithOptions(si api.ServerInterface, options api.StdHTTPServerOptions) http.Handler {
+	if len(options.Middlewares) > 0 {
+		return api.HandlerWithOptions(si, options)
+	}
+	m := options.BaseRouter
+	if m == nil {
+		m = http.NewServeMux()
+	}
+	options.BaseRouter = guard.Routes(m, map[string]http.HandlerFunc{
+		"DELETE " + options.BaseURL + "/private/items": si.DeleteItems,
+		"GET " + options.BaseURL + "/public/status":    si.Status,
+		"POST " + options.BaseURL + "/login":           si.Login,
+	})
+	api.HandlerWithOptions(si, options)
+	return m
+}
+
+// Login serves login (POST /login).
+func (s *strictServer) Login(w http.ResponseWriter, r *http.Request) {
+	request := api.LoginRequestObject{}
+	if err := r.ParseForm(); err != nil {
+		s.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode formdata: %w", err))
+		return
+	}
+	var body api.LoginFormdataRequestBody
+	if err := runtime.BindForm(&body, r.Form, nil, nil); err != nil {
+		s.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't bind formdata: %w", err))
+		return
+	}
+	request.Body = &body
+	ctx, response := s.guard.Admit(r.Context(), w, r, "Login", false, body.ClientId, body.ClientSecret)
+	var err error
+	if response == nil {
+		if s.chain != nil {
+			response, err = s.chain[0](ctx, w, r, request)
+		} else {
+			response, err = s.ssi.Login(ctx, request)
+		}
+	}
+	guard.Answer(w, r, response, err, api.LoginResponseObject.VisitLoginResponse, s.options.ResponseErrorHandlerFunc)
+}
+
+// DeleteItems serves deleteItems (DELETE /private/items).
+func (s *strictServer) DeleteItems(w http.ResponseWriter, r *http.Request) {
+	request := api.DeleteItemsRequestObject{}
+	ctx, response := s.guard.Admit(r.Context(), w, r, "DeleteItems", true, "", "")
+	var err error
+	if response == nil {
+		if s.chain != nil {
+			response, err = s.chain[1](ctx, w, r, request)
+		} else {
+			response, err = s.ssi.DeleteItems(ctx, request)
+		}
+	}
+	guard.Answer(w, r, response, err, api.DeleteItemsResponseObject.VisitDeleteItemsResponse, s.options.ResponseErrorHandlerFunc)
+}
+
+// Status serves status (GET /public/status).
+func (s *strictServer) Status(w http.ResponseWriter, r *http.Request) {
+	request := api.StatusRequestObject{}
+	ctx, response := s.guard.Admit(r.Context(), w, r, "Status", false, "", "")
+	var err error
+	if response == nil {
+		if s.chain != nil {
+			response, err = s.chain[3](ctx, w, r, request)
+		} else {
+			response, err = s.ssi.Status(ctx, request)
+		}
+	}
+	guard.Answer(w, r, response, err, api.StatusResponseObject.VisitStatusResponse, s.options.ResponseErrorHandlerFunc)
 }
 
 var binding = guard.Binding[api.Envelope]{
