@@ -1,15 +1,19 @@
 package sandbox
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"hash"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -32,7 +36,8 @@ type signer struct {
 	lifetime time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
-	macs     sync.Pool // of HMAC-SHA256 hashes keyed with key
+	macs     sync.Pool // of *macState keyed with key
+	jtis     jtiSource
 
 	mu       sync.RWMutex        // read-locked per request: a plain mutex here blocked requests under load (mutex profile)
 	verified map[string]verified // tokens whose signature checked out; at most maxVerified
@@ -57,8 +62,8 @@ func newSigner(key string, lifetime time.Duration, now func() time.Time) (*signe
 			return nil, err
 		}
 	}
-	return &signer{
-		macs:     sync.Pool{New: func() any { return hmac.New(sha256.New, k) }},
+	s := &signer{
+		macs:     sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, k)} }},
 		key:      k,
 		lifetime: lifetime,
 		now:      now,
@@ -69,7 +74,38 @@ func newSigner(key string, lifetime time.Duration, now func() time.Time) (*signe
 			jwt.WithIssuedAt(),
 			jwt.WithTimeFunc(now),
 		),
-	}, nil
+	}
+	if err := s.jtis.init(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// jtiSource makes the tokens' jti claims: UUIDs, as uuid.NewString's, but
+// from a random base and a counter rather than 16 bytes of crypto/rand per
+// token (a system call each). They stay unique: the base's low 62 bits plus
+// the count, which wraps after 2^62 tokens; the base's random high half
+// keeps another sandbox's tokens, made with the same key, apart. The jti
+// is not a secret: the signature is what a token's holder cannot forge.
+type jtiSource struct {
+	base [16]byte
+	seq  atomic.Uint64
+}
+
+func (j *jtiSource) init() error {
+	if _, err := rand.Read(j.base[:]); err != nil {
+		return err
+	}
+	j.base[6] = j.base[6]&0x0f | 0x40 // version 4 layout, as before
+	return nil
+}
+
+// next returns a jti no earlier call returned. It is safe for concurrent use.
+func (j *jtiSource) next() string {
+	u := uuid.UUID(j.base)
+	binary.BigEndian.PutUint64(u[8:], binary.BigEndian.Uint64(j.base[8:])+j.seq.Add(1))
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant: 62 bits of the sum are kept
+	return u.String()
 }
 
 // issue signs a token for p, issued now.
@@ -80,7 +116,7 @@ func (s *signer) issue(p Partner) (token string, issued time.Time, err error) {
 		PartnerName: p.Name,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    Issuer,
-			ID:        uuid.NewString(), // two tokens issued in one second still differ
+			ID:        s.jtis.next(), // two tokens issued in one second still differ
 			IssuedAt:  jwt.NewNumericDate(issued),
 			ExpiresAt: jwt.NewNumericDate(issued.Add(s.lifetime)),
 		},
@@ -115,19 +151,30 @@ func (s *signer) sign(c *claims) string {
 	p = append(p, '}')
 
 	enc := base64.RawURLEncoding
-	t := make([]byte, 0, len(jwtHeader)+1+enc.EncodedLen(len(p))+1+enc.EncodedLen(sha256.Size))
-	t = append(t, jwtHeader...)
+	m := s.macs.Get().(*macState)
+	t := append(m.buf[:0], jwtHeader...)
 	t = append(t, '.')
 	t = enc.AppendEncode(t, p)
-	mac := s.macs.Get().(hash.Hash)
-	mac.Reset()
-	mac.Write(t)
-	var sum [sha256.Size]byte
-	mac.Sum(sum[:0])
-	s.macs.Put(mac)
-	t = append(t, '.')
-	t = enc.AppendEncode(t, sum[:])
-	return string(t)
+	m.h.Reset()
+	m.h.Write(t)
+	var sig [64]byte // a signature's 43 characters
+	sigB64 := enc.AppendEncode(sig[:0], m.h.Sum(m.sum[:0]))
+	var b strings.Builder // one allocation: the token
+	b.Grow(len(t) + 1 + len(sigB64))
+	b.Write(t)
+	b.WriteByte('.')
+	b.Write(sigB64)
+	m.buf = t
+	s.macs.Put(m)
+	return b.String()
+}
+
+// macState is a keyed HMAC with the buffers a signature needs, pooled so a
+// token costs no set-up and no allocation but its own string.
+type macState struct {
+	h   hash.Hash
+	buf []byte // header.payload
+	sum [sha256.Size]byte
 }
 
 var errNoPartner = errors.New("token names no partner")
@@ -166,21 +213,58 @@ func (s *signer) verify(token string) (string, error) {
 // and a wrong secret take the same path and time.
 const dummySecret = "\x00unknown-partner"
 
+// dummySecretHash is dummySecret's SHA-256, as world.secrets holds a
+// partner's.
+var dummySecretHash = sha256.Sum256([]byte(dummySecret))
+
 // credentials returns the partner id names and whether secret is its secret.
 // An unknown id and a wrong secret answer alike, in the same time: the
-// comparison runs either way, against dummySecret for an unknown id.
+// comparison runs either way, against dummySecret for an unknown id. The
+// stored side's hash is made with the world, so a check hashes only secret.
 func (s *Sandbox) credentials(id, secret string) (Partner, bool) {
 	p, known := s.world.partners[id]
-	want := p.Secret
-	if !known {
-		want = dummySecret
+	want, ok := s.world.secrets[id]
+	if !ok {
+		want = dummySecretHash
 	}
-	equal := secretsEqual(secret, want)
+	equal := secretMatches(secret, &want)
 	return p, equal && known
+}
+
+// secretMatches reports whether secret's SHA-256 is want, in constant time
+// whatever the lengths.
+func secretMatches(secret string, want *[sha256.Size]byte) bool {
+	got := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 // secretsEqual compares in constant time, whatever the lengths.
 func secretsEqual(a, b string) bool {
-	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
-	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+	hb := sha256.Sum256([]byte(b))
+	return secretMatches(a, &hb)
+}
+
+// secretHash is what world.secrets holds for a partner's secret.
+func secretHash(secret string) [sha256.Size]byte { return sha256.Sum256([]byte(secret)) }
+
+// credentialCheck is a request's credentials check, kept in its
+// requestInfo: the guard checks a token request's credentials to choose
+// the window it counts against, then the handler checks them again.
+type credentialCheck struct {
+	done       bool
+	id, secret string // what was checked (the request's own: never logged)
+	partner    Partner
+	ok         bool
+}
+
+// checkCredentials is credentials, once per request: a second check of the
+// same id and secret in the same request returns the first one's answer.
+func (s *Sandbox) checkCredentials(ctx context.Context, id, secret string) (Partner, bool) {
+	c := &info(ctx).creds
+	if c.done && c.id == id && c.secret == secret {
+		return c.partner, c.ok
+	}
+	p, ok := s.credentials(id, secret)
+	*c = credentialCheck{done: true, id: id, secret: secret, partner: p, ok: ok}
+	return p, ok
 }

@@ -8,6 +8,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +70,7 @@ type Sandbox struct {
 // the clock today; one that did would be re-encoded when the clock moves it.
 type world struct {
 	partners map[string]Partner
+	secrets  map[string][sha256.Size]byte // the partners' secrets' SHA-256, for credentials
 	users    map[string]api.User
 	rate     api.GoldRate
 
@@ -128,8 +131,11 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 	// The generated glue runs the guard and then the middlewares above
 	// (wrapped once) around the typed strict server.
 	strict := middleware.NewStrictServer(&server{s: s}, mws, middleware.ServerOptions{
-		Verify:                 s.verify,
-		Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },
+		Verify: s.verify,
+		Credentials: func(ctx context.Context, id, secret string) bool {
+			_, ok := s.checkCredentials(ctx, id, secret)
+			return ok
+		},
 		Envelope:               s.envelope,
 		Window:                 s.window,
 		HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
@@ -156,8 +162,10 @@ func newWorld(cfg Config) world {
 		rate:     cfg.GoldRate,
 	}
 	w.rate.UpdatedAt = w.rate.UpdatedAt.UTC()
+	w.secrets = make(map[string][sha256.Size]byte, len(cfg.Partners))
 	for _, p := range cfg.Partners {
 		w.partners[p.ID] = p
+		w.secrets[p.ID] = secretHash(p.Secret)
 	}
 	for _, u := range cfg.Users {
 		w.users[u.MobileNumber] = u
@@ -218,6 +226,7 @@ type requestInfo struct {
 	control   string              // what the control API did to the answer, if anything
 	dropped   bool                // the control API dropped the connection
 	counted   *ratelimit.Decision // the window the guard counted the request against (control API only)
+	creds     credentialCheck     // a token request's, done once (auth.go)
 }
 
 type infoKey struct{}
@@ -397,26 +406,46 @@ func (s *Sandbox) tokenAnswer(resp api.CreateAccessToken200JSONResponse) api.Cre
 		t = &tokenTemplate{createdAt: resp.Data.CreatedAt, prefix: append(before, '"'), suffix: append([]byte{'"'}, after...)}
 		s.tokenTemplate.Store(t)
 	}
-	b := make([]byte, 0, len(t.prefix)+len(token)+len(t.suffix))
-	b = append(append(append(b, t.prefix...), token...), t.suffix...)
-	return tokenAnswer{b, resp.Data}
+	return tokenAnswer{t, resp.Data}
 }
 
 // jsonPlain reports whether s encodes in JSON as itself between quotes (a
 // JWT's base64url segments and dots do).
 func jsonPlain(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if !jsonPlainByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
 
+// jsonPlainByte is jsonPlain's alphabet, as a table: the chain of range
+// tests per byte of a token was a twentieth of the token request's time.
+var jsonPlainByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	return t
+}()
+
+// tokenAnswer is a 200 token answer: data's token between its template's
+// halves, put together when written.
 type tokenAnswer struct {
-	jsonAnswer
-	data api.AccessToken // what it encodes, for tokenIssued
+	t    *tokenTemplate
+	data api.AccessToken // what it encodes, also for tokenIssued
+}
+
+// answerBuffers hold token answers while they are written.
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func (a tokenAnswer) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+	bp := answerBuffers.Get().(*[]byte)
+	b := append(append(append((*bp)[:0], a.t.prefix...), a.data.AccessToken...), a.t.suffix...)
+	err := jsonAnswer(b).write(w) // a Writer may not keep b
+	*bp = b[:0]
+	answerBuffers.Put(bp)
+	return err
 }
 
 // tokenIssued returns the token a createAccessToken answer carries, in
@@ -430,8 +459,6 @@ func tokenIssued(resp any) (api.AccessToken, bool) {
 	}
 	return api.AccessToken{}, false
 }
-
-func (a tokenAnswer) VisitCreateAccessTokenResponse(w http.ResponseWriter) error { return a.write(w) }
 
 type goldRateAnswer struct{ jsonAnswer }
 
@@ -551,15 +578,20 @@ func (s *Sandbox) validate(route *routers.Route, params []string, next http.Hand
 		o.KeepValidatedValue = true
 		options, form = &o, true
 	}
+	fv := newFormValidator(route, options) // nil unless the form can skip kin-openapi's general decode (form.go)
 	return func(w http.ResponseWriter, r *http.Request) {
-		in := &openapi3filter.RequestValidationInput{Request: r, Route: route, Options: options}
-		if len(params) > 0 {
-			in.PathParams = make(map[string]string, len(params))
-			for _, p := range params {
-				in.PathParams[p] = r.PathValue(p)
+		handled, err := fv.validate(r)
+		if !handled {
+			in := &openapi3filter.RequestValidationInput{Request: r, Route: route, Options: options}
+			if len(params) > 0 {
+				in.PathParams = make(map[string]string, len(params))
+				for _, p := range params {
+					in.PathParams[p] = r.PathValue(p)
+				}
 			}
+			err = openapi3filter.ValidateRequest(r.Context(), in)
 		}
-		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
 				s.writeError(w, r, http.StatusRequestEntityTooLarge, "request body too large")
