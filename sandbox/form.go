@@ -63,7 +63,7 @@ func newFormValidator(route *routers.Route, o *openapi3filter.Options) *formVali
 	}
 	body := op.RequestBody.Value
 	media := body.Content.Get(formType)
-	if media == nil || len(media.Encoding) > 0 || media.Schema == nil || media.Schema.Value == nil {
+	if media == nil || media != body.Content[formType] || len(media.Encoding) > 0 || media.Schema == nil || media.Schema.Value == nil {
 		return nil
 	}
 	if openapi3filter.RegisteredBodyEncoder(formType) != nil {
@@ -116,10 +116,13 @@ func (v *formValidator) validate(r *http.Request) (handled bool, err error) {
 	if v == nil {
 		return false, nil
 	}
-	ct := r.Header.Get("Content-Type")
-	media, _, _ := strings.Cut(ct, ";")
-	if strings.ToLower(strings.TrimSpace(media)) != formType || v.body.Content.Get(ct) != v.media {
-		return false, nil
+	// The Content-Type must make decodeBody pick the form decoder and
+	// select this media type (newFormValidator checked formType does).
+	if ct := r.Header.Get("Content-Type"); ct != formType {
+		media, _, _ := strings.Cut(ct, ";")
+		if strings.ToLower(strings.TrimSpace(media)) != formType || v.body.Content.Get(ct) != v.media {
+			return false, nil
+		}
 	}
 
 	// ValidateRequestBody: read the body and put its bytes back.
@@ -147,15 +150,18 @@ func (v *formValidator) validate(r *http.Request) (handled bool, err error) {
 	if err != nil {
 		return true, v.fail(r, "failed to decode request body", err)
 	}
-	value := make(map[string]any, len(v.props))
+	vp := formValues.Get().(*map[string]any)
+	value := *vp
 	for _, name := range v.props {
 		if vs := values[name]; len(vs) > 0 {
 			value[name] = vs[firstNonEmpty(vs)]
 		}
 	}
 	if err := v.schema.VisitJSON(value, v.opts...); err != nil {
-		return true, v.fail(r, v.reason, err)
+		return true, v.fail(r, v.reason, err) // the error may hold value: not reused
 	}
+	clear(value)
+	formValues.Put(vp)
 
 	// adoptForm: the validated fields, one value each, become r's form
 	// unless the query string would add to it. The parsed form is ours, so
@@ -188,6 +194,10 @@ func firstNonEmpty(vs []string) int {
 	}
 	return 0
 }
+
+// formValues are the maps a form is validated as. Schema.VisitJSON keeps
+// nothing of a value it accepts, so an accepted form's map is reused.
+var formValues = sync.Pool{New: func() any { m := make(map[string]any, 4); return &m }}
 
 // formBody is a validated body put back for whoever reads it next.
 type formBody struct{ strings.Reader }

@@ -383,19 +383,24 @@ func (a jsonAnswer) write(w http.ResponseWriter) error {
 // created in one second (the answer's only other varying field): encoding
 // the whole answer per request was a sixth of the token request's cost.
 type tokenTemplate struct {
-	createdAt      int64
-	prefix, suffix []byte
+	createdAt, expiresIn int64
+	prefix, suffix       []byte
 }
 
 // tokenAnswer encodes resp as the generated response would, from a template
 // made with the generated type once a second.
 func (s *Sandbox) tokenAnswer(resp api.CreateAccessToken200JSONResponse) api.CreateAccessTokenResponseObject {
-	token := resp.Data.AccessToken
-	if !jsonPlain(token) {
+	if !jsonPlain(resp.Data.AccessToken) {
 		return resp
 	}
+	return s.plainTokenAnswer(resp)
+}
+
+// plainTokenAnswer is tokenAnswer for a token known to be jsonPlain, such
+// as the signer's (base64url and dots).
+func (s *Sandbox) plainTokenAnswer(resp api.CreateAccessToken200JSONResponse) api.CreateAccessTokenResponseObject {
 	t := s.tokenTemplate.Load()
-	if t == nil || t.createdAt != resp.Data.CreatedAt {
+	if t == nil || t.createdAt != resp.Data.CreatedAt || t.expiresIn != resp.Data.ExpiresIn {
 		marked := resp
 		marked.Data.AccessToken = "\x00" // encodes as "\u0000", which nothing else in the answer can
 		b, err := encodeAnswer(marked)
@@ -403,7 +408,7 @@ func (s *Sandbox) tokenAnswer(resp api.CreateAccessToken200JSONResponse) api.Cre
 		if err != nil || !ok {
 			return resp
 		}
-		t = &tokenTemplate{createdAt: resp.Data.CreatedAt, prefix: append(before, '"'), suffix: append([]byte{'"'}, after...)}
+		t = &tokenTemplate{createdAt: resp.Data.CreatedAt, expiresIn: resp.Data.ExpiresIn, prefix: append(before, '"'), suffix: append([]byte{'"'}, after...)}
 		s.tokenTemplate.Store(t)
 	}
 	return tokenAnswer{t, resp.Data}

@@ -35,7 +35,8 @@ func (h *server) CreateAccessToken(ctx context.Context, req api.CreateAccessToke
 	if err != nil {
 		return nil, err
 	}
-	return s.tokenAnswer(api.CreateAccessToken200JSONResponse{Success: true, Data: api.AccessToken{
+	// The signer's tokens are base64url and dots: JSON needs no escapes.
+	return s.plainTokenAnswer(api.CreateAccessToken200JSONResponse{Success: true, Data: api.AccessToken{
 		AccessToken: token,
 		ExpiresIn:   int64(s.signer.lifetime.Seconds()),
 		CreatedAt:   issued.Unix(),
