@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"hash"
 	"strconv"
@@ -101,27 +102,36 @@ func (j *jtiSource) init() error {
 }
 
 // next returns a jti no earlier call returned. It is safe for concurrent use.
-func (j *jtiSource) next() string {
+func (j *jtiSource) next() uuid.UUID {
 	u := uuid.UUID(j.base)
 	binary.BigEndian.PutUint64(u[8:], binary.BigEndian.Uint64(j.base[8:])+j.seq.Add(1))
 	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant: 62 bits of the sum are kept
-	return u.String()
+	return u
 }
 
-// issue signs a token for p, issued now.
+// appendUUID appends u as uuid.UUID.String writes it.
+func appendUUID(b []byte, u uuid.UUID) []byte {
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	hex.Encode(s[9:13], u[4:6])
+	hex.Encode(s[14:18], u[6:8])
+	hex.Encode(s[19:23], u[8:10])
+	hex.Encode(s[24:36], u[10:16])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return append(b, s[:]...)
+}
+
+// issue signs a token for p, issued now: the claims sign writes for them,
+// with a fresh jti (two tokens issued in one second still differ), written
+// in place.
 func (s *signer) issue(p Partner) (token string, issued time.Time, err error) {
 	issued = s.now().Truncate(time.Second)
-	c := claims{
-		PartnerID:   p.ID,
-		PartnerName: p.Name,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    Issuer,
-			ID:        s.jtis.next(), // two tokens issued in one second still differ
-			IssuedAt:  jwt.NewNumericDate(issued),
-			ExpiresAt: jwt.NewNumericDate(issued.Add(s.lifetime)),
-		},
-	}
-	return s.sign(&c), issued, nil
+	var scratch [256]byte
+	b := appendClaimsHead(scratch[:0], p.ID, p.Name, Issuer, issued.Add(s.lifetime).Unix(), issued.Unix())
+	b = append(b, `,"jti":"`...)
+	b = appendUUID(b, s.jtis.next())
+	b = append(b, `"}`...)
+	return s.signPayload(b), issued, nil
 }
 
 // jwtHeader is golang-jwt's HS256 header, encoded.
@@ -134,22 +144,30 @@ var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ
 // It writes the claims issue sets: partnerId, partnerName, iss, exp, iat, jti.
 func (s *signer) sign(c *claims) string {
 	var scratch [256]byte
-	p := append(scratch[:0], `{"partnerId":`...)
-	p = appendClaim(p, c.PartnerID)
-	p = append(p, `,"partnerName":`...)
-	p = appendClaim(p, c.PartnerName)
-	p = append(p, `,"iss":`...)
-	p = appendClaim(p, c.Issuer)
-	p = append(p, `,"exp":`...)
-	p = strconv.AppendInt(p, c.ExpiresAt.Unix(), 10)
-	p = append(p, `,"iat":`...)
-	p = strconv.AppendInt(p, c.IssuedAt.Unix(), 10)
+	p := appendClaimsHead(scratch[:0], c.PartnerID, c.PartnerName, c.Issuer, c.ExpiresAt.Unix(), c.IssuedAt.Unix())
 	if c.ID != "" { // omitempty, as in jwt.RegisteredClaims
 		p = append(p, `,"jti":`...)
 		p = appendClaim(p, c.ID)
 	}
-	p = append(p, '}')
+	return s.signPayload(append(p, '}'))
+}
 
+// appendClaimsHead appends the claims' JSON up to the jti, unclosed.
+func appendClaimsHead(p []byte, partnerID, partnerName, iss string, exp, iat int64) []byte {
+	p = append(p, `{"partnerId":`...)
+	p = appendClaim(p, partnerID)
+	p = append(p, `,"partnerName":`...)
+	p = appendClaim(p, partnerName)
+	p = append(p, `,"iss":`...)
+	p = appendClaim(p, iss)
+	p = append(p, `,"exp":`...)
+	p = strconv.AppendInt(p, exp, 10)
+	p = append(p, `,"iat":`...)
+	return strconv.AppendInt(p, iat, 10)
+}
+
+// signPayload returns the HS256 token of the claims' JSON p.
+func (s *signer) signPayload(p []byte) string {
 	enc := base64.RawURLEncoding
 	m := s.macs.Get().(*macState)
 	t := append(m.buf[:0], jwtHeader...)

@@ -1,6 +1,11 @@
 package sandbox
 
-import "testing"
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"testing"
+)
 
 // BenchmarkCredentials: a wrong secret with a real partner's id and with an
 // unknown id take the same path (the unknown id's secret is compared with a
@@ -43,5 +48,54 @@ func TestCredentials(t *testing.T) {
 		if p, ok := s.credentials(c.id, c.secret); ok != c.want || (ok && p.ID != c.id) {
 			t.Errorf("credentials(%q, secret) = %q, %v; want %v", c.id, p.ID, ok, c.want)
 		}
+	}
+}
+
+// TestCredentialsMatchHashingBothSides holds credentials, which hashes only
+// the secret given (the stored side's hash is made with the world), to the
+// comparison it replaced: both sides hashed per check.
+func TestCredentialsMatchHashingBothSides(t *testing.T) {
+	cfg := Default()
+	cfg.Partners = append(cfg.Partners, Partner{ID: "p2", Name: "Two", Secret: "a much longer secret than thirty-two bytes, with ü"}, Partner{ID: "p3", Name: "Three", Secret: "x"})
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := func(id, secret string) (Partner, bool) {
+		p, known := s.world.partners[id]
+		want := p.Secret
+		if !known {
+			want = dummySecret
+		}
+		ha, hb := sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(want))
+		return p, subtle.ConstantTimeCompare(ha[:], hb[:]) == 1 && known
+	}
+	ids := []string{DefaultPartnerID, "p2", "p3", "unknown", "", dummySecret}
+	secrets := []string{DefaultPartnerSecret, "a much longer secret than thirty-two bytes, with ü", "x", "", "X", dummySecret, DefaultPartnerSecret + "\x00"}
+	for _, id := range ids {
+		for _, secret := range secrets {
+			p, ok := s.credentials(id, secret)
+			wp, wok := old(id, secret)
+			if ok != wok || p != wp {
+				t.Errorf("credentials(%q, secret %d bytes) = %q, %v; want %q, %v", id, len(secret), p.ID, ok, wp.ID, wok)
+			}
+			ctx := context.WithValue(context.Background(), infoKey{}, &requestInfo{})
+			for range 2 { // the second check in a request is the first's answer
+				if p, ok := s.checkCredentials(ctx, id, secret); ok != wok || p != wp {
+					t.Errorf("checkCredentials(%q, secret %d bytes) = %q, %v; want %q, %v", id, len(secret), p.ID, ok, wp.ID, wok)
+				}
+			}
+		}
+	}
+	// A request that changes the id or the secret between checks is checked again.
+	ctx := context.WithValue(context.Background(), infoKey{}, &requestInfo{})
+	if _, ok := s.checkCredentials(ctx, DefaultPartnerID, "wrong"); ok {
+		t.Error("a wrong secret was accepted")
+	}
+	if _, ok := s.checkCredentials(ctx, DefaultPartnerID, DefaultPartnerSecret); !ok {
+		t.Error("the right secret after a wrong one in the same request was refused")
+	}
+	if _, ok := s.checkCredentials(ctx, "p3", DefaultPartnerSecret); ok {
+		t.Error("another partner's id with the first's secret was accepted")
 	}
 }
