@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -288,25 +287,3 @@ func secretsEqual(a, b string) bool {
 
 // secretHash is what world.secrets holds for a partner's secret.
 func secretHash(secret string) [sha256.Size]byte { return sha256.Sum256([]byte(secret)) }
-
-// credentialCheck is a request's credentials check, kept in its
-// requestInfo: the guard checks a token request's credentials to choose
-// the window it counts against, then the handler checks them again.
-type credentialCheck struct {
-	done       bool
-	id, secret string // what was checked (the request's own: never logged)
-	partner    Partner
-	ok         bool
-}
-
-// checkCredentials is credentials, once per request: a second check of the
-// same id and secret in the same request returns the first one's answer.
-func (s *Sandbox) checkCredentials(ctx context.Context, id, secret string) (Partner, bool) {
-	c := &info(ctx).creds
-	if c.done && c.id == id && c.secret == secret {
-		return c.partner, c.ok
-	}
-	p, ok := s.credentials(id, secret)
-	*c = credentialCheck{done: true, id: id, secret: secret, partner: p, ok: ok}
-	return p, ok
-}

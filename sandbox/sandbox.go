@@ -131,11 +131,8 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 	// The generated glue runs the guard and then the middlewares above
 	// (wrapped once) around the typed strict server.
 	strict := middleware.NewStrictServer(&server{s: s}, mws, middleware.ServerOptions{
-		Verify: s.verify,
-		Credentials: func(ctx context.Context, id, secret string) bool {
-			_, ok := s.checkCredentials(ctx, id, secret)
-			return ok
-		},
+		Verify:                 s.verify,
+		Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },
 		Envelope:               s.envelope,
 		Window:                 s.window,
 		HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
@@ -226,7 +223,6 @@ type requestInfo struct {
 	control   string              // what the control API did to the answer, if anything
 	dropped   bool                // the control API dropped the connection
 	counted   *ratelimit.Decision // the window the guard counted the request against (control API only)
-	creds     credentialCheck     // a token request's, done once (auth.go)
 }
 
 type infoKey struct{}
