@@ -155,7 +155,7 @@ paths:
       requestBody:
         content:
           application/x-www-form-urlencoded:
-            schema: {type: object, properties: {a: {type: string, minLength: 2}}}
+            schema: {type: object, properties: {a: {type: string, minLength: 2}, ro: {type: string, readOnly: true}}}
       responses: {'204': {description: ok}}
   /integer:
     post:
@@ -216,12 +216,22 @@ func formRoutes(t testing.TB) []struct {
 	if err != nil {
 		t.Fatal(err)
 	}
-	things, err := openapi3.NewLoader().LoadFromData([]byte(thingsSpec))
-	if err != nil {
-		t.Fatal(err)
+	load := func(text string) *openapi3.T {
+		spec, err := openapi3.NewLoader().LoadFromData([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := spec.Validate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return spec
 	}
-	if err := things.Validate(context.Background()); err != nil {
-		t.Fatal(err)
+	things := load(thingsSpec)
+	// The same as OpenAPI 3.1, which kin-openapi validates with its JSON
+	// Schema 2020-12 validator.
+	things31 := load(strings.NewReplacer("openapi: 3.0.3", "openapi: 3.1.0", ", nullable: true", "").Replace(thingsSpec))
+	if !things31.IsOpenAPI31OrLater() {
+		t.Fatal("the 3.1 copy of thingsSpec is not 3.1")
 	}
 	type entry = struct {
 		name   string
@@ -237,6 +247,8 @@ func formRoutes(t testing.TB) []struct {
 	add(s.spec, "/auth/token", true)
 	add(things, "/things", true)
 	add(things, "/optional", true)
+	add(things31, "/things", true)
+	add(things31, "/optional", true)
 	for _, p := range []string{"/integer", "/defaulted", "/composed", "/encoded", "/query", "/json"} {
 		add(things, p, false)
 	}
@@ -260,7 +272,7 @@ var (
 		"name=ab&code=A1", "name=ab&code=a+b", "name=a&code=A1", "name=abcdefghi&code=A1", "name=AB&code=A1",
 		"name=ab&code=C3", "name=ab", "code=A1", "name=ab&code=A1&note=xyzw", "name=ab&code=A1&note=x&when=2026-13-01",
 		"name=ab&code=A1&note=x&when=2026-01-01", "name=&name=ab&code=&code=B2", "name=ab&code=A1&x=1&y=2",
-		"a=x", "a=xy", "a=", "n=1", "n=x", "q=1&a=xy", "{}",
+		"a=x", "a=xy", "a=", "a=xy&ro=1", "ro=", "n=1", "n=x", "q=1&a=xy", "{}",
 	}
 	formQueries = []string{"", "partnerId=x", "a=b", "name=zz"}
 )
@@ -325,6 +337,7 @@ func TestFormValidatorMessages(t *testing.T) {
 		{things.route, things.o, formCase{formType, "", "name=AB&code=A1", wire}, 400, `request body field name: string doesn't match the regular expression "^[a-z ]+$"`},
 		{things.route, things.o, formCase{formType, "", "name=ab&code=C3", wire}, 400, "request body field code: value is not one of the allowed values [\"A1\",\"B2\",\"a b\"]"},
 		{things.route, things.o, formCase{formType, "", "name=ab&code=A1&note=xyzw", wire}, 400, "request body field note: maximum string length is 3"},
+		{routes[2].route, routes[2].o, formCase{formType, "", "a=xy&ro=1", wire}, 400, `request body field ro: readOnly property "ro" in request`},
 	} {
 		fv := newFormValidator(tt.route, tt.o)
 		got, handled := newForm(fv, tt.route, tt.o, tt.c.request())
