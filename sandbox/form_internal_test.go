@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -124,6 +125,24 @@ func newForm(fv *formValidator, route *routers.Route, o *openapi3filter.Options,
 		adoptForm(r)
 	}
 	return outcome(r, err), handled
+}
+
+// compareForm runs c through both paths and returns what differs, or "".
+// kin-openapi's JSON Schema 2020-12 validator (OpenAPI 3.1) reports
+// several errors in map order, so when the old path's own message differs
+// between two runs only the rest is compared.
+func compareForm(name string, fv *formValidator, route *routers.Route, o *openapi3filter.Options, c formCase) (diff string, handled bool) {
+	want := oldForm(route, o, c.request())
+	got, handled := newForm(fv, route, o, c.request())
+	if got.Message != want.Message {
+		if again := oldForm(route, o, c.request()); again.Message != want.Message {
+			got.Message, want.Message = "", ""
+		}
+	}
+	if reflect.DeepEqual(got, want) {
+		return "", handled
+	}
+	return fmt.Sprintf("%s %+v:\n got %+v\nwant %+v", name, c, got, want), handled
 }
 
 // thingsSpec has a form operation whose schema uses the string constraints
@@ -293,15 +312,13 @@ func TestFormValidatorMatchesValidateRequest(t *testing.T) {
 			for _, body := range formBodies {
 				for _, q := range formQueries {
 					for a := range arrivals {
-						c := formCase{ct, q, body, a}
-						want := oldForm(rt.route, rt.o, c.request())
-						got, handled := newForm(fv, rt.route, rt.o, c.request())
+						diff, handled := compareForm(rt.name, fv, rt.route, rt.o, formCase{ct, q, body, a})
 						if handled {
 							served++
 						}
 						n++
-						if !reflect.DeepEqual(got, want) {
-							t.Errorf("%s %+v:\n got %+v\nwant %+v", rt.name, c, got, want)
+						if diff != "" {
+							t.Error(diff)
 						}
 					}
 				}
@@ -364,10 +381,8 @@ func FuzzFormValidator(f *testing.F) {
 		}
 		rt := routes[int(pick)%len(routes)]
 		c := formCase{ct, query, body, arrival(pick/16) % arrivals}
-		want := oldForm(rt.route, rt.o, c.request())
-		got, _ := newForm(validators[int(pick)%len(routes)], rt.route, rt.o, c.request())
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s %+v:\n got %+v\nwant %+v", rt.name, c, got, want)
+		if diff, _ := compareForm(rt.name, validators[int(pick)%len(routes)], rt.route, rt.o, c); diff != "" {
+			t.Error(diff)
 		}
 	})
 }
