@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -31,10 +32,10 @@ import (
 // goes to ValidateRequest untouched. A test and a fuzz target hold the two
 // paths to the same decisions, messages and forms.
 //
-// It relies on kin-openapi's registrations as the package makes them: the
-// form decoder UrlencodedBodyDecoder and no form body encoder (with one,
-// ValidateRequestBody would also set schema defaults, which the eligible
-// schemas do not have anyway). The sandbox registers neither.
+// It relies on kin-openapi's registrations as the package makes them, and
+// checks them when built: the form decoder UrlencodedBodyDecoder and no
+// form body encoder (with one, ValidateRequestBody would also set schema
+// defaults, which the eligible schemas do not have anyway).
 type formValidator struct {
 	route   *routers.Route
 	options *openapi3filter.Options
@@ -66,8 +67,8 @@ func newFormValidator(route *routers.Route, o *openapi3filter.Options) *formVali
 	if media == nil || media != body.Content[formType] || len(media.Encoding) > 0 || media.Schema == nil || media.Schema.Value == nil {
 		return nil
 	}
-	if openapi3filter.RegisteredBodyEncoder(formType) != nil {
-		return nil
+	if openapi3filter.RegisteredBodyEncoder(formType) != nil || !isFunc(openapi3filter.RegisteredBodyDecoder(formType), openapi3filter.UrlencodedBodyDecoder) {
+		return nil // someone registered their own: only ValidateRequest knows what it does
 	}
 	schema := media.Schema.Value
 	if !schema.Type.Is(openapi3.TypeObject) || composed(schema) {
@@ -91,6 +92,11 @@ func newFormValidator(route *routers.Route, o *openapi3filter.Options) *formVali
 		reason += " " + id
 	}
 	return &formValidator{route: route, options: o, body: body, media: media, schema: schema, props: props, opts: opts, reason: reason}
+}
+
+// isFunc reports whether f is g (funcs compare only by their code pointer).
+func isFunc(f, g openapi3filter.BodyDecoder) bool {
+	return f != nil && reflect.ValueOf(f).Pointer() == reflect.ValueOf(g).Pointer()
 }
 
 // composed reports whether s has a construct kin-openapi's form decoder

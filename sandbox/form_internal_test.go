@@ -332,6 +332,33 @@ func TestFormValidatorMatchesValidateRequest(t *testing.T) {
 	t.Logf("%d cases, %d served by the form validator", n, served)
 }
 
+// TestFormValidatorRegistrations: with another form decoder or a form
+// encoder registered in kin-openapi, every form goes to ValidateRequest.
+// It changes kin-openapi's registry for the package: not parallel.
+func TestFormValidatorRegistrations(t *testing.T) {
+	t.Cleanup(func() {
+		openapi3filter.RegisterBodyDecoder(formType, openapi3filter.UrlencodedBodyDecoder)
+		openapi3filter.UnregisterBodyEncoder(formType)
+	})
+	rt := formRoutes(t)[0]
+	if newFormValidator(rt.route, rt.o) == nil {
+		t.Fatal("no validator for the token operation")
+	}
+	openapi3filter.RegisterBodyDecoder(formType, openapi3filter.PlainBodyDecoder)
+	if newFormValidator(rt.route, rt.o) != nil {
+		t.Error("a validator with another form decoder registered")
+	}
+	openapi3filter.RegisterBodyDecoder(formType, openapi3filter.UrlencodedBodyDecoder)
+	openapi3filter.RegisterBodyEncoder(formType, func(any) ([]byte, error) { return nil, nil })
+	if newFormValidator(rt.route, rt.o) != nil {
+		t.Error("a validator with a form encoder registered")
+	}
+	openapi3filter.UnregisterBodyEncoder(formType)
+	if newFormValidator(rt.route, rt.o) == nil {
+		t.Error("no validator once the registrations are back")
+	}
+}
+
 // TestFormValidatorMessages pins a few answers, so the comparison above
 // cannot pass with both paths broken alike.
 func TestFormValidatorMessages(t *testing.T) {
