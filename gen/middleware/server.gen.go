@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/milligold/milligold-go/gen/api"
 	"github.com/milligold/milligold-go/sandbox/guard"
-	runtime "github.com/oapi-codegen/runtime"
 	"net/http"
 	"slices"
 )
@@ -113,7 +112,7 @@ func (s *strictServer) CreateAccessToken(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	var body api.CreateAccessTokenFormdataRequestBody
-	if err := runtime.BindForm(&body, r.Form, nil, nil); err != nil {
+	if err := guard.BindForm(&body, r.Form); err != nil {
 		s.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't bind formdata: %w", err))
 		return
 	}

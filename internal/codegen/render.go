@@ -346,7 +346,7 @@ func (m *model) strictServer(f *File, guardOf func(string) *Statement) {
 					Return(),
 				)
 				g.Var().Id("body").Add(m.api(op.goName + "FormdataRequestBody"))
-				g.If(Err().Op(":=").Qual("github.com/oapi-codegen/runtime", "BindForm").Call(Op("&").Id("body"), Id("r").Dot("Form"), Nil(), Nil()), Err().Op("!=").Nil()).Block(
+				g.If(Err().Op(":=").Qual(pkgGuard, "BindForm").Call(Op("&").Id("body"), Id("r").Dot("Form")), Err().Op("!=").Nil()).Block(
 					Id("s").Dot("options").Dot("RequestErrorHandlerFunc").Call(Id("w"), Id("r"), Qual("fmt", "Errorf").Call(Lit("can't bind formdata: %w"), Err())),
 					Return(),
 				)
