@@ -132,7 +132,14 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 	// (wrapped once) around the typed strict server.
 	strict := middleware.NewStrictServer(&server{s: s}, mws, middleware.ServerOptions{
 		Verify:                 s.verify,
-		Credentials:            func(_ context.Context, id, secret string) bool { _, ok := s.credentials(id, secret); return ok },
+		Credentials: func(ctx context.Context, id, secret string) bool {
+			_, ok := s.credentials(id, secret)
+			if ok {
+				i := info(ctx)
+				i.verifiedID, i.verifiedSecret = id, secret
+			}
+			return ok
+		},
 		Envelope:               s.envelope,
 		Window:                 s.window,
 		HeadersOnEveryResponse: cfg.RateLimit.HeadersOnEveryResponse,
@@ -223,6 +230,9 @@ type requestInfo struct {
 	control   string              // what the control API did to the answer, if anything
 	dropped   bool                // the control API dropped the connection
 	counted   *ratelimit.Decision // the window the guard counted the request against (control API only)
+	// The credentials the guard found right, so the token handler need not
+	// hash the secret again (a tenth of a token request's instructions).
+	verifiedID, verifiedSecret string
 }
 
 type infoKey struct{}

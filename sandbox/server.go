@@ -23,7 +23,7 @@ func (h *server) CreateAccessToken(ctx context.Context, req api.CreateAccessToke
 	if req.Body == nil || req.Body.PartnerId == "" || req.Body.PartnerSecret == "" {
 		return api.CreateAccessToken400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(s.envelope(ctx, 400, "partnerId and partnerSecret are required"))}, nil
 	}
-	p, ok := s.credentials(req.Body.PartnerId, req.Body.PartnerSecret)
+	p, ok := s.verified(ctx, req.Body.PartnerId, req.Body.PartnerSecret)
 	if !ok {
 		return api.CreateAccessToken401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse(s.envelope(ctx, 401, "invalid partner credentials"))}, nil
 	}
