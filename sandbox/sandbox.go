@@ -131,7 +131,7 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 	// The generated glue runs the guard and then the middlewares above
 	// (wrapped once) around the typed strict server.
 	strict := middleware.NewStrictServer(&server{s: s}, mws, middleware.ServerOptions{
-		Verify:                 s.verify,
+		Verify: s.verify,
 		Credentials: func(ctx context.Context, id, secret string) bool {
 			_, ok := s.credentials(id, secret)
 			if ok {
