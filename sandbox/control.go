@@ -57,6 +57,11 @@ type Control struct {
 	mux     *http.ServeMux
 	streams chan struct{} // closed by CloseStreams
 
+	// How a journal stream waits between sends: StreamInterval and
+	// time.After, which tests replace (export_test.go).
+	streamInterval time.Duration
+	after          func(time.Duration) <-chan time.Time
+
 	faultMu   sync.Mutex
 	faults    []Fault
 	nextFault int
@@ -83,7 +88,8 @@ func NewWithControl(cfg Config, o ControlOptions) (*Sandbox, error) {
 		}
 		token = "sbx_" + hex.EncodeToString(b)
 	}
-	c := &Control{token: token, issued: map[string]issuedToken{}, streams: make(chan struct{})}
+	c := &Control{token: token, issued: map[string]issuedToken{}, streams: make(chan struct{}),
+		streamInterval: StreamInterval, after: time.After}
 	switch {
 	case o.JournalSize == 0:
 		c.journal = newJournal(DefaultJournalSize)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/milligold/milligold-go/gen/middleware"
@@ -96,28 +98,51 @@ const (
 
 // journal is a ring buffer of entries. It is safe for concurrent use.
 type journal struct {
-	mu      sync.Mutex
-	ring    []Entry // entry seq lives at ring[(seq-1)%len(ring)]
-	n       int     // entries held: seq next-n .. next-1
-	next    uint64  // seq of the next entry
-	waiters map[chan struct{}]struct{}
+	mu     sync.Mutex
+	ring   []*stored     // entry seq lives at ring[(seq-1)%len(ring)]
+	n      int           // entries held: seq next-n .. next-1
+	next   uint64        // seq of the next entry
+	signal chan struct{} // closed by the next add; nil while no stream waits
+}
+
+// stored is an entry in the journal. The entry never changes once added,
+// so readers use it after letting go of the journal's lock.
+type stored struct {
+	Entry
+	json atomic.Pointer[[]byte] // the entry's JSON, made once by the first reader that needs it
+}
+
+// appendJSON appends the entry's JSON: encoded once, however many streams
+// and journal reads send it.
+func (s *stored) appendJSON(b []byte) []byte {
+	if p := s.json.Load(); p != nil {
+		return append(b, *p...)
+	}
+	start := len(b)
+	b = s.Entry.appendJSON(b)
+	enc := bytes.Clone(b[start:])
+	s.json.Store(&enc) // two readers racing both encode the same bytes
+	return b
 }
 
 func newJournal(size int) *journal {
-	return &journal{ring: make([]Entry, size), next: 1, waiters: map[chan struct{}]struct{}{}}
+	return &journal{ring: make([]*stored, size), next: 1}
 }
 
+// add stores e under the next seq. The request path pays for one
+// allocation and a short lock; a waiting stream is woken by closing one
+// channel, and a stream that is busy sending is not woken at all (it polls,
+// see streamJournal).
 func (j *journal) add(e Entry) {
+	s := &stored{Entry: e}
 	j.mu.Lock()
-	e.Seq = j.next
+	s.Seq = j.next
 	j.next++
-	j.ring[(e.Seq-1)%uint64(len(j.ring))] = e
+	j.ring[(s.Seq-1)%uint64(len(j.ring))] = s
 	j.n = min(j.n+1, len(j.ring))
-	for w := range j.waiters {
-		select {
-		case w <- struct{}{}:
-		default: // already signalled
-		}
+	if j.signal != nil {
+		close(j.signal)
+		j.signal = nil
 	}
 	j.mu.Unlock()
 }
@@ -128,6 +153,22 @@ func (j *journal) clear() {
 	j.n = 0 // seqs go on, so a stream's position stays meaningful
 	clear(j.ring)
 }
+
+// changed returns a channel that is closed once the journal holds an entry
+// after seq since (at once if it does already).
+func (j *journal) changed(since uint64) <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.next-1 > since {
+		return closedChan
+	}
+	if j.signal == nil {
+		j.signal = make(chan struct{})
+	}
+	return j.signal
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // filter selects entries; zero fields match everything.
 type filter struct {
@@ -157,14 +198,14 @@ func (f filter) match(e *Entry) bool {
 
 // list returns the matching entries, oldest first (the newest limit of
 // them), and the last seq it looked at.
-func (j *journal) list(f filter) ([]Entry, uint64) {
+func (j *journal) list(f filter) ([]*stored, uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var out []Entry
+	var out []*stored
 	for seq := max(j.next-uint64(j.n), f.since+1); seq < j.next; seq++ {
-		e := &j.ring[(seq-1)%uint64(len(j.ring))]
-		if f.match(e) {
-			out = append(out, *e)
+		s := j.ring[(seq-1)%uint64(len(j.ring))]
+		if f.match(&s.Entry) {
+			out = append(out, s)
 		}
 	}
 	if f.limit > 0 && len(out) > f.limit {
@@ -178,20 +219,6 @@ func (j *journal) last() uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.next - 1
-}
-
-func (j *journal) subscribe() chan struct{} {
-	w := make(chan struct{}, 1)
-	j.mu.Lock()
-	j.waiters[w] = struct{}{}
-	j.mu.Unlock()
-	return w
-}
-
-func (j *journal) unsubscribe(w chan struct{}) {
-	j.mu.Lock()
-	delete(j.waiters, w)
-	j.mu.Unlock()
 }
 
 // capture keeps the start of the answer's body, and of the request's, for
