@@ -606,6 +606,18 @@ func TestJournalStream(t *testing.T) {
 	if e.Status != 401 || id != fmt.Sprint(e.Seq) || e.Operation != "getGoldRate" {
 		t.Fatalf("streamed %+v (id %s); want the 401 only", e, id)
 	}
+	// The next one, within StreamInterval of that send, still comes on the
+	// real clock with nothing after it (the margin is for a loaded machine).
+	start := time.Now()
+	c.goldRate("forged")
+	for data = ""; data == "" && sc.Scan(); {
+		if v, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			data = v
+		}
+	}
+	if !strings.Contains(data, `"status":401`) || time.Since(start) > 5*time.Second {
+		t.Fatalf("second 401 streamed as %q after %v; want it within StreamInterval (%v)", data, time.Since(start), sandbox.StreamInterval)
+	}
 }
 
 // Prefer, faults and the control API never turn hostile input into a 5xx

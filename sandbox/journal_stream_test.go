@@ -1,0 +1,244 @@
+package sandbox
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// streamWriter is a journal stream's ResponseWriter that reports, at each
+// flush, what was written since the last one and in how many writes.
+type streamWriter struct {
+	h       http.Header
+	mu      sync.Mutex
+	pending []string
+	flushed chan sent
+}
+
+type sent struct {
+	writes int
+	data   string
+}
+
+func (w *streamWriter) Header() http.Header { return w.h }
+func (w *streamWriter) WriteHeader(int)     {}
+func (w *streamWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.pending = append(w.pending, string(p))
+	w.mu.Unlock()
+	return len(p), nil
+}
+
+func (w *streamWriter) Flush() {
+	w.mu.Lock()
+	s := sent{writes: len(w.pending), data: strings.Join(w.pending, "")}
+	w.pending = nil
+	w.mu.Unlock()
+	w.flushed <- s
+}
+
+func (w *streamWriter) next(t *testing.T) sent {
+	t.Helper()
+	select {
+	case s := <-w.flushed:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream sent nothing in 10 s")
+		return sent{}
+	}
+}
+
+// ids returns the event ids in what a flush sent.
+func (s sent) ids() []string {
+	var ids []string
+	for _, line := range strings.Split(s.data, "\n") {
+		if id, ok := strings.CutPrefix(line, "id: "); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func seqs(from, to int) string {
+	var s []string
+	for i := from; i <= to; i++ {
+		s = append(s, strconv.Itoa(i))
+	}
+	return strings.Join(s, ",")
+}
+
+// waiting reports whether a stream waits for the next entry.
+func (j *journal) waiting() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.signal != nil
+}
+
+// A journal stream sends an entry that comes while it is idle at once; an
+// entry that comes within StreamInterval of a send waits for the interval's
+// end, and everything that came meanwhile goes out in one write and one
+// flush. The stream's timer is the test's, so nothing here depends on how
+// fast the machine is.
+func TestJournalStreamCoalesces(t *testing.T) {
+	s, err := NewWithControl(Default(), ControlOptions{Token: "coalesce-control-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.ctl
+	asked := make(chan time.Duration, 10)
+	timers := make(chan chan time.Time, 10)
+	c.after = func(d time.Duration) <-chan time.Time {
+		ch := make(chan time.Time, 1)
+		asked <- d
+		timers <- ch
+		return ch
+	}
+	nextTimer := func() chan time.Time {
+		t.Helper()
+		select {
+		case d := <-asked:
+			if d != StreamInterval {
+				t.Fatalf("the stream waits %v; want StreamInterval (%v)", d, StreamInterval)
+			}
+			return <-timers
+		case <-time.After(10 * time.Second):
+			t.Fatal("the stream did not wait for the interval after sending")
+			return nil
+		}
+	}
+	w := &streamWriter{h: http.Header{}, flushed: make(chan sent, 100)}
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest("GET", ControlPrefix+"api/journal/stream", nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer coalesce-control-token")
+	done := make(chan struct{})
+	go func() { s.ServeHTTP(w, req); close(done) }()
+	defer func() { cancel(); <-done }()
+	if got := w.next(t); !strings.HasPrefix(got.data, ": milliGOLD sandbox journal") {
+		t.Fatalf("the stream began with %q", got.data)
+	}
+	add := func(n int) {
+		for range n {
+			c.journal.add(Entry{Method: "GET", Path: "/partner/gold/rate", Status: 200, Client: "127.0.0.1"})
+		}
+	}
+	idle := func() {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !c.journal.waiting(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the stream never went idle")
+			}
+		}
+	}
+
+	idle()
+	add(1)
+	if got := w.next(t); got.writes != 1 || strings.Join(got.ids(), ",") != "1" {
+		t.Fatalf("an entry on an idle stream: %d writes with ids %v; want entry 1 at once, in one write", got.writes, got.ids())
+	}
+	timer := nextTimer()
+	add(5) // within the interval
+	select {
+	case got := <-w.flushed:
+		t.Fatalf("the stream sent ids %v before its interval ended", got.ids())
+	case <-time.After(50 * time.Millisecond):
+	}
+	timer <- time.Now()
+	if got := w.next(t); got.writes != 1 || strings.Join(got.ids(), ",") != seqs(2, 6) {
+		t.Fatalf("entries within the interval: %d writes with ids %v; want %s in one write", got.writes, got.ids(), seqs(2, 6))
+	}
+	// Entries that come while the stream waits wake nothing: they too go out
+	// when the interval ends.
+	timer = nextTimer()
+	add(200)
+	if c.journal.waiting() {
+		t.Fatal("a stream waiting out its interval is signalled per entry")
+	}
+	timer <- time.Now()
+	if got := w.next(t); got.writes != 1 || strings.Join(got.ids(), ",") != seqs(7, 206) {
+		t.Fatalf("200 entries within the interval: %d writes, %d ids; want ids 7..206 in one write", got.writes, len(got.ids()))
+	}
+	// An interval with nothing new: the stream goes idle and sends the
+	// next entry at once again.
+	nextTimer() <- time.Now()
+	idle()
+	add(1)
+	if got := w.next(t); got.writes != 1 || strings.Join(got.ids(), ",") != "207" {
+		t.Fatalf("an entry after a quiet interval: ids %v; want 207 at once", got.ids())
+	}
+	// Each entry was encoded once, and the stream sent those bytes.
+	entries, _ := c.journal.list(filter{})
+	for _, e := range entries {
+		p := e.json.Load()
+		if p == nil || string(*p) != string(e.Entry.appendJSON(nil)) {
+			t.Fatalf("entry %d: cached JSON %v; want its encoding", e.Seq, p)
+		}
+	}
+	nextTimer()
+	c.CloseStreams()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("CloseStreams did not end a stream waiting out its interval")
+	}
+}
+
+// A filtered stream is not woken by each entry it does not send, and an
+// entry that matches still goes out when the interval ends.
+func TestJournalStreamFilteredCoalesces(t *testing.T) {
+	s, err := NewWithControl(Default(), ControlOptions{Token: "coalesce-control-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.ctl
+	var mu sync.Mutex
+	waits := 0
+	fire := make(chan time.Time)
+	c.after = func(time.Duration) <-chan time.Time {
+		mu.Lock()
+		waits++
+		mu.Unlock()
+		return fire
+	}
+	w := &streamWriter{h: http.Header{}, flushed: make(chan sent, 100)}
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest("GET", ControlPrefix+"api/journal/stream?status=4xx", nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer coalesce-control-token")
+	done := make(chan struct{})
+	go func() { s.ServeHTTP(w, req); close(done) }()
+	defer func() { cancel(); <-done }()
+	w.next(t)
+	for deadline := time.Now().Add(10 * time.Second); !c.journal.waiting(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream never went idle")
+		}
+	}
+	for range 100 {
+		c.journal.add(Entry{Status: 200})
+	}
+	// The stream wakes once, finds nothing to send and waits out an
+	// interval, during which the other 99 wake nothing.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := waits
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 100 entries it does not send, the stream waited %d intervals; want 1", n)
+		}
+	}
+	if c.journal.waiting() {
+		t.Fatal("the stream waits for each entry it does not send")
+	}
+	c.journal.add(Entry{Status: 401})
+	fire <- time.Now()
+	if got := w.next(t); strings.Join(got.ids(), ",") != "101" {
+		t.Fatalf("filtered stream sent ids %v; want 101 (the 401) alone", got.ids())
+	}
+}
