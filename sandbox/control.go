@@ -150,6 +150,7 @@ func CheckControlAddr(addr string, allowRemote bool) error {
 type clock struct {
 	base   func() time.Time
 	offset atomic.Int64
+	wall   bool // base is time.Now
 }
 
 func (c *clock) wrap(base func() time.Time) func() time.Time {
@@ -158,6 +159,15 @@ func (c *clock) wrap(base func() time.Time) func() time.Time {
 }
 
 func (c *clock) now() time.Time { return c.base().Add(time.Duration(c.offset.Load())) }
+
+// at is the clock when the wall clock read t: t plus the offset when the
+// base is the wall clock (no second reading of it), else the clock now.
+func (c *clock) at(t time.Time) time.Time {
+	if c.wall && !t.IsZero() {
+		return t.Add(time.Duration(c.offset.Load()))
+	}
+	return c.now()
+}
 
 // revoked reports whether token was issued before the last reset.
 func (c *Control) revoked(token string) bool {

@@ -110,6 +110,9 @@ type journal struct {
 type stored struct {
 	Entry
 	json atomic.Pointer[[]byte] // the entry's JSON, made once by the first reader that needs it
+
+	remaining int // what Entry.Remaining and Reset point to, in the same allocation
+	reset     time.Time
 }
 
 // appendJSON appends the entry's JSON: encoded once, however many streams
@@ -133,8 +136,7 @@ func newJournal(size int) *journal {
 // allocation and a short lock; a waiting stream is woken by closing one
 // channel, and a stream that is busy sending is not woken at all (it polls,
 // see streamJournal).
-func (j *journal) add(e Entry) {
-	s := &stored{Entry: e}
+func (j *journal) add(s *stored) {
 	j.mu.Lock()
 	s.Seq = j.next
 	j.next++
@@ -265,24 +267,30 @@ func (c *Control) capture(w http.ResponseWriter, r *http.Request) (http.Response
 	return jc, r, jc
 }
 
-// record adds the request to the journal.
-func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *capture, start time.Time) {
-	e := Entry{
+// record adds the request to the journal. end is when the request's log
+// line was written (zero when the log is off).
+func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *capture, start, end time.Time) {
+	if end.IsZero() {
+		end = time.Now()
+	}
+	s := &stored{}
+	s.Entry = Entry{
 		Time:          start,
-		Clock:         c.clock.now(),
+		Clock:         c.clock.at(end),
 		Method:        r.Method,
 		Path:          r.URL.EscapedPath(),
 		Operation:     ri.operation,
 		Partner:       ri.partner,
 		Client:        clientHost(r),
 		Status:        status,
-		LatencyMicros: time.Since(start).Microseconds(),
+		LatencyMicros: end.Sub(start).Microseconds(),
 		ErrorCode:     ri.errorCode,
 		Error:         ri.message,
 		Control:       ri.control,
 		Request:       Message{Headers: redactHeaders(r.Header)},
 		Response:      Message{Headers: redactHeaders(jc.Header()), Body: redactBody(jc.body.String())},
 	}
+	e := &s.Entry
 	if ri.dropped {
 		e.Status = 0
 		e.Response = Message{}
@@ -292,11 +300,8 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *captu
 	}
 	if d := ri.counted; d != nil {
 		// The window the guard counted the request against, as it stood then.
-		w := &struct {
-			rem   int
-			reset time.Time
-		}{d.Remaining, d.Reset} // one allocation for both pointers
-		e.Limit, e.Remaining, e.Reset = d.Limit, &w.rem, &w.reset
+		s.remaining, s.reset = d.Remaining, d.Reset
+		e.Limit, e.Remaining, e.Reset = d.Limit, &s.remaining, &s.reset
 	} else {
 		key := "client:" + e.Client
 		if e.Partner != "" {
@@ -304,8 +309,8 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *captu
 		}
 		if count, reset, ok := c.s.window.Peek(key); ok {
 			p := c.s.window.Policy()
-			rem := max(p.Requests-count, 0)
-			e.Limit, e.Remaining, e.Reset = p.Requests, &rem, &reset
+			s.remaining, s.reset = max(p.Requests-count, 0), reset
+			e.Limit, e.Remaining, e.Reset = p.Requests, &s.remaining, &s.reset
 		}
 	}
 	if e.Partner == "" {
@@ -317,7 +322,7 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *captu
 			}
 		}
 	}
-	c.journal.add(e)
+	c.journal.add(s)
 }
 
 func clientHost(r *http.Request) string {

@@ -123,7 +123,7 @@ func TestJournalStreamCoalesces(t *testing.T) {
 	}
 	add := func(n int) {
 		for range n {
-			c.journal.add(Entry{Method: "GET", Path: "/partner/gold/rate", Status: 200, Client: "127.0.0.1"})
+			c.journal.add(&stored{Entry: Entry{Method: "GET", Path: "/partner/gold/rate", Status: 200, Client: "127.0.0.1"}})
 		}
 	}
 	idle := func() {
@@ -218,7 +218,7 @@ func TestJournalStreamFilteredCoalesces(t *testing.T) {
 		}
 	}
 	for range 100 {
-		c.journal.add(Entry{Status: 200})
+		c.journal.add(&stored{Entry: Entry{Status: 200}})
 	}
 	// The stream wakes once, finds nothing to send and waits out an
 	// interval, during which the other 99 wake nothing.
@@ -236,7 +236,7 @@ func TestJournalStreamFilteredCoalesces(t *testing.T) {
 	if c.journal.waiting() {
 		t.Fatal("the stream waits for each entry it does not send")
 	}
-	c.journal.add(Entry{Status: 401})
+	c.journal.add(&stored{Entry: Entry{Status: 401}})
 	fire <- time.Now()
 	if got := w.next(t); strings.Join(got.ids(), ",") != "101" {
 		t.Fatalf("filtered stream sent ids %v; want 101 (the 401) alone", got.ids())
