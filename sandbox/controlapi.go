@@ -313,9 +313,10 @@ func (c *Control) deleteJournal(w http.ResponseWriter, r *http.Request) {
 }
 
 // StreamInterval bounds how late a journal stream sends an entry. A stream
-// that has just sent something waits this long and then sends everything
-// that came meanwhile in one write; an entry that comes while the stream
-// is idle goes out at once. Under load that is one wake-up, one write and
+// that has just sent something waits this long (or until half the journal's
+// ring is unsent, so no entry is overwritten before it goes out) and then
+// sends everything that came meanwhile in one write; an entry that comes
+// while the stream is idle goes out at once. Under load that is one wake-up, one write and
 // one flush per interval instead of one per request, which the request path
 // would otherwise pay for in contention and the machine in CPU.
 const StreamInterval = 100 * time.Millisecond
@@ -347,6 +348,8 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, ": milliGOLD sandbox journal\n\n")
 	rc.Flush()
+	wake := c.journal.subscribe()
+	defer c.journal.unsubscribe(wake)
 	var buf []byte
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
@@ -372,13 +375,15 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 		f.since = max(f.since, last)
 		if busy {
 			// Poll again after the interval instead of waking for each
-			// entry; what comes meanwhile goes out together.
+			// entry; what comes meanwhile goes out together, sooner if
+			// half the ring fills first.
 			select {
 			case <-r.Context().Done():
 				return
 			case <-c.streams:
 				return
 			case <-c.after(c.streamInterval):
+			case <-c.journal.reached(wake, f.since+c.journal.backlog()):
 			}
 			continue
 		}
@@ -387,7 +392,7 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-c.streams:
 			return
-		case <-c.journal.changed(f.since):
+		case <-c.journal.reached(wake, f.since+1):
 		case <-keepalive.C:
 			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
 				return

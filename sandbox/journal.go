@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,8 +103,15 @@ type journal struct {
 	mu     sync.Mutex
 	ring   []*stored     // entry seq lives at ring[(seq-1)%len(ring)]
 	n      int           // entries held: seq next-n .. next-1
-	next   uint64        // seq of the next entry
-	signal chan struct{} // closed by the next add; nil while no stream waits
+	next    uint64    // seq of the next entry
+	waiters []*waiter // one per open stream
+	wakeAt  uint64    // no waiter waits for a seq below this one
+}
+
+// waiter is a stream waiting for the journal to reach a seq.
+type waiter struct {
+	at uint64        // the seq it waits for
+	ch chan struct{} // closed once the journal holds entry at; nil when not waiting
 }
 
 // stored is an entry in the journal. The entry never changes once added,
@@ -129,24 +138,39 @@ func (s *stored) appendJSON(b []byte) []byte {
 }
 
 func newJournal(size int) *journal {
-	return &journal{ring: make([]*stored, size), next: 1}
+	return &journal{ring: make([]*stored, size), next: 1, wakeAt: math.MaxUint64}
 }
 
-// add stores e under the next seq. The request path pays for one
-// allocation and a short lock; a waiting stream is woken by closing one
-// channel, and a stream that is busy sending is not woken at all (it polls,
-// see streamJournal).
+// add stores s under the next seq. The request path pays for a short lock
+// and a comparison; it wakes a stream only when the stream waits for this
+// seq: an idle stream for the next entry, a busy one (see streamJournal)
+// only when half the ring is unsent.
 func (j *journal) add(s *stored) {
 	j.mu.Lock()
 	s.Seq = j.next
 	j.next++
 	j.ring[(s.Seq-1)%uint64(len(j.ring))] = s
 	j.n = min(j.n+1, len(j.ring))
-	if j.signal != nil {
-		close(j.signal)
-		j.signal = nil
+	if s.Seq >= j.wakeAt {
+		j.wake(s.Seq)
 	}
 	j.mu.Unlock()
+}
+
+// wake closes the channels of the waiters that wait for seq or an earlier
+// one. j.mu is held.
+func (j *journal) wake(seq uint64) {
+	j.wakeAt = math.MaxUint64
+	for _, w := range j.waiters {
+		switch {
+		case w.ch == nil:
+		case w.at <= seq:
+			close(w.ch)
+			w.ch = nil
+		default:
+			j.wakeAt = min(j.wakeAt, w.at)
+		}
+	}
 }
 
 func (j *journal) clear() {
@@ -156,19 +180,42 @@ func (j *journal) clear() {
 	clear(j.ring)
 }
 
-// changed returns a channel that is closed once the journal holds an entry
-// after seq since (at once if it does already).
-func (j *journal) changed(since uint64) <-chan struct{} {
+// subscribe adds a waiter for a stream; unsubscribe removes it.
+func (j *journal) subscribe() *waiter {
+	w := &waiter{}
+	j.mu.Lock()
+	j.waiters = append(j.waiters, w)
+	j.mu.Unlock()
+	return w
+}
+
+func (j *journal) unsubscribe(w *waiter) {
+	j.mu.Lock()
+	j.waiters = slices.DeleteFunc(j.waiters, func(x *waiter) bool { return x == w })
+	j.mu.Unlock()
+}
+
+// reached returns a channel that is closed once the journal holds entry
+// seq (at once if it does already). A waiter waits for one seq at a time;
+// its channel, if still open, is reused.
+func (j *journal) reached(w *waiter, seq uint64) <-chan struct{} {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.next-1 > since {
+	if j.next-1 >= seq {
 		return closedChan
 	}
-	if j.signal == nil {
-		j.signal = make(chan struct{})
+	if w.ch == nil {
+		w.ch = make(chan struct{})
 	}
-	return j.signal
+	w.at = seq
+	j.wakeAt = min(j.wakeAt, seq) // a lower wakeAt left by w's last wait only costs one pass of wake
+	return w.ch
 }
+
+// backlog is how many unsent entries wake a busy stream before its
+// interval ends: half the ring, so the ring does not overwrite entries a
+// stream has yet to send.
+func (j *journal) backlog() uint64 { return uint64(max(1, len(j.ring)/2)) }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 

@@ -76,7 +76,12 @@ func seqs(from, to int) string {
 func (j *journal) waiting() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.signal != nil
+	for _, w := range j.waiters {
+		if w.ch != nil && w.at == j.next {
+			return true
+		}
+	}
+	return false
 }
 
 // A journal stream sends an entry that comes while it is idle at once; an
@@ -162,13 +167,27 @@ func TestJournalStreamCoalesces(t *testing.T) {
 	if got := w.next(t); got.writes != 1 || strings.Join(got.ids(), ",") != seqs(7, 206) {
 		t.Fatalf("200 entries within the interval: %d writes, %d ids; want ids 7..206 in one write", got.writes, len(got.ids()))
 	}
+	// Half the ring (1000) unsent ends the interval early, so the ring
+	// does not overwrite what the stream has yet to send.
+	timer = nextTimer()
+	add(499)
+	select {
+	case got := <-w.flushed:
+		t.Fatalf("the stream sent ids %v with 499 unsent; want it to wait for 500 or the interval", got.ids())
+	case <-time.After(50 * time.Millisecond):
+	}
+	add(1)
+	if got := w.next(t); got.writes != 1 || strings.Join(got.ids(), ",") != seqs(207, 706) {
+		t.Fatalf("500 entries within the interval: %d writes, %d ids; want ids 207..706 in one write before the interval ended", got.writes, len(got.ids()))
+	}
+	timer <- time.Now() // the abandoned wait's timer wakes nothing
 	// An interval with nothing new: the stream goes idle and sends the
 	// next entry at once again.
 	nextTimer() <- time.Now()
 	idle()
 	add(1)
-	if got := w.next(t); got.writes != 1 || strings.Join(got.ids(), ",") != "207" {
-		t.Fatalf("an entry after a quiet interval: ids %v; want 207 at once", got.ids())
+	if got := w.next(t); got.writes != 1 || strings.Join(got.ids(), ",") != "707" {
+		t.Fatalf("an entry after a quiet interval: ids %v; want 707 at once", got.ids())
 	}
 	// Each entry was encoded once, and the stream sent those bytes.
 	entries, _ := c.journal.list(filter{})
