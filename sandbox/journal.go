@@ -100,9 +100,9 @@ const (
 
 // journal is a ring buffer of entries. It is safe for concurrent use.
 type journal struct {
-	mu     sync.Mutex
-	ring   []*stored     // entry seq lives at ring[(seq-1)%len(ring)]
-	n      int           // entries held: seq next-n .. next-1
+	mu      sync.Mutex
+	ring    []*stored // entry seq lives at ring[(seq-1)%len(ring)]
+	n       int       // entries held: seq next-n .. next-1
 	next    uint64    // seq of the next entry
 	waiters []*waiter // one per open stream
 	wakeAt  uint64    // no waiter waits for a seq below this one
