@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -295,7 +296,7 @@ func (c *Control) getJournal(w http.ResponseWriter, r *http.Request) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = e.appendJSON(b)
+		b = e.appendJSON(b, false)
 	}
 	b = append(b, `],"last":`...)
 	b = strconv.AppendUint(b, last, 10)
@@ -355,13 +356,19 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 	defer keepalive.Stop()
 	for {
 		entries, last := c.journal.list(f)
+		keep := len(entries) > 0 && c.journal.streams() > 1
 		buf = buf[:0]
-		for _, e := range entries {
+		for i, e := range entries {
 			buf = append(buf, "id: "...)
 			buf = strconv.AppendUint(buf, e.Seq, 10)
 			buf = append(buf, "\nevent: entry\ndata: "...)
-			buf = e.appendJSON(buf)
+			buf = e.appendJSON(buf, keep)
 			buf = append(buf, "\n\n"...)
+			if i%64 == 63 {
+				// A long batch yields now and then, so it does not hold
+				// a core for milliseconds while requests wait.
+				runtime.Gosched()
+			}
 		}
 		if len(buf) > 0 {
 			if _, err := w.Write(buf); err != nil {

@@ -124,16 +124,20 @@ type stored struct {
 	reset     time.Time
 }
 
-// appendJSON appends the entry's JSON: encoded once, however many streams
-// and journal reads send it.
-func (s *stored) appendJSON(b []byte) []byte {
+// appendJSON appends the entry's JSON. With keep, the encoding is kept for
+// the next reader: streams keep it when more than one is open, so each
+// entry is encoded once however many send it; a lone stream does not, and
+// allocates nothing per entry.
+func (s *stored) appendJSON(b []byte, keep bool) []byte {
 	if p := s.json.Load(); p != nil {
 		return append(b, *p...)
 	}
 	start := len(b)
 	b = s.Entry.appendJSON(b)
-	enc := bytes.Clone(b[start:])
-	s.json.Store(&enc) // two readers racing both encode the same bytes
+	if keep {
+		enc := bytes.Clone(b[start:])
+		s.json.Store(&enc) // two readers racing both encode the same bytes
+	}
 	return b
 }
 
@@ -210,6 +214,13 @@ func (j *journal) reached(w *waiter, seq uint64) <-chan struct{} {
 	w.at = seq
 	j.wakeAt = min(j.wakeAt, seq) // a lower wakeAt left by w's last wait only costs one pass of wake
 	return w.ch
+}
+
+// streams is how many streams are open.
+func (j *journal) streams() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.waiters)
 }
 
 // backlog is how many unsent entries wake a busy stream before its
