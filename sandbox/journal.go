@@ -404,13 +404,22 @@ func redactHeaders(h http.Header) Headers {
 		} else {
 			v = strings.Join(vs, ", ")
 		}
-		switch http.CanonicalHeaderKey(k) {
+		name := ""
+		switch len(k) { // canonicalizing keeps the length: only these can match
+		case len("Authorization"), len("Proxy-Authorization"), len("Cookie"), len("Set-Cookie"):
+			name = http.CanonicalHeaderKey(k)
+		}
+		switch name {
 		case "Authorization", "Proxy-Authorization":
 			scheme, _, _ := strings.Cut(v, " ")
-			if len(scheme) > 16 || strings.Contains(scheme, ".") {
-				scheme = ""
+			switch {
+			case scheme == "Bearer":
+				v = "Bearer [redacted]" // the usual one, without a concatenation
+			case len(scheme) > 16 || strings.Contains(scheme, "."):
+				v = "[redacted]"
+			default:
+				v = strings.TrimSpace(scheme + " [redacted]")
 			}
-			v = strings.TrimSpace(scheme + " [redacted]")
 		case "Cookie", "Set-Cookie":
 			v = "[redacted]"
 		}
