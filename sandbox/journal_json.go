@@ -116,11 +116,11 @@ func appendTimeField(b []byte, name string, t time.Time) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// jsonPlainByte marks the bytes appendJSONString copies as they are: printable
+// entryJSONPlain marks the bytes appendJSONString copies as they are: printable
 // ASCII other than the quote, the backslash and the HTML-sensitive <, >, &.
 // One load per byte instead of six comparisons: a stream encodes every
 // header and body the journal keeps.
-var jsonPlainByte = func() (t [256]bool) {
+var entryJSONPlain = func() (t [256]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 	}
@@ -133,7 +133,7 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if jsonPlainByte[s[i]] {
+		if entryJSONPlain[s[i]] {
 			i++
 			continue
 		}
