@@ -680,18 +680,11 @@ func BenchmarkJournal(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		tok := benchToken(b, h)
 		w := &discard{h: make(http.Header)}
-		rec := &capture{discard: w}
-		h.ServeHTTP(rec, tokenRequest())
-		var tok struct {
-			Data struct{ AccessToken string } `json:"data"`
-		}
-		if json.Unmarshal(rec.body, &tok) != nil {
-			b.Fatal("no token")
-		}
 		req := func() *http.Request {
 			r, _ := http.NewRequest("GET", "http://sandbox.test/partner/gold/rate", nil)
-			r.Header.Set("Authorization", "Bearer "+tok.Data.AccessToken)
+			r.Header.Set("Authorization", "Bearer "+tok)
 			r.RemoteAddr = "127.0.0.1:1234"
 			return r
 		}
@@ -762,17 +755,9 @@ func BenchmarkJournalCost(b *testing.B) {
 	handlers := []*sandbox.Sandbox{off, on}
 	reqs := make([]*http.Request, 2)
 	for i, h := range handlers {
-		w := &discard{h: make(http.Header)}
-		rec := &capture{discard: w}
-		h.ServeHTTP(rec, tokenRequest())
-		var tok struct {
-			Data struct{ AccessToken string } `json:"data"`
-		}
-		if json.Unmarshal(rec.body, &tok) != nil {
-			b.Fatal("no token")
-		}
+		tok := benchToken(b, h)
 		reqs[i], _ = http.NewRequest("GET", "http://sandbox.test/partner/gold/rate", nil)
-		reqs[i].Header.Set("Authorization", "Bearer "+tok.Data.AccessToken)
+		reqs[i].Header.Set("Authorization", "Bearer "+tok)
 		reqs[i].RemoteAddr = "127.0.0.1:1234"
 	}
 	const chunk = 2000
@@ -931,15 +916,8 @@ func benchJournalStream(b *testing.B, paced bool) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	defer h.Control().CloseStreams()
+	tok := benchToken(b, h)
 	w := &discard{h: make(http.Header)}
-	rec := &capture{discard: w}
-	h.ServeHTTP(rec, tokenRequest())
-	var tok struct {
-		Data struct{ AccessToken string } `json:"data"`
-	}
-	if json.Unmarshal(rec.body, &tok) != nil {
-		b.Fatal("no token")
-	}
 	req, _ := http.NewRequest("GET", srv.URL+"/_sandbox/api/journal/stream", nil)
 	req.Header.Set("Authorization", "Bearer bench-control-token")
 	res, err := http.DefaultClient.Do(req)
@@ -971,7 +949,7 @@ func benchJournalStream(b *testing.B, paced bool) {
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	raw := "GET /partner/gold/rate HTTP/1.1\r\nHost: sandbox.test\r\nAuthorization: Bearer " + tok.Data.AccessToken + "\r\n\r\n"
+	raw := "GET /partner/gold/rate HTTP/1.1\r\nHost: sandbox.test\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
 	b.ResetTimer()
 	cpu0 := cpu()
 	if paced {
@@ -1001,4 +979,18 @@ func benchJournalStream(b *testing.B, paced bool) {
 		b.Fatal("the stream did not send the last entry in 30 s")
 	}
 	b.ReportMetric(float64((cpu()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/req")
+}
+
+// benchToken gets a token for the default partner from h.
+func benchToken(b *testing.B, h http.Handler) string {
+	b.Helper()
+	rec := &capture{discard: &discard{h: make(http.Header)}}
+	h.ServeHTTP(rec, tokenRequest())
+	var tok struct {
+		Data struct{ AccessToken string } `json:"data"`
+	}
+	if json.Unmarshal(rec.body, &tok) != nil || tok.Data.AccessToken == "" {
+		b.Fatal("no token")
+	}
+	return tok.Data.AccessToken
 }

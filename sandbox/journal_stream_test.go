@@ -72,6 +72,19 @@ func seqs(from, to int) string {
 	return strings.Join(s, ",")
 }
 
+// openStream opens a journal stream on s (its control token
+// "coalesce-control-token"), served until the test ends.
+func openStream(t *testing.T, s *Sandbox, query string) (*streamWriter, <-chan struct{}) {
+	w := &streamWriter{h: http.Header{}, flushed: make(chan sent, 100)}
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest("GET", ControlPrefix+"api/journal/stream"+query, nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer coalesce-control-token")
+	done := make(chan struct{})
+	go func() { s.ServeHTTP(w, req); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return w, done
+}
+
 // waiting reports whether a stream waits for the next entry.
 func (j *journal) waiting() bool {
 	j.mu.Lock()
@@ -116,13 +129,7 @@ func TestJournalStreamCoalesces(t *testing.T) {
 			return nil
 		}
 	}
-	w := &streamWriter{h: http.Header{}, flushed: make(chan sent, 100)}
-	ctx, cancel := context.WithCancel(context.Background())
-	req := httptest.NewRequest("GET", ControlPrefix+"api/journal/stream", nil).WithContext(ctx)
-	req.Header.Set("Authorization", "Bearer coalesce-control-token")
-	done := make(chan struct{})
-	go func() { s.ServeHTTP(w, req); close(done) }()
-	defer func() { cancel(); <-done }()
+	w, done := openStream(t, s, "")
 	if got := w.next(t); !strings.HasPrefix(got.data, ": milliGOLD sandbox journal") {
 		t.Fatalf("the stream began with %q", got.data)
 	}
@@ -222,13 +229,7 @@ func TestJournalStreamFilteredCoalesces(t *testing.T) {
 		mu.Unlock()
 		return fire
 	}
-	w := &streamWriter{h: http.Header{}, flushed: make(chan sent, 100)}
-	ctx, cancel := context.WithCancel(context.Background())
-	req := httptest.NewRequest("GET", ControlPrefix+"api/journal/stream?status=4xx", nil).WithContext(ctx)
-	req.Header.Set("Authorization", "Bearer coalesce-control-token")
-	done := make(chan struct{})
-	go func() { s.ServeHTTP(w, req); close(done) }()
-	defer func() { cancel(); <-done }()
+	w, _ := openStream(t, s, "?status=4xx")
 	w.next(t)
 	for deadline := time.Now().Add(10 * time.Second); !c.journal.waiting(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -272,13 +273,7 @@ func TestJournalStreamsShareEncoding(t *testing.T) {
 	c.after = func(time.Duration) <-chan time.Time { return nil } // the interval never ends
 	var writers []*streamWriter
 	for range 2 {
-		w := &streamWriter{h: http.Header{}, flushed: make(chan sent, 100)}
-		ctx, cancel := context.WithCancel(context.Background())
-		req := httptest.NewRequest("GET", ControlPrefix+"api/journal/stream", nil).WithContext(ctx)
-		req.Header.Set("Authorization", "Bearer coalesce-control-token")
-		done := make(chan struct{})
-		go func() { s.ServeHTTP(w, req); close(done) }()
-		defer func() { cancel(); <-done }()
+		w, _ := openStream(t, s, "")
 		w.next(t)
 		writers = append(writers, w)
 	}
