@@ -57,15 +57,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.gobench, "gobench", "", "file with `go test -bench -benchmem` output to fold into the table")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the sandbox's measured run to this file")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile after the sandbox's measured run to this file")
-	fs.StringVar(&o.only, "only", "", `"sandbox" loads only the sandbox (for profiling); "quota" runs only the simulation; "quota-real" runs only the real-clock quota proof (jitter proxy, about 80 s)`)
+	fs.StringVar(&o.only, "only", "", `"sandbox" loads only the sandbox (for profiling); "control" only the sandbox with --control and a console open, then its bare pair (profiled by -cpuprofile); "quota" runs only the simulation; "quota-real" runs only the real-clock quota proof (jitter proxy, about 80 s)`)
 	fs.BoolVar(&o.skipQuota, "skip-quota", false, "leave out the quota simulation")
 	fs.BoolVar(&o.skipControl, "skip-control", false, "leave out the sandbox with --control (journal and an open console)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 || o.duration < time.Second || o.warmup < 0 || o.threads < 1 || o.conns < o.threads || o.rounds < 1 ||
-		(o.only != "" && o.only != "sandbox" && o.only != "quota" && o.only != "quota-real") {
-		fmt.Fprintln(stderr, "bench: bad arguments: want -duration >= 1s, -rounds >= 1, -conns >= -threads >= 1, -only sandbox|quota|quota-real, no positional arguments")
+		(o.only != "" && o.only != "sandbox" && o.only != "control" && o.only != "quota" && o.only != "quota-real") {
+		fmt.Fprintln(stderr, "bench: bad arguments: want -duration >= 1s, -rounds >= 1, -conns >= -threads >= 1, -only sandbox|control|quota|quota-real, no positional arguments")
 		return 2
 	}
 	// The sandbox runs in this process: give it the GC target `milligold
@@ -109,7 +109,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 			return nil, err
 		}
 	}
-	if o.only != "sandbox" && !o.skipQuota {
+	if o.only != "sandbox" && o.only != "control" && !o.skipQuota {
 		for _, c := range []quota.Client{quota.Ours, quota.OursFixed, quota.TokenBucket(0.5, 10), quota.TokenBucket(0.5, 1), quota.Unlimited} {
 			logf(log, "quota simulation: %s", c.Name)
 			r, err := quota.Run(quota.Document, c)
@@ -159,7 +159,19 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 	// GET, sandbox POST and bare POST, sandbox --control GET and bare GET,
 	// Prism and Prism -v error.
 	targets := []Target{sbRate}
-	if o.only != "sandbox" {
+	if o.only == "control" {
+		base, stopBare, err := serve(bareHandler("application/json", body))
+		if err != nil {
+			return err
+		}
+		defer stopBare()
+		ctlRate, _, err := startSandbox(ctx, true)
+		if err != nil {
+			return fmt.Errorf("sandbox --control: %w", err)
+		}
+		defer ctlRate.Stop()
+		targets = []Target{ctlRate, {Name: "bare GET (--control pair)", URL: base + "/partner/gold/rate", Header: ctlRate.Header}}
+	} else if o.only != "sandbox" {
 		base, stopBare, err := serve(bareHandler("application/json", body))
 		if err != nil {
 			return err

@@ -57,6 +57,11 @@ type Control struct {
 	mux     *http.ServeMux
 	streams chan struct{} // closed by CloseStreams
 
+	// How a journal stream waits between sends: StreamInterval and
+	// time.After, which tests replace (export_test.go).
+	streamInterval time.Duration
+	after          func(time.Duration) <-chan time.Time
+
 	faultMu   sync.Mutex
 	faults    []Fault
 	nextFault int
@@ -83,7 +88,8 @@ func NewWithControl(cfg Config, o ControlOptions) (*Sandbox, error) {
 		}
 		token = "sbx_" + hex.EncodeToString(b)
 	}
-	c := &Control{token: token, issued: map[string]issuedToken{}, streams: make(chan struct{})}
+	c := &Control{token: token, issued: map[string]issuedToken{}, streams: make(chan struct{}),
+		streamInterval: StreamInterval, after: time.After}
 	switch {
 	case o.JournalSize == 0:
 		c.journal = newJournal(DefaultJournalSize)
@@ -144,6 +150,7 @@ func CheckControlAddr(addr string, allowRemote bool) error {
 type clock struct {
 	base   func() time.Time
 	offset atomic.Int64
+	wall   bool // base is time.Now
 }
 
 func (c *clock) wrap(base func() time.Time) func() time.Time {
@@ -152,6 +159,15 @@ func (c *clock) wrap(base func() time.Time) func() time.Time {
 }
 
 func (c *clock) now() time.Time { return c.base().Add(time.Duration(c.offset.Load())) }
+
+// at is the clock when the wall clock read t: t plus the offset when the
+// base is the wall clock (no second reading of it), else the clock now.
+func (c *clock) at(t time.Time) time.Time {
+	if c.wall && !t.IsZero() {
+		return t.Add(time.Duration(c.offset.Load()))
+	}
+	return c.now()
+}
 
 // revoked reports whether token was issued before the last reset.
 func (c *Control) revoked(token string) bool {

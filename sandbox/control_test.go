@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -606,6 +607,18 @@ func TestJournalStream(t *testing.T) {
 	if e.Status != 401 || id != fmt.Sprint(e.Seq) || e.Operation != "getGoldRate" {
 		t.Fatalf("streamed %+v (id %s); want the 401 only", e, id)
 	}
+	// The next one, within StreamInterval of that send, still comes on the
+	// real clock with nothing after it (the margin is for a loaded machine).
+	start := time.Now()
+	c.goldRate("forged")
+	for data = ""; data == "" && sc.Scan(); {
+		if v, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			data = v
+		}
+	}
+	if !strings.Contains(data, `"status":401`) || time.Since(start) > 5*time.Second {
+		t.Fatalf("second 401 streamed as %q after %v; want it within StreamInterval (%v)", data, time.Since(start), sandbox.StreamInterval)
+	}
 }
 
 // Prefer, faults and the control API never turn hostile input into a 5xx
@@ -667,18 +680,11 @@ func BenchmarkJournal(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		tok := benchToken(b, h)
 		w := &discard{h: make(http.Header)}
-		rec := &capture{discard: w}
-		h.ServeHTTP(rec, tokenRequest())
-		var tok struct {
-			Data struct{ AccessToken string } `json:"data"`
-		}
-		if json.Unmarshal(rec.body, &tok) != nil {
-			b.Fatal("no token")
-		}
 		req := func() *http.Request {
 			r, _ := http.NewRequest("GET", "http://sandbox.test/partner/gold/rate", nil)
-			r.Header.Set("Authorization", "Bearer "+tok.Data.AccessToken)
+			r.Header.Set("Authorization", "Bearer "+tok)
 			r.RemoteAddr = "127.0.0.1:1234"
 			return r
 		}
@@ -749,17 +755,9 @@ func BenchmarkJournalCost(b *testing.B) {
 	handlers := []*sandbox.Sandbox{off, on}
 	reqs := make([]*http.Request, 2)
 	for i, h := range handlers {
-		w := &discard{h: make(http.Header)}
-		rec := &capture{discard: w}
-		h.ServeHTTP(rec, tokenRequest())
-		var tok struct {
-			Data struct{ AccessToken string } `json:"data"`
-		}
-		if json.Unmarshal(rec.body, &tok) != nil {
-			b.Fatal("no token")
-		}
+		tok := benchToken(b, h)
 		reqs[i], _ = http.NewRequest("GET", "http://sandbox.test/partner/gold/rate", nil)
-		reqs[i].Header.Set("Authorization", "Bearer "+tok.Data.AccessToken)
+		reqs[i].Header.Set("Authorization", "Bearer "+tok)
 		reqs[i].RemoteAddr = "127.0.0.1:1234"
 	}
 	const chunk = 2000
@@ -884,4 +882,115 @@ func TestJournalConcurrent(t *testing.T) {
 	if last := entries[len(entries)-1].Seq; last != 101 {
 		t.Errorf("last seq %d; want 101", last)
 	}
+}
+
+// BenchmarkJournalStream serves gold-rate requests on all cores through
+// `milligold sandbox --control` (its text log into /dev/null) with one
+// journal stream open over loopback, read as the console reads it, and
+// reports the process's CPU time per request (user and system: the
+// handlers, the stream's encoding, writes and wake-ups, and the reader),
+// counted until the stream has sent the last request's entry. flat-out
+// sends requests back to back on every core; paced sends 10 every
+// millisecond from one goroutine, as requests come in over the network
+// with gaps between them, where a stream that woke per entry paid most.
+func BenchmarkJournalStream(b *testing.B) {
+	b.Run("flat-out", func(b *testing.B) { benchJournalStream(b, false) })
+	b.Run("paced", func(b *testing.B) { benchJournalStream(b, true) })
+}
+
+func benchJournalStream(b *testing.B, paced bool) {
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devNull.Close()
+	logger, closeLog := sandbox.NewTextLog(devNull)
+	defer closeLog.Close()
+	cfg := sandbox.Default()
+	cfg.Logger = logger
+	cfg.RateLimit.Requests, cfg.RateLimit.WindowSeconds = 1<<20, 1
+	h, err := sandbox.NewWithControl(cfg, sandbox.ControlOptions{Token: "bench-control-token"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer h.Control().CloseStreams()
+	tok := benchToken(b, h)
+	w := &discard{h: make(http.Header)}
+	req, _ := http.NewRequest("GET", srv.URL+"/_sandbox/api/journal/stream", nil)
+	req.Header.Set("Authorization", "Bearer bench-control-token")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	want := []byte("id: " + strconv.Itoa(b.N+1) + "\n") // the token request was seq 1
+	got := make(chan struct{})
+	go func() {
+		buf := make([]byte, 64<<10)
+		var tail []byte
+		for {
+			n, err := res.Body.Read(buf)
+			tail = append(tail, buf[:n]...)
+			if bytes.Contains(tail, want) {
+				close(got)
+				io.Copy(io.Discard, res.Body)
+				return
+			}
+			if err != nil {
+				return
+			}
+			tail = append(tail[:0], tail[max(0, len(tail)-len(want)):]...)
+		}
+	}()
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	raw := "GET /partner/gold/rate HTTP/1.1\r\nHost: sandbox.test\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
+	b.ResetTimer()
+	cpu0 := cpu()
+	if paced {
+		r := wireRequest(raw)
+		tick := time.NewTicker(time.Millisecond)
+		for n := 0; n < b.N; {
+			<-tick.C
+			for i := 0; i < 10 && n < b.N; i, n = i+1, n+1 {
+				w.reset()
+				h.ServeHTTP(w, r)
+			}
+		}
+		tick.Stop()
+	} else {
+		b.RunParallel(func(pb *testing.PB) {
+			w := &discard{h: make(http.Header)}
+			r := wireRequest(raw)
+			for pb.Next() {
+				w.reset()
+				h.ServeHTTP(w, r)
+			}
+		})
+	}
+	select {
+	case <-got:
+	case <-time.After(30 * time.Second):
+		b.Fatal("the stream did not send the last entry in 30 s")
+	}
+	b.ReportMetric(float64((cpu()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/req")
+}
+
+// benchToken gets a token for the default partner from h.
+func benchToken(b *testing.B, h http.Handler) string {
+	b.Helper()
+	rec := &capture{discard: &discard{h: make(http.Header)}}
+	h.ServeHTTP(rec, tokenRequest())
+	var tok struct {
+		Data struct{ AccessToken string } `json:"data"`
+	}
+	if json.Unmarshal(rec.body, &tok) != nil || tok.Data.AccessToken == "" {
+		b.Fatal("no token")
+	}
+	return tok.Data.AccessToken
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -291,11 +292,11 @@ func (c *Control) getJournal(w http.ResponseWriter, r *http.Request) {
 	}
 	entries, last := c.journal.list(f)
 	b := append(make([]byte, 0, 1024*len(entries)+32), `{"entries":[`...)
-	for i := range entries {
+	for i, e := range entries {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = entries[i].appendJSON(b)
+		b = e.appendJSON(b, false)
 	}
 	b = append(b, `],"last":`...)
 	b = strconv.AppendUint(b, last, 10)
@@ -312,8 +313,18 @@ func (c *Control) deleteJournal(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"entries": []Entry{}})
 }
 
+// StreamInterval bounds how late a journal stream sends an entry. A stream
+// that has just sent something waits this long (or until half the journal's
+// ring is unsent, so no entry is overwritten before it goes out) and then
+// sends everything that came meanwhile in one write; an entry that comes
+// while the stream is idle goes out at once. Under load that is one wake-up, one write and
+// one flush per interval instead of one per request, which the request path
+// would otherwise pay for in contention and the machine in CPU.
+const StreamInterval = 100 * time.Millisecond
+
 // streamJournal sends matching entries as server-sent events (event
-// "entry", id the seq), first those after since, then live ones.
+// "entry", id the seq), first those after since, then live ones, each at
+// most StreamInterval after it was added.
 func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 	if c.journalOff(w, r) {
 		return
@@ -345,29 +356,55 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 	defer keepalive.Stop()
 	for {
 		entries, last := c.journal.list(f)
+		keep := len(entries) > 0 && c.journal.streams() > 1
 		buf = buf[:0]
-		for i := range entries {
+		for i, e := range entries {
 			buf = append(buf, "id: "...)
-			buf = strconv.AppendUint(buf, entries[i].Seq, 10)
+			buf = strconv.AppendUint(buf, e.Seq, 10)
 			buf = append(buf, "\nevent: entry\ndata: "...)
-			buf = entries[i].appendJSON(buf)
+			buf = e.appendJSON(buf, keep)
 			buf = append(buf, "\n\n"...)
+			if i%64 == 63 {
+				// A long batch yields now and then, so it does not hold
+				// a core for milliseconds while requests wait.
+				runtime.Gosched()
+			}
 		}
-		if _, err := w.Write(buf); err != nil {
-			return
+		if len(buf) > 0 {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
 		}
+		busy := last > f.since // new entries came, matching or not
 		f.since = max(f.since, last)
-		if err := rc.Flush(); err != nil {
-			return
+		if busy {
+			// Poll again after the interval instead of waking for each
+			// entry; what comes meanwhile goes out together, sooner if
+			// half the ring fills first.
+			select {
+			case <-r.Context().Done():
+				return
+			case <-c.streams:
+				return
+			case <-c.after(c.streamInterval):
+			case <-c.journal.reached(wake, f.since+c.journal.backlog()):
+			}
+			continue
 		}
 		select {
 		case <-r.Context().Done():
 			return
 		case <-c.streams:
 			return
-		case <-wake:
+		case <-c.journal.reached(wake, f.since+1):
 		case <-keepalive.C:
 			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
 				return
 			}
 		}

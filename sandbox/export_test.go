@@ -1,5 +1,7 @@
 package sandbox
 
+import "time"
+
 // Windows lets the external tests see how many rate-limit windows are live.
 func (s *Sandbox) Windows() int { return s.windows() }
 
@@ -16,4 +18,10 @@ func WithoutHandWritten(t interface{ Cleanup(func()) }, ids ...string) {
 		delete(handWritten, id)
 	}
 	t.Cleanup(func() { handWritten = saved })
+}
+
+// SetStreamTimer replaces how journal streams wait between sends (before
+// any stream opens).
+func (c *Control) SetStreamTimer(interval time.Duration, after func(time.Duration) <-chan time.Time) {
+	c.streamInterval, c.after = interval, after
 }

@@ -1,15 +1,19 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/milligold/milligold-go/gen/middleware"
@@ -97,29 +101,80 @@ const (
 // journal is a ring buffer of entries. It is safe for concurrent use.
 type journal struct {
 	mu      sync.Mutex
-	ring    []Entry // entry seq lives at ring[(seq-1)%len(ring)]
-	n       int     // entries held: seq next-n .. next-1
-	next    uint64  // seq of the next entry
-	waiters map[chan struct{}]struct{}
+	ring    []*stored // entry seq lives at ring[(seq-1)%len(ring)]
+	n       int       // entries held: seq next-n .. next-1
+	next    uint64    // seq of the next entry
+	waiters []*waiter // one per open stream
+	wakeAt  uint64    // no waiter waits for a seq below this one
+}
+
+// waiter is a stream waiting for the journal to reach a seq.
+type waiter struct {
+	at uint64        // the seq it waits for
+	ch chan struct{} // closed once the journal holds entry at; nil when not waiting
+}
+
+// stored is an entry in the journal. The entry never changes once added,
+// so readers use it after letting go of the journal's lock.
+type stored struct {
+	Entry
+	json atomic.Pointer[[]byte] // the entry's JSON, made once by the first reader that needs it
+
+	remaining int // what Entry.Remaining and Reset point to, in the same allocation
+	reset     time.Time
+}
+
+// appendJSON appends the entry's JSON. With keep, the encoding is kept for
+// the next reader: streams keep it when more than one is open, so each
+// entry is encoded once however many send it; a lone stream does not, and
+// allocates nothing per entry.
+func (s *stored) appendJSON(b []byte, keep bool) []byte {
+	if p := s.json.Load(); p != nil {
+		return append(b, *p...)
+	}
+	start := len(b)
+	b = s.Entry.appendJSON(b)
+	if keep {
+		enc := bytes.Clone(b[start:])
+		s.json.Store(&enc) // two readers racing both encode the same bytes
+	}
+	return b
 }
 
 func newJournal(size int) *journal {
-	return &journal{ring: make([]Entry, size), next: 1, waiters: map[chan struct{}]struct{}{}}
+	return &journal{ring: make([]*stored, size), next: 1, wakeAt: math.MaxUint64}
 }
 
-func (j *journal) add(e Entry) {
+// add stores s under the next seq. The request path pays for a short lock
+// and a comparison; it wakes a stream only when the stream waits for this
+// seq: an idle stream for the next entry, a busy one (see streamJournal)
+// only when half the ring is unsent.
+func (j *journal) add(s *stored) {
 	j.mu.Lock()
-	e.Seq = j.next
+	s.Seq = j.next
 	j.next++
-	j.ring[(e.Seq-1)%uint64(len(j.ring))] = e
+	j.ring[(s.Seq-1)%uint64(len(j.ring))] = s
 	j.n = min(j.n+1, len(j.ring))
-	for w := range j.waiters {
-		select {
-		case w <- struct{}{}:
-		default: // already signalled
-		}
+	if s.Seq >= j.wakeAt {
+		j.wake(s.Seq)
 	}
 	j.mu.Unlock()
+}
+
+// wake closes the channels of the waiters that wait for seq or an earlier
+// one. j.mu is held.
+func (j *journal) wake(seq uint64) {
+	j.wakeAt = math.MaxUint64
+	for _, w := range j.waiters {
+		switch {
+		case w.ch == nil:
+		case w.at <= seq:
+			close(w.ch)
+			w.ch = nil
+		default:
+			j.wakeAt = min(j.wakeAt, w.at)
+		}
+	}
 }
 
 func (j *journal) clear() {
@@ -128,6 +183,52 @@ func (j *journal) clear() {
 	j.n = 0 // seqs go on, so a stream's position stays meaningful
 	clear(j.ring)
 }
+
+// subscribe adds a waiter for a stream; unsubscribe removes it.
+func (j *journal) subscribe() *waiter {
+	w := &waiter{}
+	j.mu.Lock()
+	j.waiters = append(j.waiters, w)
+	j.mu.Unlock()
+	return w
+}
+
+func (j *journal) unsubscribe(w *waiter) {
+	j.mu.Lock()
+	j.waiters = slices.DeleteFunc(j.waiters, func(x *waiter) bool { return x == w })
+	j.mu.Unlock()
+}
+
+// reached returns a channel that is closed once the journal holds entry
+// seq (at once if it does already). A waiter waits for one seq at a time;
+// its channel, if still open, is reused.
+func (j *journal) reached(w *waiter, seq uint64) <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.next-1 >= seq {
+		return closedChan
+	}
+	if w.ch == nil {
+		w.ch = make(chan struct{})
+	}
+	w.at = seq
+	j.wakeAt = min(j.wakeAt, seq) // a lower wakeAt left by w's last wait only costs one pass of wake
+	return w.ch
+}
+
+// streams is how many streams are open.
+func (j *journal) streams() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.waiters)
+}
+
+// backlog is how many unsent entries wake a busy stream before its
+// interval ends: half the ring, so the ring does not overwrite entries a
+// stream has yet to send.
+func (j *journal) backlog() uint64 { return uint64(max(1, len(j.ring)/2)) }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // filter selects entries; zero fields match everything.
 type filter struct {
@@ -157,14 +258,14 @@ func (f filter) match(e *Entry) bool {
 
 // list returns the matching entries, oldest first (the newest limit of
 // them), and the last seq it looked at.
-func (j *journal) list(f filter) ([]Entry, uint64) {
+func (j *journal) list(f filter) ([]*stored, uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var out []Entry
+	var out []*stored
 	for seq := max(j.next-uint64(j.n), f.since+1); seq < j.next; seq++ {
-		e := &j.ring[(seq-1)%uint64(len(j.ring))]
-		if f.match(e) {
-			out = append(out, *e)
+		s := j.ring[(seq-1)%uint64(len(j.ring))]
+		if f.match(&s.Entry) {
+			out = append(out, s)
 		}
 	}
 	if f.limit > 0 && len(out) > f.limit {
@@ -178,20 +279,6 @@ func (j *journal) last() uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.next - 1
-}
-
-func (j *journal) subscribe() chan struct{} {
-	w := make(chan struct{}, 1)
-	j.mu.Lock()
-	j.waiters[w] = struct{}{}
-	j.mu.Unlock()
-	return w
-}
-
-func (j *journal) unsubscribe(w chan struct{}) {
-	j.mu.Lock()
-	delete(j.waiters, w)
-	j.mu.Unlock()
 }
 
 // capture keeps the start of the answer's body, and of the request's, for
@@ -238,24 +325,30 @@ func (c *Control) capture(w http.ResponseWriter, r *http.Request) (http.Response
 	return jc, r, jc
 }
 
-// record adds the request to the journal.
-func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *capture, start time.Time) {
-	e := Entry{
+// record adds the request to the journal. end is when the request's log
+// line was written (zero when the log is off).
+func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *capture, start, end time.Time) {
+	if end.IsZero() {
+		end = time.Now()
+	}
+	s := &stored{}
+	s.Entry = Entry{
 		Time:          start,
-		Clock:         c.clock.now(),
+		Clock:         c.clock.at(end),
 		Method:        r.Method,
 		Path:          r.URL.EscapedPath(),
 		Operation:     ri.operation,
 		Partner:       ri.partner,
 		Client:        clientHost(r),
 		Status:        status,
-		LatencyMicros: time.Since(start).Microseconds(),
+		LatencyMicros: end.Sub(start).Microseconds(),
 		ErrorCode:     ri.errorCode,
 		Error:         ri.message,
 		Control:       ri.control,
 		Request:       Message{Headers: redactHeaders(r.Header)},
 		Response:      Message{Headers: redactHeaders(jc.Header()), Body: redactBody(jc.body.String())},
 	}
+	e := &s.Entry
 	if ri.dropped {
 		e.Status = 0
 		e.Response = Message{}
@@ -265,11 +358,8 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *captu
 	}
 	if d := ri.counted; d != nil {
 		// The window the guard counted the request against, as it stood then.
-		w := &struct {
-			rem   int
-			reset time.Time
-		}{d.Remaining, d.Reset} // one allocation for both pointers
-		e.Limit, e.Remaining, e.Reset = d.Limit, &w.rem, &w.reset
+		s.remaining, s.reset = d.Remaining, d.Reset
+		e.Limit, e.Remaining, e.Reset = d.Limit, &s.remaining, &s.reset
 	} else {
 		key := "client:" + e.Client
 		if e.Partner != "" {
@@ -277,8 +367,8 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *captu
 		}
 		if count, reset, ok := c.s.window.Peek(key); ok {
 			p := c.s.window.Policy()
-			rem := max(p.Requests-count, 0)
-			e.Limit, e.Remaining, e.Reset = p.Requests, &rem, &reset
+			s.remaining, s.reset = max(p.Requests-count, 0), reset
+			e.Limit, e.Remaining, e.Reset = p.Requests, &s.remaining, &s.reset
 		}
 	}
 	if e.Partner == "" {
@@ -290,7 +380,7 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *captu
 			}
 		}
 	}
-	c.journal.add(e)
+	c.journal.add(s)
 }
 
 func clientHost(r *http.Request) string {
@@ -314,13 +404,22 @@ func redactHeaders(h http.Header) Headers {
 		} else {
 			v = strings.Join(vs, ", ")
 		}
-		switch http.CanonicalHeaderKey(k) {
+		name := ""
+		switch len(k) { // canonicalizing keeps the length: only these can match
+		case len("Authorization"), len("Proxy-Authorization"), len("Cookie"), len("Set-Cookie"):
+			name = http.CanonicalHeaderKey(k)
+		}
+		switch name {
 		case "Authorization", "Proxy-Authorization":
 			scheme, _, _ := strings.Cut(v, " ")
-			if len(scheme) > 16 || strings.Contains(scheme, ".") {
-				scheme = ""
+			switch {
+			case scheme == "Bearer":
+				v = "Bearer [redacted]" // the usual one, without a concatenation
+			case len(scheme) > 16 || strings.Contains(scheme, "."):
+				v = "[redacted]"
+			default:
+				v = strings.TrimSpace(scheme + " [redacted]")
 			}
-			v = strings.TrimSpace(scheme + " [redacted]")
 		case "Cookie", "Set-Cookie":
 			v = "[redacted]"
 		}

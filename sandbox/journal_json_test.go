@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,4 +69,42 @@ func BenchmarkEntryJSON(b *testing.B) {
 			json.Marshal(e)
 		}
 	})
+}
+
+// redactHeadersBefore is redactHeaders as it was before its fast paths.
+func redactHeadersBefore(h http.Header) Headers {
+	if len(h) == 0 {
+		return Headers{}
+	}
+	out := make([]string, 0, 2*len(h))
+	for k, vs := range h {
+		v := strings.Join(vs, ", ")
+		switch http.CanonicalHeaderKey(k) {
+		case "Authorization", "Proxy-Authorization":
+			scheme, _, _ := strings.Cut(v, " ")
+			if len(scheme) > 16 || strings.Contains(scheme, ".") {
+				scheme = ""
+			}
+			v = strings.TrimSpace(scheme + " [redacted]")
+		case "Cookie", "Set-Cookie":
+			v = "[redacted]"
+		}
+		out = append(out, k, v)
+	}
+	return Headers{kv: out}
+}
+
+// redactHeaders redacts as it did before its fast paths.
+func TestRedactHeadersAsBefore(t *testing.T) {
+	for _, v := range []string{"", "Bearer", "Bearer x.y.z", "bearer x", "Basic dXNlcjpwYXNz", "Bearer  x", " Bearer x", "a.b.c", "VeryLongSchemeName123 x", "Digest a=b", "Bearer\tx"} {
+		for _, k := range []string{"Authorization", "authorization", "AUTHORIZATION", "Proxy-Authorization", "proxy-authorization", "Cookie", "cookie", "Set-Cookie", "set-cookie", "X-Authorizatio", "Authorization ", "Content-Type"} {
+			for _, h := range []http.Header{{k: {v}}, {k: {v, "second"}}} {
+				got, _ := json.Marshal(redactHeaders(h))
+				want, _ := json.Marshal(redactHeadersBefore(h))
+				if !bytes.Equal(got, want) {
+					t.Errorf("redactHeaders(%q) = %s; want %s", h, got, want)
+				}
+			}
+		}
+	}
 }

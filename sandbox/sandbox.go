@@ -96,6 +96,7 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 		now = time.Now
 	}
 	if ctl != nil {
+		ctl.clock.wall = cfg.Now == nil
 		now = ctl.clock.wrap(now)
 	}
 	logger := cfg.Logger
@@ -279,9 +280,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ri, rec := &st.info, &st.rec
 	r = r.WithContext(st)
 	s.serve(rec, r)
-	s.finish(r, ri, rec.status, start)
+	end := s.finish(r, ri, rec.status, start)
 	if jc != nil {
-		s.ctl.record(r, rec.status, ri, jc, start)
+		s.ctl.record(r, rec.status, ri, jc, start, end)
 	}
 }
 
@@ -307,17 +308,18 @@ func (s *Sandbox) serve(rec *recorder, r *http.Request) {
 	}
 }
 
-// finish writes the request's log line.
-func (s *Sandbox) finish(r *http.Request, ri *requestInfo, status int, start time.Time) {
+// finish writes the request's log line, and returns the time it took as
+// the request's end (zero when the log is off), which the journal reuses.
+func (s *Sandbox) finish(r *http.Request, ri *requestInfo, status int, start time.Time) (end time.Time) {
 	h := s.logger.Handler()
 	ctx := r.Context()
 	if !h.Enabled(ctx, slog.LevelInfo) {
-		return
+		return time.Time{}
 	}
-	end := time.Now()
+	end = time.Now()
 	if th, ok := h.(*textHandler); ok {
 		th.requestLine(end, r.Method, r.URL.EscapedPath(), status, ri.partner, end.Sub(start), ri.errorCode)
-		return
+		return end
 	}
 	// The handler directly, not Logger.LogAttrs: the logger would look up
 	// the caller's program counter for every line, which no handler here uses.
@@ -331,6 +333,7 @@ func (s *Sandbox) finish(r *http.Request, ri *requestInfo, status int, start tim
 		slog.String("errorCode", ri.errorCode),
 	)
 	h.Handle(ctx, line)
+	return end
 }
 
 // canonical reports whether p, which starts with "/", has no empty, "." or
