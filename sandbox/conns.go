@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,18 +169,23 @@ type limitedConn struct {
 	fresh  atomic.Bool  // connected, nothing read yet (http.StateNew)
 
 	grain           int64      // nanoseconds; 0 keeps deadlines exact
-	dlMu            sync.Mutex // orders deadline updates with what they cache
-	readDL, writeDL int64      // the deadlines set, rounded unix nanoseconds; 0 for none
+	dlMu            sync.Mutex // orders deadline updates with what they record
+	readDL, writeDL deadline
 }
 
-// SetReadDeadline, SetWriteDeadline and SetDeadline round t up to the
-// grain and skip the update when the rounded deadline is already set.
-// net/http sets four deadlines per request on a keep-alive connection
-// (header, whole request, write, idle), each a runtime timer update, about
-// a tenth of a served gold-rate request's CPU; rounded, the header deadline
-// mostly equals the idle one set just before and the write deadline the
-// last request's, so half of them are skipped. Timeouts fire up to the grain
-// late, never early.
+// deadline is one direction's deadline: the one asked for and the one set
+// on the connection (rounded unix nanoseconds; 0 for none).
+type deadline struct{ want, armed int64 }
+
+// SetReadDeadline, SetWriteDeadline and SetDeadline round t up to the grain
+// and set it on the connection only when it is earlier than the one set
+// there: a later one (or none) waits until the earlier one fires, and Read
+// or Write then sets the one asked for and carries on. net/http sets the
+// read deadline five or six times and the write deadline twice per
+// keep-alive request (header, whole request, background read, its abort,
+// idle, none), each a runtime timer update and a clock reading, about a
+// tenth of a served gold-rate request's CPU; most of them move the deadline
+// later. Timeouts fire up to the grain late, never early.
 func (c *limitedConn) SetReadDeadline(t time.Time) error {
 	return c.setDeadline(t, &c.readDL, c.Conn.SetReadDeadline)
 }
@@ -192,7 +198,7 @@ func (c *limitedConn) SetDeadline(t time.Time) error {
 	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
 }
 
-func (c *limitedConn) setDeadline(t time.Time, cur *int64, set func(time.Time) error) error {
+func (c *limitedConn) setDeadline(t time.Time, d *deadline, set func(time.Time) error) error {
 	if c.grain <= 0 {
 		return set(t)
 	}
@@ -210,19 +216,57 @@ func (c *limitedConn) setDeadline(t time.Time, cur *int64, set func(time.Time) e
 	}
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
-	if ns == *cur {
-		return nil
+	d.want = ns
+	if ns != 0 && (d.armed == 0 || ns < d.armed) {
+		return d.arm(ns, set)
 	}
-	var err error
-	if ns == 0 {
-		err = set(time.Time{})
-	} else {
-		err = set(time.Unix(0, ns))
+	return nil
+}
+
+func (d *deadline) arm(ns int64, set func(time.Time) error) error {
+	t := time.Time{}
+	if ns != 0 {
+		t = time.Unix(0, ns)
 	}
+	err := set(t)
 	if err == nil {
-		*cur = ns
+		d.armed = ns
 	}
 	return err
+}
+
+// early reports whether err is a timeout of a deadline set earlier than the
+// one now asked for; then it sets that one, and the I/O goes on.
+func (c *limitedConn) early(err error, d *deadline, set func(time.Time) error) bool {
+	if c.grain <= 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if d.want == d.armed || (d.want != 0 && d.want <= time.Now().UnixNano()) {
+		return false // the deadline asked for has passed
+	}
+	return d.arm(d.want, set) == nil
+}
+
+func (c *limitedConn) Read(b []byte) (int, error) {
+	for {
+		n, err := c.Conn.Read(b)
+		if n > 0 || err == nil || !c.early(err, &c.readDL, c.Conn.SetReadDeadline) {
+			return n, err
+		}
+	}
+}
+
+func (c *limitedConn) Write(b []byte) (int, error) {
+	written := 0
+	for {
+		n, err := c.Conn.Write(b[written:])
+		written += n
+		if err == nil || !c.early(err, &c.writeDL, c.Conn.SetWriteDeadline) {
+			return written, err
+		}
+	}
 }
 
 func (c *limitedConn) Close() error {

@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"errors"
+	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -49,14 +52,15 @@ func TestDeadlinesRounded(t *testing.T) {
 	for _, d := range []time.Time{
 		base.Add(5*time.Second + 10*time.Millisecond),  // set: 1005.25
 		base.Add(5*time.Second + 200*time.Millisecond), // same bucket: skipped
-		base.Add(10 * time.Second),                     // set: 1010 exactly
-		{},                                             // set: none
-		{},                                             // skipped
+		base.Add(10 * time.Second),                     // later: waits for 1005.25 to fire
+		{},                                             // none: waits too
+		base.Add(2 * time.Second),                      // earlier: set, 1002
 		time.Unix(1, 0),                                // set: net/http's "a long time ago"
+		{},                                             // waits
 	} {
 		c.SetReadDeadline(d)
 	}
-	want := []time.Time{time.Unix(1005, 250e6), time.Unix(1010, 0), {}, time.Unix(1, 0)}
+	want := []time.Time{time.Unix(1005, 250e6), time.Unix(1002, 0), time.Unix(1, 0)}
 	if len(inner.read) != len(want) {
 		t.Fatalf("read deadlines set %v; want %v", inner.read, want)
 	}
@@ -64,6 +68,9 @@ func TestDeadlinesRounded(t *testing.T) {
 		if !inner.read[i].Equal(want[i]) {
 			t.Errorf("read deadline %d = %v; want %v (never earlier than asked)", i, inner.read[i], want[i])
 		}
+	}
+	if c.readDL.want != 0 || c.readDL.armed != int64(time.Second) {
+		t.Errorf("read deadline asked %d, set %d; want none asked, 1s set", c.readDL.want, c.readDL.armed)
 	}
 	c.SetWriteDeadline(base)
 	c.SetWriteDeadline(base)
@@ -76,5 +83,95 @@ func TestDeadlinesRounded(t *testing.T) {
 	c.SetReadDeadline(base)
 	if len(exact.read) != 2 {
 		t.Errorf("without a grain: %d deadlines set; want both", len(exact.read))
+	}
+}
+
+// TestDeadlinesNeverEarly: on a real connection, a deadline moved later
+// (or taken away) does not cut a read or a write at the earlier one still
+// set on the connection; one moved earlier does; the last one asked for
+// always holds. Margins are wide: the grain is 10 ms, the waits 100s of ms.
+func TestDeadlinesNeverEarly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peerc := make(chan net.Conn, 1)
+	go func() {
+		p, err := ln.Accept()
+		if err != nil {
+			close(peerc)
+			return
+		}
+		peerc <- p
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := <-peerc
+	if peer == nil {
+		t.Fatal("accept failed")
+	}
+	defer peer.Close()
+	c := &limitedConn{Conn: raw, grain: int64(10 * time.Millisecond)}
+	defer raw.Close() // not c.Close: c belongs to no limiter here
+
+	// Later: the read waits for data sent after the first deadline.
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	go func() { time.Sleep(300 * time.Millisecond); peer.Write([]byte("a")) }()
+	buf := make([]byte, 1)
+	if n, err := c.Read(buf); n != 1 || err != nil {
+		t.Fatalf("read after the deadline moved later = %d, %v; want the byte sent at 300 ms", n, err)
+	}
+
+	// None: the same, with no deadline at all.
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	c.SetReadDeadline(time.Time{})
+	go func() { time.Sleep(300 * time.Millisecond); peer.Write([]byte("b")) }()
+	if n, err := c.Read(buf); n != 1 || err != nil {
+		t.Fatalf("read after the deadline was taken away = %d, %v; want the byte sent at 300 ms", n, err)
+	}
+
+	// Earlier, and the last asked for: the read is cut, not long after.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	n, err := c.Read(buf)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n != 0 {
+		t.Fatalf("read past the deadline = %d, %v; want a timeout", n, err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 3*time.Second {
+		t.Errorf("read cut after %v; want at the 100 ms deadline (never before)", d)
+	}
+
+	// A past deadline: at once; then a later one lets reads go on.
+	c.SetReadDeadline(time.Unix(1, 0))
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read with a past deadline: %v; want a timeout", err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	peer.Write([]byte("c"))
+	if n, err := c.Read(buf); n != 1 || err != nil || buf[0] != 'c' {
+		t.Fatalf("read after a later deadline = %d, %v; want the byte", n, err)
+	}
+
+	// Writes: a deadline moved later does not cut a write blocked on a full
+	// buffer at the earlier one; every byte arrives.
+	c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	payload := make([]byte, 16<<20) // more than the socket buffers hold
+	got := make(chan int, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond) // the peer starts reading late
+		n, _ := io.Copy(io.Discard, io.LimitReader(peer, int64(len(payload))))
+		got <- int(n)
+	}()
+	if n, err := c.Write(payload); n != len(payload) || err != nil {
+		t.Fatalf("write after the deadline moved later = %d, %v; want all %d bytes", n, err, len(payload))
+	}
+	if n := <-got; n != len(payload) {
+		t.Fatalf("peer read %d bytes; want %d", n, len(payload))
 	}
 }
