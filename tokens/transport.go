@@ -123,43 +123,6 @@ func closeBody(r *http.Request) {
 	}
 }
 
-// Route is an operation's method and path template ("/user/info/{id}").
-type Route struct {
-	Method string
-	Path   string
-}
-
-// Match reports whether r has the route's method and a path that ends with
-// the template's segments, a {param} matching any one non-empty segment; so
-// the server's base path (/partner) is ignored. It compares the segments
-// from the last one back, without splitting the paths (it runs for every
-// request, in several layers).
-func (rt Route) Match(r *http.Request) bool {
-	if r.Method != rt.Method || r.URL == nil {
-		return false
-	}
-	want := strings.Trim(rt.Path, "/")
-	got := strings.Trim(r.URL.EscapedPath(), "/")
-	for {
-		wi, gi := strings.LastIndexByte(want, '/'), strings.LastIndexByte(got, '/')
-		w, g := want[wi+1:], got[gi+1:]
-		if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") {
-			if g == "" {
-				return false
-			}
-		} else if g != w {
-			return false
-		}
-		switch {
-		case wi < 0:
-			return true // every segment of the template matched
-		case gi < 0:
-			return false // the path has fewer segments than the template
-		}
-		want, got = want[:wi], got[:gi]
-	}
-}
-
 // inScope reports whether u is at or below base: the same origin (scheme,
 // host and port, a missing port being the scheme's default) and a path equal
 // to base's or under it, with no "." or ".." segment that could climb out.

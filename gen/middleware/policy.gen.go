@@ -6,8 +6,8 @@
 package middleware
 
 import (
+	"github.com/milligold/milligold-go/internal/route"
 	"github.com/milligold/milligold-go/ratelimit"
-	"github.com/milligold/milligold-go/tokens"
 	"net/http"
 	"time"
 )
@@ -122,10 +122,7 @@ func OperationByGoName(name string) (Operation, bool) {
 // suffix (so any base path is ignored).
 func OperationOf(req *http.Request) (Operation, bool) {
 	for _, op := range Operations {
-		if (tokens.Route{
-			Method: op.Method,
-			Path:   op.Path,
-		}).Match(req) {
+		if route.Match(req, op.Method, op.Path) {
 			return op, true
 		}
 	}
