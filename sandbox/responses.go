@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -31,11 +32,44 @@ type Response struct {
 }
 
 // handWritten names the operations server.go answers itself, with what
-// configures them instead of a response.
-var handWritten = map[string]string{
+// configures them instead of a response. It is derived from server's
+// methods, so it cannot drift from them: an operation gains an entry by
+// having a method written, and a new operation of the spec needs no line.
+var handWritten = ownOperations(reflect.TypeFor[struct {
+	*server
+	middleware.Examples
+}](), configuredBy)
+
+// configuredBy says, for the message refusing a declared response, which
+// config section shapes an operation's hand-written behaviour. Only the
+// message reads it (an operation missing here gets a generic hint);
+// TestHandWrittenDerived holds it to the hand-written methods.
+var configuredBy = map[string]string{
 	middleware.OpCreateAccessToken: "partners",
 	middleware.OpGetGoldRate:       "goldRate",
 	middleware.OpGetUserInfo:       "users",
+}
+
+// ownOperations returns the operations (by id, with their configuredBy
+// hint) a server type answers with its own methods rather than the ones it
+// embeds from middleware.Examples. probe is struct{ *T; middleware.Examples }
+// for the server type T: Go's selector rule makes a method that T declares
+// (depth 1 in probe) collide with Examples' (depth 1) and drop out of probe's
+// method set, while one T only promotes from its own embedded Examples
+// (depth 2) is shadowed by probe's Examples and stays.
+func ownOperations(probe reflect.Type, hints map[string]string) map[string]string {
+	own := map[string]string{}
+	for _, op := range middleware.Operations {
+		if _, ok := probe.MethodByName(op.GoName); ok {
+			continue
+		}
+		hint, ok := hints[op.ID]
+		if !ok {
+			hint = "its own section of the config"
+		}
+		own[op.ID] = hint
+	}
+	return own
 }
 
 // The operations and spec responses are checked against; tests extend them.
