@@ -112,7 +112,7 @@ func TestCallAnswerChecks(t *testing.T) {
 
 	// No request: the spec's pattern would refuse this value first.
 	c := newTestClient(t, newFakeAPI(t).URL)
-	_, target, err := c.callTarget("getUserInfo", map[string]string{"mobileNumber": "12/../34?x#"}, nil)
+	_, target, _, err := c.callTarget("getUserInfo", map[string]string{"mobileNumber": "12/../34?x#"}, nil, nil)
 	if err != nil || !strings.HasSuffix(target, "/partner/user/info/12%2F..%2F34%3Fx%23") {
 		t.Errorf("target %q, %v; want the value escaped into one segment", target, err)
 	}
@@ -196,7 +196,7 @@ func FuzzCallTarget(f *testing.F) {
 		if body != "" {
 			b = []byte(body)
 		}
-		got, target, err := c.callTarget(op, params, b)
+		got, target, _, err := c.callTarget(op, params, nil, b)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidCall) {
 				t.Fatalf("callTarget error %v does not match ErrInvalidCall", err)
@@ -232,7 +232,7 @@ func TestFixedTarget(t *testing.T) {
 	if got := c.fixedTarget(op); got != "http://127.0.0.1:1/partner/c" {
 		t.Errorf("fixedTarget after the path changed = %q", got)
 	}
-	_, target, err := c.callTarget("getGoldRate", nil, nil)
+	_, target, _, err := c.callTarget("getGoldRate", nil, nil, nil)
 	if err != nil || target != "http://127.0.0.1:1/partner/gold/rate" {
 		t.Errorf("callTarget(getGoldRate) = %q, %v", target, err)
 	}

@@ -4,42 +4,49 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/milligold/milligold-go/gen/middleware"
 
 	"github.com/milligold/milligold-go/sandbox/sandboxtest"
 )
 
-// queryParams takes an oapi-codegen params struct's set query fields by
-// their json names, leaves header fields to the transports, and refuses
-// what it cannot send as one value.
-func TestQueryParams(t *testing.T) {
-	limit, cursor := 20, "c1"
+// structParams takes an oapi-codegen params struct's set query and header
+// fields by their json names, values as they are (oapi-codegen's runtime
+// styles them), and leaves out what the table does not list as a query or
+// header parameter (a cookie; Authorization, which the transports set).
+func TestStructParams(t *testing.T) {
+	limit, cursor, flags := 20, "c1", []string{"a", "b"}
 	type params struct {
-		Kind    string  `form:"kind" json:"kind"`
-		Limit   *int    `form:"limit,omitempty" json:"limit,omitempty"`
-		Cursor  *string `form:"cursor,omitempty" json:"cursor,omitempty"`
-		After   *string `form:"after,omitempty" json:"after,omitempty"`
-		XHeader string  `json:"X-Trace"`
+		Kind    string    `form:"kind" json:"kind"`
+		Limit   *int      `form:"limit,omitempty" json:"limit,omitempty"`
+		Cursor  *string   `form:"cursor,omitempty" json:"cursor,omitempty"`
+		After   *string   `form:"after,omitempty" json:"after,omitempty"`
+		Ids     []int     `form:"ids" json:"ids"`
+		XTrace  string    `json:"X-Trace"`
+		XFlags  *[]string `json:"X-Flags,omitempty"`
+		Auth    *string   `json:"Authorization,omitempty"`
+		Session string    `json:"session"`
 	}
-	isQuery := func(name string) bool { return name != "X-Trace" }
-	got := map[string]string{"id": "7"}
-	if err := queryParams(&params{Kind: "a b", Limit: &limit, Cursor: &cursor, XHeader: "h"}, isQuery, got); err != nil {
+	op := &middleware.Operation{Params: []middleware.Param{
+		{Name: "kind", In: "query"}, {Name: "limit", In: "query"}, {Name: "cursor", In: "query"}, {Name: "after", In: "query"},
+		{Name: "ids", In: "query", Array: true, Explode: true}, {Name: "X-Trace", In: "header"}, {Name: "X-Flags", In: "header", Array: true},
+	}}
+	got, err := structParams(&params{Kind: "a b", Limit: &limit, Cursor: &cursor, Ids: []int{1, 2}, XTrace: "h", XFlags: &flags, Auth: &cursor, Session: "s"}, op)
+	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"id": "7", "kind": "a b", "limit": "20", "cursor": "c1"}
-	if !maps.Equal(got, want) {
-		t.Errorf("params = %v; want %v", got, want)
+	want := map[string]any{"kind": "a b", "limit": 20, "cursor": "c1", "ids": []int{1, 2}, "X-Trace": "h", "X-Flags": []string{"a", "b"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("structParams = %#v;\nwant %#v", got, want)
 	}
-	if err := queryParams((*params)(nil), isQuery, map[string]string{}); err != nil {
-		t.Errorf("nil params struct: %v", err)
+	if got, err := structParams((*params)(nil), op); err != nil || got != nil {
+		t.Errorf("nil params struct: %v, %v", got, err)
 	}
-	type multi struct {
-		Tags []string `json:"tags"`
-	}
-	if err := queryParams(&multi{Tags: []string{"a"}}, isQuery, map[string]string{}); err == nil || !strings.Contains(err.Error(), `"tags"`) {
-		t.Errorf("slice field: %v; want an error naming it", err)
+	if _, err := structParams(7, op); err == nil {
+		t.Error("structParams(7): no error")
 	}
 }
 

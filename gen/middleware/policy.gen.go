@@ -53,17 +53,19 @@ type Operation struct {
 	Path         string // template, without the server's base path
 	Bearer       bool   // needs Authorization: Bearer
 	IssuesToken  bool
-	Params       []Param // path, then query parameters
+	Params       []Param // path, then query, then header parameters
 	BodyType     string  // the request body's media type; "" without one
 	BodyRequired bool
 	Success      int // the documented 2xx status
 }
 
-// Param is a path or query parameter of an operation.
+// Param is a path, query or header parameter of an operation.
 type Param struct {
 	Name     string
-	In       string // "path" or "query"
+	In       string // "path", "query" or "header"
 	Required bool   // always true in the path
+	Array    bool   // an array: items comma-separated, or repeated when Explode
+	Explode  bool   // a query array sent as name=a&name=b (form's default), not name=a,b
 }
 
 // Operations lists the spec's operations by path, then method.

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -107,11 +108,13 @@ type errResponse struct {
 
 type field struct{ name, typ string }
 
-// param is a path or query parameter, as a generic caller (milligold call)
-// must send it.
+// param is a path, query or header parameter, as a generic caller
+// (milligold call) must send it.
 type param struct {
 	name, in string
 	required bool
+	array    bool   // an array schema: several items
+	explode  bool   // a query array sent as name=a&name=b (form's default), not name=a,b
 	goType   string // a path parameter's argument type in Ops (string, int, int64, bool ...)
 }
 
@@ -450,10 +453,13 @@ func (m *model) errResponse(spec *openapi3.Operation, status int, headers []stri
 	return r, nil
 }
 
-// readParams lists an operation's path and query parameters: the path
-// item's, overridden by the operation's of the same name and location, path
-// ones first, each group sorted by name. Header and cookie parameters are
-// left to the transports that set them.
+// readParams lists an operation's path, query and header parameters: the
+// path item's, overridden by the operation's of the same name and
+// location; path ones first, then query, then header, each group sorted by
+// name. Cookie parameters, and the header parameters OpenAPI says to ignore
+// (Accept, Content-Type, Authorization), are left out. A style a caller
+// could not send (deepObject, a delimited one, an object's) is an error
+// naming the parameter, rather than a client that sends it wrong.
 func readParams(item, own openapi3.Parameters, fail failFunc, place string) ([]param, error) {
 	byKey := map[string]param{}
 	for _, list := range []openapi3.Parameters{item, own} {
@@ -462,26 +468,68 @@ func readParams(item, own openapi3.Parameters, fail failFunc, place string) ([]p
 				continue
 			}
 			p := ref.Value
-			if p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInQuery {
+			switch p.In {
+			case openapi3.ParameterInPath, openapi3.ParameterInQuery:
+			case openapi3.ParameterInHeader:
+				switch http.CanonicalHeaderKey(p.Name) {
+				case "Accept", "Content-Type", "Authorization":
+					continue
+				}
+			default:
 				continue
 			}
-			byKey[p.In+" "+p.Name] = param{name: p.Name, in: p.In, required: p.Required || p.In == openapi3.ParameterInPath, goType: paramGoType(p)}
+			at := place + ".parameters." + p.Name
+			var schema *openapi3.Schema
+			if p.Schema != nil {
+				schema = p.Schema.Value
+			}
+			if p.Content != nil || schema != nil && schema.Type != nil && schema.Type.Is("object") {
+				return nil, fail(at, "an object or content parameter is not supported; give it a scalar or array schema")
+			}
+			array := schema != nil && schema.Type != nil && schema.Type.Is("array")
+			style := p.Style
+			switch {
+			case style == "":
+			case p.In == openapi3.ParameterInQuery && style == openapi3.SerializationForm:
+			case p.In != openapi3.ParameterInQuery && style == openapi3.SerializationSimple:
+			default:
+				return nil, fail(at, "style %s is not supported (form in the query, simple in the path and headers)", style)
+			}
+			explode := array && p.In == openapi3.ParameterInQuery && (p.Explode == nil || *p.Explode)
+			if array && p.In == openapi3.ParameterInPath {
+				return nil, fail(at, "an array path parameter is not supported")
+			}
+			key := p.In + " " + p.Name
+			if p.In == openapi3.ParameterInHeader {
+				key = p.In + " " + http.CanonicalHeaderKey(p.Name) // header names are case-insensitive
+			}
+			byKey[key] = param{name: p.Name, in: p.In, required: p.Required || p.In == openapi3.ParameterInPath, array: array, explode: explode, goType: paramGoType(p)}
 		}
 	}
-	var out []param
-	for _, k := range slices.Sorted(mapsKeys(byKey)) {
-		out = append(out, byKey[k])
-	}
-	// "path …" sorts before "query …"; a name in both places would make
-	// -p name=value ambiguous.
+	out := slices.Collect(maps.Values(byKey))
+	slices.SortFunc(out, func(a, b param) int {
+		return cmp.Or(cmp.Compare(paramRank(a.in), paramRank(b.in)), cmp.Compare(a.name, b.name))
+	})
+	// One name in two places would make -p name=value ambiguous.
 	for i, a := range out {
 		for _, b := range out[:i] {
 			if a.name == b.name {
-				return nil, fail(place+".parameters", "%q is both a path and a query parameter", a.name)
+				return nil, fail(place+".parameters", "%q is both a %s and a %s parameter", a.name, b.in, a.in)
 			}
 		}
 	}
 	return out, nil
+}
+
+// paramRank orders the table's parameters: path, query, header.
+func paramRank(in string) int {
+	switch in {
+	case openapi3.ParameterInPath:
+		return 0
+	case openapi3.ParameterInQuery:
+		return 1
+	}
+	return 2
 }
 
 // directGlue reports whether the generated server glue binds the

@@ -53,7 +53,7 @@ const pkgJSON = "encoding/json"
 // stays in the Caller; each method only binds the operation's names.
 func (m *model) opsFile() *File {
 	f := m.newFile()
-	comment(f, "Caller sends one operation of the spec: params holds its path and query\nparameters by name (nil for none), query (when not nil) an oapi-codegen params struct\nwhose query fields are added to params, body its JSON body (nil for none).\nIt decodes the success answer into dst, a pointer to the envelope type\n(or a *json.RawMessage, which gets data as it came), and returns every\nother answer as an error. milligold.Client's Ops provides one.")
+	comment(f, "Caller sends one operation of the spec: params holds its path\nparameters by name (nil for none), query (when not nil) an oapi-codegen params struct\nwhose query and header fields are sent as oapi-codegen's client sends them,\nbody its JSON body (nil for none).\nIt decodes the success answer into dst, a pointer to the envelope type\n(or a *json.RawMessage, which gets data as it came), and returns every\nother answer as an error. milligold.Client's Ops provides one.")
 	f.Type().Id("Caller").Interface(
 		Id("CallInto").Params(Id("ctx").Qual(pkgContext, "Context"), Id("operationID").String(), Id("params").Map(String()).String(), Id("query").Any(), Id("body").Index().Byte(), Id("dst").Any()).Error(),
 	)
@@ -77,6 +77,7 @@ func (m *model) opsMethod(f *File, op operation) {
 	args := []Code{Id("ctx").Qual(pkgContext, "Context")}
 	params := Dict{}
 	hasQuery := false
+	var kinds []string // of the parameters in the params struct, for the doc
 	var pathNames []string
 	// Path parameters in the path's order, as a reader of the path expects
 	// (the table keeps them by name).
@@ -87,6 +88,9 @@ func (m *model) opsMethod(f *File, op operation) {
 	for _, p := range ordered {
 		if p.in != "path" {
 			hasQuery = true
+			if !slices.Contains(kinds, p.in) {
+				kinds = append(kinds, p.in)
+			}
 			continue
 		}
 		id := goIdent(p.name)
@@ -118,7 +122,7 @@ func (m *model) opsMethod(f *File, op operation) {
 		doc += "; path parameters: " + strings.Join(pathNames, ", ")
 	}
 	if hasQuery {
-		doc += "; params (nil for none) holds its query parameters"
+		doc += "; params (nil for none) holds its " + strings.Join(kinds, " and ") + " parameters"
 	}
 	if res.data == "" {
 		doc += ".\nIts answer's data is returned as it came: the spec does not name its type."

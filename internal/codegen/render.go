@@ -110,17 +110,19 @@ func (m *model) policyFile() *File {
 		Id("Path").String().Comment("template, without the server's base path"),
 		Id("Bearer").Bool().Comment("needs Authorization: Bearer"),
 		Id("IssuesToken").Bool(),
-		Id("Params").Index().Id("Param").Comment("path, then query parameters"),
+		Id("Params").Index().Id("Param").Comment("path, then query, then header parameters"),
 		Id("BodyType").String().Comment("the request body's media type; \"\" without one"),
 		Id("BodyRequired").Bool(),
 		Id("Success").Int().Comment("the documented 2xx status"),
 	)
 	f.Line()
-	comment(f, "Param is a path or query parameter of an operation.")
+	comment(f, "Param is a path, query or header parameter of an operation.")
 	f.Type().Id("Param").Struct(
 		Id("Name").String(),
-		Id("In").String().Comment("\"path\" or \"query\""),
+		Id("In").String().Comment("\"path\", \"query\" or \"header\""),
 		Id("Required").Bool().Comment("always true in the path"),
+		Id("Array").Bool().Comment("an array: items comma-separated, or repeated when Explode"),
+		Id("Explode").Bool().Comment("a query array sent as name=a&name=b (form's default), not name=a,b"),
 	)
 	f.Line()
 	comment(f, "Operations lists the spec's operations by path, then method.")
@@ -144,6 +146,12 @@ func (m *model) policyFile() *File {
 						pd := Dict{Id("Name"): Lit(p.name), Id("In"): Lit(p.in)}
 						if p.required {
 							pd[Id("Required")] = True()
+						}
+						if p.array {
+							pd[Id("Array")] = True()
+						}
+						if p.explode {
+							pd[Id("Explode")] = True()
 						}
 						g.Values(pd)
 					}

@@ -22,6 +22,11 @@ const extraOperations = `  /gold/history/{metal}:
         - {name: from, in: query, required: true, schema: {type: string, format: date}}
         - {name: limit, in: query, required: true, schema: {type: integer}}
         - {name: X-Trace, in: header, schema: {type: string}}
+        - {name: Authorization, in: header, schema: {type: string}}
+        - {name: session, in: cookie, schema: {type: string}}
+        - {name: fields, in: query, explode: false, schema: {type: array, items: {type: string}}}
+        - {name: karats, in: query, schema: {type: array, items: {type: integer}}}
+        - {name: X-Tags, in: header, required: true, schema: {type: array, items: {type: string}}}
       responses:
         '200': {description: the history}
         '401': {$ref: '#/components/responses/Unauthorized'}
@@ -70,9 +75,17 @@ func TestTableCarriesNewOperations(t *testing.T) {
 	if !ok {
 		t.Fatal("getGoldHistory is not in the model")
 	}
-	want := []param{{"metal", "path", true, "string"}, {"from", "query", true, "string"}, {"limit", "query", true, "int"}}
+	want := []param{
+		{name: "metal", in: "path", required: true, goType: "string"},
+		{name: "fields", in: "query", array: true, goType: "string"},
+		{name: "from", in: "query", required: true, goType: "string"},
+		{name: "karats", in: "query", array: true, explode: true, goType: "string"},
+		{name: "limit", in: "query", required: true, goType: "int"},
+		{name: "X-Tags", in: "header", required: true, array: true, goType: "string"},
+		{name: "X-Trace", in: "header", goType: "string"},
+	}
 	if !slices.Equal(h.params, want) {
-		t.Errorf("getGoldHistory params %+v; want %+v (path first; the operation's limit overrides the path item's; no header)", h.params, want)
+		t.Errorf("getGoldHistory params %+v;\nwant %+v\n(path, query, header; the operation's limit overrides the path item's; arrays exploded in the query by default; no Authorization, no cookie)", h.params, want)
 	}
 	if h.method != "GET" || h.path != "/gold/history/{metal}" || !h.bearer || h.bodyType != "" || h.success != 200 {
 		t.Errorf("getGoldHistory = %+v", h)
@@ -95,6 +108,8 @@ func TestTableCarriesNewOperations(t *testing.T) {
 		`BodyType:     "application/json",`,
 		`Success:      201,`,
 		`OpGetGoldHistory`,
+		"Array:   true,\n\t\tExplode: true,\n\t\tIn:      \"query\",\n\t\tName:    \"karats\",",
+		"Array:    true,\n\t\tIn:       \"header\",\n\t\tName:     \"X-Tags\",\n\t\tRequired: true,",
 	} {
 		if !strings.Contains(policy, s) {
 			t.Errorf("policy.gen.go lacks %q:\n%s", s, policy)
@@ -109,6 +124,24 @@ func TestTableRefusesAmbiguousParameter(t *testing.T) {
 	_, err := build(spec, Config{})
 	if err == nil || !strings.Contains(err.Error(), `paths./gold/history/{metal}.get.parameters: "metal" is both a path and a query parameter`) {
 		t.Errorf("build = %v; want the ambiguous parameter named", err)
+	}
+}
+
+// A parameter a caller could not send as the spec asks is refused, named,
+// rather than sent wrong.
+func TestTableRefusesUnsendableParameter(t *testing.T) {
+	for _, tc := range []struct{ name, param, want string }{
+		{"deepObject", "- {name: filter, in: query, style: deepObject, schema: {type: object}}", "parameters.filter: an object or content parameter is not supported"},
+		{"pipes", "- {name: filter, in: query, style: pipeDelimited, schema: {type: array, items: {type: string}}}", "parameters.filter: style pipeDelimited is not supported"},
+		{"array in the path", "- {name: metal, in: path, required: true, schema: {type: array, items: {type: string}}}", "parameters.metal: an array path parameter is not supported"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := bytes.Replace(withExtraOperations(t), []byte("- {name: from, in: query"), []byte(tc.param+"\n        - {name: from, in: query"), 1)
+			m, err := build(spec, Config{})
+			if err == nil || !strings.Contains(err.Error(), "paths./gold/history/{metal}.get."+tc.want) {
+				t.Errorf("build = %v, %v; want %q", m != nil, err, tc.want)
+			}
+		})
 	}
 }
 

@@ -7,9 +7,10 @@ import (
 	"encoding/json"
 )
 
-// Caller sends one operation of the spec: params holds its path and query
+// Caller sends one operation of the spec: params holds its path
 // parameters by name (nil for none), query (when not nil) an oapi-codegen params struct
-// whose query fields are added to params, body its JSON body (nil for none).
+// whose query and header fields are sent as oapi-codegen's client sends them,
+// body its JSON body (nil for none).
 // It decodes the success answer into dst, a pointer to the envelope type
 // (or a *json.RawMessage, which gets data as it came), and returns every
 // other answer as an error. milligold.Client's Ops provides one.
