@@ -46,6 +46,7 @@ type call struct {
 	path     string            // template: /things/{id}
 	pathArgs map[string]string // path parameter values
 	query    url.Values
+	header   http.Header // header parameters
 	body     []byte // JSON; nil without a body
 	bodyType string
 }
@@ -70,6 +71,9 @@ func (c call) request(ctx context.Context, baseURL string) (*http.Request, error
 	}
 	if c.body != nil {
 		req.Header.Set("Content-Type", c.bodyType)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	return req, nil
 }
@@ -318,30 +322,30 @@ func jsonBody(spec *openapi3.Operation) (*openapi3.RequestBody, *openapi3.MediaT
 }
 
 // validCall builds a request the spec accepts: every path parameter, every
-// required query parameter, and a JSON body when there is one. false when
-// the spec gives no valid value for one of them (a pattern without an
-// example, a required header, a body that is not JSON).
+// required query and header parameter (an array with one item, exploded in
+// the query unless the spec says otherwise), and a JSON body when there is
+// one. false when the spec gives no valid value for one of them (a pattern
+// without an example, a required cookie, a body that is not JSON).
 func validCall(op middleware.Operation, item *openapi3.PathItem, spec *openapi3.Operation) (call, bool) {
-	c := call{method: op.Method, path: op.Path, pathArgs: map[string]string{}, query: url.Values{}}
+	c := call{method: op.Method, path: op.Path, pathArgs: map[string]string{}, query: url.Values{}, header: http.Header{}}
 	for _, p := range params(item, spec) {
-		if p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInQuery {
+		if ignoredHeader(p) {
+			continue // the transports own it, whatever the spec says
+		}
+		if !sendable(p) {
 			if p.Required {
 				return call{}, false
 			}
 			continue
 		}
-		if p.In == openapi3.ParameterInQuery && !p.Required {
+		if p.In != openapi3.ParameterInPath && !p.Required {
 			continue
 		}
 		v, ok := paramValue(p)
 		if !ok {
 			return call{}, false
 		}
-		if p.In == openapi3.ParameterInPath {
-			c.pathArgs[p.Name] = v
-		} else {
-			c.query.Set(p.Name, v)
-		}
+		c.set(p, v)
 	}
 	rb, media, mt := jsonBody(spec)
 	switch {
@@ -362,8 +366,62 @@ func validCall(op middleware.Operation, item *openapi3.PathItem, spec *openapi3.
 	return c, true
 }
 
-// paramValue is a valid value for p as it goes in a URL.
-func paramValue(p *openapi3.Parameter) (string, bool) {
+// sendable reports whether a derived call can carry p: a path, query or
+// header parameter (not one of the headers OpenAPI ignores as parameters:
+// Accept, Content-Type, Authorization), in the default style.
+func sendable(p *openapi3.Parameter) bool {
+	switch p.In {
+	case openapi3.ParameterInPath, openapi3.ParameterInQuery:
+	case openapi3.ParameterInHeader:
+		if ignoredHeader(p) {
+			return false
+		}
+	default:
+		return false
+	}
+	switch p.Style {
+	case "", openapi3.SerializationForm, openapi3.SerializationSimple:
+		return p.Content == nil
+	}
+	return false
+}
+
+// ignoredHeader reports whether p is a header OpenAPI says to ignore as a
+// parameter: Accept, Content-Type or Authorization.
+func ignoredHeader(p *openapi3.Parameter) bool {
+	if p.In != openapi3.ParameterInHeader {
+		return false
+	}
+	switch http.CanonicalHeaderKey(p.Name) {
+	case "Accept", "Content-Type", "Authorization":
+		return true
+	}
+	return false
+}
+
+// set puts p's value in the call as oapi-codegen's client sends it: an
+// array's items repeated in the query (form, exploded), else joined with
+// commas (explode: false; and headers, style simple).
+func (c *call) set(p *openapi3.Parameter, items []string) {
+	switch {
+	case p.In == openapi3.ParameterInPath:
+		c.pathArgs[p.Name] = items[0]
+	case p.In == openapi3.ParameterInHeader:
+		c.header.Set(p.Name, strings.Join(items, ","))
+	case isArray(p) && (p.Explode == nil || *p.Explode):
+		c.query[p.Name] = items
+	default:
+		c.query.Set(p.Name, strings.Join(items, ","))
+	}
+}
+
+func isArray(p *openapi3.Parameter) bool {
+	return p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeArray)
+}
+
+// paramValue is a valid value for p as it goes in a URL or header: one
+// string, or an array's items (at least one).
+func paramValue(p *openapi3.Parameter) ([]string, bool) {
 	var schema *openapi3.Schema
 	if p.Schema != nil {
 		schema = p.Schema.Value
@@ -376,9 +434,32 @@ func paramValue(p *openapi3.Parameter) (string, bool) {
 	}
 	v, ok := pick(schema, cands)
 	if !ok {
-		return "", false
+		return nil, false
 	}
-	return scalar(v)
+	list, isList := v.([]any)
+	if !isList {
+		s, ok := scalar(v)
+		return []string{s}, ok
+	}
+	if len(list) == 0 && schema.Items != nil {
+		// An empty array sends nothing, which a required parameter is not.
+		item, ok := build(schema.Items.Value, 1)
+		if !ok {
+			return nil, false
+		}
+		if list, ok = []any{item}, schema.VisitJSON([]any{item}) == nil; !ok {
+			return nil, false
+		}
+	}
+	items := make([]string, len(list))
+	for i, item := range list {
+		s, ok := scalar(item)
+		if !ok || s == "" || strings.Contains(s, ",") && !(p.In == openapi3.ParameterInQuery && (p.Explode == nil || *p.Explode)) {
+			return nil, false // an item a comma-separated list could not carry
+		}
+		items[i] = s
+	}
+	return items, len(items) > 0
 }
 
 // mediaValue is a valid body for m.
@@ -545,28 +626,36 @@ func scalar(v any) (string, bool) {
 // it finds, and what it did.
 func brokenCall(valid call, item *openapi3.PathItem, spec *openapi3.Operation) (call, string, bool) {
 	for _, p := range params(item, spec) {
-		if p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInQuery || p.Schema == nil || p.Schema.Value == nil {
+		if !sendable(p) || p.Schema == nil || p.Schema.Value == nil {
 			continue
 		}
-		for _, b := range breakers(p.Schema.Value, false) {
+		schema, what := p.Schema.Value, ""
+		if isArray(p) {
+			// One item that breaks the items' schema.
+			if schema.Items == nil || schema.Items.Value == nil {
+				continue
+			}
+			schema, what = schema.Items.Value, " item"
+		}
+		for _, b := range breakers(schema, false) {
 			s, ok := scalar(b.value)
-			if !ok || s == "" && p.In == openapi3.ParameterInPath {
-				continue // an empty path segment routes elsewhere
+			if !ok || s == "" && p.In != openapi3.ParameterInQuery {
+				continue // an empty path segment routes elsewhere; an empty header is none
 			}
 			c := clone(valid)
-			if p.In == openapi3.ParameterInPath {
-				c.pathArgs[p.Name] = s
-			} else {
-				c.query.Set(p.Name, s)
-			}
-			return c, fmt.Sprintf("%s parameter %s %s", p.In, p.Name, b.what), true
+			c.set(p, []string{s})
+			return c, fmt.Sprintf("%s parameter %s%s %s", p.In, p.Name, what, b.what), true
 		}
 	}
 	for _, p := range params(item, spec) {
-		if p.In == openapi3.ParameterInQuery && p.Required {
+		if p.Required && sendable(p) && p.In != openapi3.ParameterInPath {
 			c := clone(valid)
-			c.query.Del(p.Name)
-			return c, fmt.Sprintf("query parameter %s missing", p.Name), true
+			if p.In == openapi3.ParameterInHeader {
+				c.header.Del(p.Name)
+			} else {
+				c.query.Del(p.Name)
+			}
+			return c, fmt.Sprintf("%s parameter %s missing", p.In, p.Name), true
 		}
 	}
 	_, media, _ := jsonBody(spec)
@@ -606,6 +695,7 @@ func brokenCall(valid call, item *openapi3.PathItem, spec *openapi3.Operation) (
 func clone(c call) call {
 	c.pathArgs = maps.Clone(c.pathArgs)
 	c.query = maps.Clone(c.query) // a value's slice is shared: Set and Del replace it, never append
+	c.header = maps.Clone(c.header)
 	return c
 }
 

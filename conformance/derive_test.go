@@ -5,12 +5,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/gen/middleware"
@@ -252,5 +255,155 @@ func TestCoverageNamesAnUnderivablePair(t *testing.T) {
 	gaps := uncovered(documented, merge(written, derived))
 	if want := []Pair{{"GET /shops/{shopId}/items", 404}}; !slices.Equal(gaps, want) {
 		t.Errorf("uncovered = %v; want %v", gaps, want)
+	}
+}
+
+// paramsSpec has header parameters (a required scalar with a pattern, an
+// optional array) and query arrays (a required exploded one, a required
+// one with explode: false).
+const paramsSpec = `
+openapi: 3.0.3
+info: {title: t, version: "1"}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+security: [{bearer: []}]
+paths:
+  /things:
+    get:
+      operationId: listThings
+      parameters:
+        - {name: ids, in: query, required: true, schema: {type: array, items: {type: integer, minimum: 1}}}
+        - {name: tags, in: query, required: true, explode: false, schema: {type: array, items: {type: string, enum: [red, blue]}}, example: [red, blue]}
+        - {name: X-Request-Id, in: header, required: true, example: req-1, schema: {type: string, pattern: '^[a-z0-9-]+$'}}
+        - {name: X-Flags, in: header, schema: {type: array, items: {type: string, enum: [fast]}}}
+        - {name: Authorization, in: header, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok}
+        "400": {description: bad}
+        "401": {description: no}
+`
+
+// TestDeriveHeaderAndArrayParameters: the derived cases of an operation
+// with header and array parameters, run against a loopback server that
+// validates each request with kin-openapi (openapi3filter): the valid
+// request passes it, the broken one and the missing header fail it, and
+// the requests carry the values as oapi-codegen's client sends them.
+func TestDeriveHeaderAndArrayParameters(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(paramsSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type sent struct{ uri, requestID, flags string }
+	var (
+		mu  sync.Mutex
+		got []sent
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, sent{r.URL.RequestURI(), r.Header.Get("X-Request-Id"), r.Header.Get("X-Flags")})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"success":false,"error":"no token","errorCode":"a"}`)
+			return
+		}
+		routed := r.Clone(r.Context())
+		routed.URL = &url.URL{Path: strings.TrimPrefix(r.URL.Path, "/partner"), RawQuery: r.URL.RawQuery}
+		route, params, err := router.FindRoute(routed)
+		if err == nil {
+			err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
+				Request: routed, PathParams: params, Route: route,
+				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+			})
+		}
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"success":false,"error":"bad request","errorCode":"b"}`)
+			return
+		}
+		io.WriteString(w, `{"success":true,"data":{}}`)
+	}))
+	t.Cleanup(srv.Close)
+	s := &session{target: Target{BaseURL: srv.URL + "/partner"}, doer: srv.Client(), token: "tok"}
+	ops := []middleware.Operation{{ID: "listThings", Method: "GET", Path: "/things", Bearer: true, Success: 200}}
+
+	valid := sent{"/partner/things?ids=1&tags=red%2Cblue", "req-1", ""}
+	want := []struct {
+		name string
+		req  sent
+	}{
+		{"GET /things: 200 (derived: valid request)", valid},
+		{"GET /things: 400 (derived: query parameter ids item not a number)", sent{"/partner/things?ids=not-a-number&tags=red%2Cblue", "req-1", ""}},
+		{"GET /things: 401 (derived: missing bearer)", valid},
+		{"GET /things: 401 (derived: forged bearer)", valid},
+	}
+	derived := deriveCases(ops, doc, nil)
+	if len(derived) != len(want) {
+		var names []string
+		for _, c := range derived {
+			names = append(names, c.name())
+		}
+		t.Fatalf("derived %d cases:\n%s\nwant %d", len(derived), strings.Join(names, "\n"), len(want))
+	}
+	for i, c := range derived {
+		if c.name() != want[i].name {
+			t.Errorf("case %d = %q; want %q", i, c.name(), want[i].name)
+			continue
+		}
+		if err := c.run(context.Background(), s); err != nil {
+			t.Errorf("%s: %v", c.name(), err)
+		}
+		if g := got[len(got)-1]; g != want[i].req {
+			t.Errorf("%s sent %+v; want %+v", c.name(), g, want[i].req)
+		}
+	}
+
+	// With ids' items any string, the other constraints break in turn: the
+	// enum of an unexploded array's item, the header's pattern, an optional
+	// header array's item, then a required parameter left out.
+	get := doc.Paths.Value("/things").Get
+	get.Parameters[0].Value.Schema.Value.Items.Value = &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}}
+	for _, step := range []struct {
+		name  string
+		req   sent
+		after func()
+	}{
+		{"query parameter tags item outside its enum", sent{"/partner/things?ids=a&tags=not-in-the-enum", "req-1", ""},
+			func() { get.Parameters[1].Value.Schema.Value.Items.Value.Enum = nil }},
+		{"header parameter X-Request-Id breaks its pattern", sent{"/partner/things?ids=a&tags=red%2Cblue", "!", ""},
+			func() { get.Parameters[2].Value.Schema.Value.Pattern = "" }},
+		{"header parameter X-Flags item outside its enum", sent{"/partner/things?ids=a&tags=red%2Cblue", "req-1", "not-in-the-enum"},
+			func() { get.Parameters[3].Value.Schema.Value.Items.Value.Enum = nil }},
+		{"query parameter ids missing", sent{"/partner/things?tags=red%2Cblue", "req-1", ""},
+			func() { get.Parameters[0].Value.Required, get.Parameters[1].Value.Required = false, false }},
+		{"header parameter X-Request-Id missing", sent{"/partner/things", "", ""}, nil},
+	} {
+		var bad *testCase
+		for _, c := range deriveCases(ops, doc, nil) {
+			if c.pair.Status == http.StatusBadRequest {
+				bad = &c
+			}
+		}
+		if bad == nil || bad.variant != derivedPrefix+": "+step.name {
+			t.Fatalf("400 case %+v; want %q", bad, step.name)
+		}
+		if err := bad.run(context.Background(), s); err != nil {
+			t.Errorf("%s: %v", bad.name(), err)
+		}
+		if g := got[len(got)-1]; g != step.req {
+			t.Errorf("%s sent %+v; want %+v", bad.name(), g, step.req)
+		}
+		if step.after != nil {
+			step.after()
+		}
 	}
 }
