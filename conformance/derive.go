@@ -47,7 +47,7 @@ type call struct {
 	pathArgs map[string]string // path parameter values
 	query    url.Values
 	header   http.Header // header parameters
-	body     []byte // JSON; nil without a body
+	body     []byte      // JSON; nil without a body
 	bodyType string
 }
 
