@@ -27,7 +27,8 @@ func (a *app) callCmd() *cobra.Command {
 		Use:   "call OPERATION_ID [-p name=value]... [-d JSON|@file|@-]",
 		Short: "Call any operation of the API by its operationId",
 		Long: `Call any operation of openapi.yaml by its operationId, in the spirit of
-'gh api': path and query parameters from -p name=value, a JSON request body
+'gh api': path, query and header parameters from -p name=value (an
+array's items comma-separated: -p ids=1,2), a JSON request body
 from -d (a literal, @file, or @- for stdin). It prints the answer's data: a
 table of its fields, or with -o json the data as the API sent it. The same
 token, rate limit and answer checks apply as to the other commands.
@@ -90,7 +91,7 @@ Operations: ` + strings.Join(callableIDs(), ", ") + `.`,
 	}
 	f.register(cmd)
 	fs := cmd.Flags()
-	fs.StringArrayVarP(&params, "param", "p", nil, "a path or query parameter, name=value (repeatable)")
+	fs.StringArrayVarP(&params, "param", "p", nil, "a path, query or header parameter, name=value (repeatable; an array's items comma-separated)")
 	fs.StringVarP(&data, "data", "d", "", "the JSON request body: a literal, @file, or @- for stdin")
 	return cmd
 }
