@@ -132,25 +132,29 @@ func (c *Client) callTarget(operationID string, params map[string]string, typed 
 	var query []string // encoded name=value fragments, in the table's order
 	var header http.Header
 	for _, p := range op.Params {
-		v, ok := typed[p.Name]
+		v, isTyped := typed[p.Name]
 		s, isString := params[p.Name]
-		if !ok && isString {
-			v, ok = s, true
-			if p.Array {
-				v = strings.Split(s, ",")
-			}
-		}
-		if !ok {
+		if !isTyped && !isString {
 			if p.Required {
 				return op, "", nil, invalid("missing required %s parameter %q", p.In, p.Name)
 			}
 			continue
 		}
+		if !isTyped && p.In != "path" {
+			// Boxed only here: a path segment stays a string (no allocation).
+			v = s
+			if p.Array {
+				v = strings.Split(s, ",")
+			}
+		}
 		switch p.In {
 		case "path":
 			// A path segment: not empty, and not one a server or proxy
 			// would resolve to another path.
-			seg, _ := v.(string)
+			seg := s
+			if isTyped {
+				seg, _ = v.(string)
+			}
 			if seg == "" || seg == "." || seg == ".." {
 				return op, "", nil, invalid("path parameter %q: %q is not a path segment", p.Name, seg)
 			}
