@@ -78,16 +78,28 @@ func TestOperationsMatchSpec(t *testing.T) {
 				if byGo, ok := middleware.OperationByGoName(op.GoName); !ok || byGo.ID != op.ID {
 					t.Errorf("OperationByGoName(%q) = %+v, %v", op.GoName, byGo, ok)
 				}
-				// Every path and query parameter, where the spec puts it.
-				want := map[string]bool{}
+				// Every path, query and header parameter, where the spec
+				// puts it (not the headers OpenAPI ignores as parameters),
+				// whether it is required, an array, exploded.
+				type shape struct{ required, array, explode bool }
+				want := map[string]shape{}
 				for _, p := range append(item.Parameters, spec.Parameters...) {
-					if p.Value.In == "path" || p.Value.In == "query" {
-						want[p.Value.In+" "+p.Value.Name] = p.Value.Required || p.Value.In == "path"
+					v := p.Value
+					switch http.CanonicalHeaderKey(v.Name) {
+					case "Accept", "Content-Type", "Authorization":
+						if v.In == "header" {
+							continue
+						}
+					}
+					if v.In == "path" || v.In == "query" || v.In == "header" {
+						array := v.Schema != nil && v.Schema.Value.Type.Is("array")
+						explode := array && v.In == "query" && (v.Explode == nil || *v.Explode)
+						want[v.In+" "+v.Name] = shape{v.Required || v.In == "path", array, explode}
 					}
 				}
-				got := map[string]bool{}
+				got := map[string]shape{}
 				for _, p := range op.Params {
-					got[p.In+" "+p.Name] = p.Required
+					got[p.In+" "+p.Name] = shape{p.Required, p.Array, p.Explode}
 				}
 				if !maps.Equal(got, want) {
 					t.Errorf("table's parameters %v; spec's %v", got, want)

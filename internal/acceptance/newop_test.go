@@ -24,7 +24,8 @@ import (
 )
 
 // newOps are operations the module has never seen: a bearer-secured GET
-// with a constrained query parameter and named examples, a POST with a
+// with a constrained query parameter, an array query parameter, a header
+// parameter and named examples, a POST with a
 // JSON body whose 201 has no example (the schema gives the answer), and a
 // GET with a path parameter whose answer's example is on its fields.
 const newOps = `  /acceptance/widgets:
@@ -37,6 +38,12 @@ const newOps = `  /acceptance/widgets:
           in: query
           required: true
           schema: {type: integer, minimum: 1, maximum: 50}
+        - name: colours
+          in: query
+          schema: {type: array, items: {type: string, enum: [red, blue]}}
+        - name: X-Trace
+          in: header
+          schema: {type: string, pattern: '^[a-z0-9-]+$'}
       responses:
         '200':
           description: Widgets.
@@ -176,6 +183,10 @@ func main() {
 		panic(err)
 	}
 	show(bad.Ops().GetAcceptanceWidget(ctx, "w_42"))
+	trace, badTrace := "t-1", "BAD!"
+	colours := []api.ListAcceptanceWidgetsParamsColours{"red", "blue"}
+	show(c.Ops().ListAcceptanceWidgets(ctx, &api.ListAcceptanceWidgetsParams{Limit: 5, Colours: &colours, XTrace: &trace}))
+	show(c.Ops().ListAcceptanceWidgets(ctx, &api.ListAcceptanceWidgetsParams{Limit: 5, XTrace: &badTrace}))
 }
 `
 
@@ -352,10 +363,13 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 			t.Errorf("milligold call %s printed %q; want the data %v", strings.Join(c.args, " "), out, c.want)
 		}
 	}
-	cli(1, "listAcceptanceWidgets", "-p", "limit=0")                 // the sandbox's 400
-	cli(1, "createAcceptanceWidget", "-d", `{"grams":"heavy"}`)      // likewise
-	cli(2, "listAcceptanceWidget", "-p", "limit=5")                  // unknown operation id
-	cli(2, "getAcceptanceWidget", "-p", "widgetId=w_1", "-p", "x=1") // unknown parameter
+	cli(1, "listAcceptanceWidgets", "-p", "limit=0") // the sandbox's 400
+	cli(0, "listAcceptanceWidgets", "-p", "limit=5", "-p", "colours=red,blue", "-p", "X-Trace=t-1")
+	cli(1, "listAcceptanceWidgets", "-p", "limit=5", "-p", "colours=red,green") // an item outside the enum: 400
+	cli(1, "listAcceptanceWidgets", "-p", "limit=5", "-p", "X-Trace=BAD")       // the header reaches the validator: 400
+	cli(1, "createAcceptanceWidget", "-d", `{"grams":"heavy"}`)                 // likewise
+	cli(2, "listAcceptanceWidget", "-p", "limit=5")                             // unknown operation id
+	cli(2, "getAcceptanceWidget", "-p", "widgetId=w_1", "-p", "x=1")            // unknown parameter
 
 	// The generated typed methods on Client.Ops reach them, with the
 	// client's typed errors.
@@ -370,6 +384,8 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 		`{"status":400,"unauthorized":false}`, // limit 0 breaks minimum 1
 		`{"status":400,"unauthorized":false}`, // the path parameter's pattern
 		`{"status":401,"unauthorized":true}`,  // the token request's 401
+		`[{"grams":1.5,"id":"w_default"}]`,    // an array query and a header parameter
+		`{"status":400,"unauthorized":false}`, // the header breaks its pattern: it reached the sandbox
 	}
 	lines := strings.Split(strings.TrimSpace(string(opsOut)), "\n")
 	for i, want := range wantOps {
