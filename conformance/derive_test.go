@@ -189,11 +189,7 @@ func TestDeriveNewOperations(t *testing.T) {
 	}
 	derived := deriveCases(extraOps(), doc, nil)
 	if len(derived) != len(want) {
-		var names []string
-		for _, c := range derived {
-			names = append(names, c.name())
-		}
-		t.Fatalf("derived %d cases:\n%s\nwant %d", len(derived), strings.Join(names, "\n"), len(want))
+		t.Fatalf("derived %d cases:\n%s\nwant %d", len(derived), caseNames(derived), len(want))
 	}
 	for i, c := range derived {
 		if c.name() != want[i].name {
@@ -348,11 +344,7 @@ func TestDeriveHeaderAndArrayParameters(t *testing.T) {
 	}
 	derived := deriveCases(ops, doc, nil)
 	if len(derived) != len(want) {
-		var names []string
-		for _, c := range derived {
-			names = append(names, c.name())
-		}
-		t.Fatalf("derived %d cases:\n%s\nwant %d", len(derived), strings.Join(names, "\n"), len(want))
+		t.Fatalf("derived %d cases:\n%s\nwant %d", len(derived), caseNames(derived), len(want))
 	}
 	for i, c := range derived {
 		if c.name() != want[i].name {
@@ -406,4 +398,13 @@ func TestDeriveHeaderAndArrayParameters(t *testing.T) {
 			step.after()
 		}
 	}
+}
+
+// caseNames lists the cases' names, one a line, for a failure message.
+func caseNames(cs []testCase) string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.name()
+	}
+	return strings.Join(names, "\n")
 }
