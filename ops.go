@@ -43,7 +43,7 @@ func (o opsCaller) CallInto(ctx context.Context, operationID string, params map[
 
 // structParams returns the set fields of an oapi-codegen params struct (or
 // a pointer to one) that are op's query or header parameters, by their json
-// names: a nil pointer is an absent optional parameter, a pointer's value
+// names: a nil pointer or slice is an absent parameter, a pointer's value
 // is taken. Other fields (a cookie, the Authorization header the transports
 // set) are left out.
 func structParams(query any, op *middleware.Operation) (map[string]any, error) {
@@ -72,6 +72,9 @@ func structParams(query any, op *middleware.Operation) (map[string]any, error) {
 				continue
 			}
 			fv = fv.Elem()
+		}
+		if fv.Kind() == reflect.Slice && fv.IsNil() {
+			continue // absent, as oapi-codegen's client leaves it out
 		}
 		switch fv.Kind() {
 		case reflect.Map, reflect.Interface:

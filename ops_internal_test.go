@@ -42,6 +42,10 @@ func TestStructParams(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("structParams = %#v;\nwant %#v", got, want)
 	}
+	got, err = structParams(&params{Kind: "k"}, op) // Ids nil: absent, not ids=
+	if want := map[string]any{"kind": "k", "X-Trace": ""}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("structParams without ids = %#v, %v; want %#v", got, err, want)
+	}
 	if got, err := structParams((*params)(nil), op); err != nil || got != nil {
 		t.Errorf("nil params struct: %v, %v", got, err)
 	}
