@@ -93,7 +93,7 @@ func conformingServer(t *testing.T) (*httptest.Server, func() []seen) {
 // withFixtureTable puts the fixture's generated operations in place of
 // openapi.yaml's until the test ends, as regenerating gen/ from that spec
 // would.
-func withFixtureTable(t *testing.T) {
+func withFixtureTable(t testing.TB) {
 	saved := middleware.Operations
 	t.Cleanup(func() { middleware.Operations = saved })
 	var ops []middleware.Operation
@@ -244,4 +244,83 @@ func TestHeaderAndArrayParametersRefused(t *testing.T) {
 			t.Errorf("%s?%s passed the validator; want it refused", s.path, s.rawQuery)
 		}
 	}
+}
+
+// FuzzCallParams: whatever value a caller gives a query or header parameter
+// of the fixture's listThings, Call's check either refuses it
+// (ErrInvalidCall) or sends it so that the server reads back exactly the
+// items given: an exploded array's items as repeated values, an unexploded
+// one and a scalar as one value, a header verbatim (and never with a
+// control character that could split it).
+func FuzzCallParams(f *testing.F) {
+	for _, c := range [][2]string{
+		{"ids", "1,22"}, {"ids", ""}, {"ids", "a&b=c,d e"}, {"tags", "red,blue sky"}, {"tags", "%2C,"},
+		{"since", "2024-02-03T04:05:06Z"}, {"limit", "5"}, {"X-Request-Id", "req-1"}, {"X-Request-Id", "a\r\nb"},
+		{"X-Flags", "fast, fresh"}, {"X-Flags", "\t"}, {"Authorization", "x"}, {"nope", "x"},
+	} {
+		f.Add(c[0], c[1])
+	}
+	withFixtureTable(f)
+	c, err := New(WithBaseURL("http://127.0.0.1:1/partner"), WithCredentials("p", "s"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	op, _ := operationByID("listThings")
+	f.Fuzz(func(t *testing.T, name, value string) {
+		params := map[string]string{"ids": "1", "X-Request-Id": "r", name: value}
+		_, target, header, err := c.callTarget("listThings", params, nil, nil)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidCall) {
+				t.Fatalf("callTarget error %v does not match ErrInvalidCall", err)
+			}
+			return
+		}
+		i := slices.IndexFunc(op.Params, func(p middleware.Param) bool { return p.Name == name })
+		if i < 0 {
+			t.Fatalf("parameter %q accepted; the operation has no such parameter", name)
+		}
+		p := op.Params[i]
+		u, err := url.Parse(target)
+		if err != nil || u.Host != "127.0.0.1:1" || u.Path != "/partner/things" {
+			t.Fatalf("target %q: %v", target, err)
+		}
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			t.Fatalf("query %q does not parse: %v", u.RawQuery, err)
+		}
+		switch {
+		case p.In == "header":
+			if got := header.Values(name); !slices.Equal(got, []string{value}) || !validHeaderValue(value) {
+				t.Fatalf("header %s = %q; want %q, a valid field value", name, got, value)
+			}
+		case p.Explode:
+			if got, want := q[name], strings.Split(value, ","); !slices.Equal(got, want) {
+				t.Fatalf("query %q: %s = %q; want %q", u.RawQuery, name, got, want)
+			}
+		case p.Array:
+			// Unexploded: the items joined by literal commas (an item's
+			// own comma is escaped, so the items are what was given).
+			var got []string
+			for _, frag := range strings.Split(u.RawQuery, "&") {
+				raw, ok := strings.CutPrefix(frag, name+"=")
+				if !ok {
+					continue
+				}
+				for _, item := range strings.Split(raw, ",") {
+					s, err := url.QueryUnescape(item)
+					if err != nil {
+						t.Fatalf("item %q: %v", item, err)
+					}
+					got = append(got, s)
+				}
+			}
+			if want := strings.Split(value, ","); !slices.Equal(got, want) {
+				t.Fatalf("query %q: %s items %q; want %q", u.RawQuery, name, got, want)
+			}
+		default:
+			if got := q[name]; !slices.Equal(got, []string{value}) {
+				t.Fatalf("query %q: %s = %q; want %q", u.RawQuery, name, got, value)
+			}
+		}
+	})
 }
