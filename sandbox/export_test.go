@@ -1,6 +1,9 @@
 package sandbox
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // Windows lets the external tests see how many rate-limit windows are live.
 func (s *Sandbox) Windows() int { return s.windows() }
@@ -25,3 +28,7 @@ func WithoutHandWritten(t interface{ Cleanup(func()) }, ids ...string) {
 func (c *Control) SetStreamTimer(interval time.Duration, after func(time.Duration) <-chan time.Time) {
 	c.streamInterval, c.after = interval, after
 }
+
+// NewOnServeMux is New with net/http's ServeMux as the router, which the
+// sandbox's router.Router is held to.
+func NewOnServeMux(cfg Config) (*Sandbox, error) { return buildOn(cfg, nil, http.NewServeMux()) }

@@ -31,6 +31,7 @@ import (
 	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/ratelimit"
+	"github.com/milligold/milligold-go/sandbox/router"
 )
 
 // BasePath is where the sandbox serves the API, as the real servers do.
@@ -52,7 +53,7 @@ type Sandbox struct {
 	faults  bool
 	window  *ratelimit.FixedWindow
 	signer  *signer
-	mux     *http.ServeMux
+	mux     mux // the API's routes: router.Router (a ServeMux without its per-request path work for the API's own routes)
 	spec    *openapi3.T
 	options *openapi3filter.Options
 	world   world
@@ -60,6 +61,13 @@ type Sandbox struct {
 	ctl     *Control                    // nil unless built by NewWithControl
 
 	tokenTemplate atomic.Pointer[tokenTemplate]
+}
+
+// mux is the sandbox's router: a router.Router, or for tests holding it to
+// net/http's, an http.ServeMux (export_test.go).
+type mux interface {
+	HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request))
+	http.Handler
 }
 
 // world is the configured data, indexed for the handlers, with the 200
@@ -83,7 +91,10 @@ type world struct {
 func New(cfg Config) (*Sandbox, error) { return build(cfg, nil) }
 
 // build is New, with the control API's hooks when ctl is not nil.
-func build(cfg Config, ctl *Control) (*Sandbox, error) {
+func build(cfg Config, ctl *Control) (*Sandbox, error) { return buildOn(cfg, ctl, router.New()) }
+
+// buildOn is build with the router given.
+func buildOn(cfg Config, ctl *Control, m mux) (*Sandbox, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: config: %w", err)
 	}
@@ -112,7 +123,7 @@ func build(cfg Config, ctl *Control) (*Sandbox, error) {
 		faults:  cfg.Faults,
 		window:  ratelimit.NewFixedWindow(cfg.policy(), now),
 		signer:  sig,
-		mux:     http.NewServeMux(),
+		mux:     m,
 		spec:    spec,
 		options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}, // unused: see validatingMux
 		world:   newWorld(cfg),
