@@ -125,7 +125,12 @@ func appendUUID(b []byte, u uuid.UUID) []byte {
 // with a fresh jti (two tokens issued in one second still differ), written
 // in place.
 func (s *signer) issue(p Partner) (token string, issued time.Time, err error) {
-	issued = s.now().Truncate(time.Second)
+	return s.issueAt(p, s.now())
+}
+
+// issueAt is issue at now, a reading of the signer's clock (the request's).
+func (s *signer) issueAt(p Partner, now time.Time) (token string, issued time.Time, err error) {
+	issued = now.Truncate(time.Second)
 	var scratch [256]byte
 	b := appendClaimsHead(scratch[:0], p.ID, p.Name, Issuer, issued.Add(s.lifetime).Unix(), issued.Unix())
 	b = append(b, `,"jti":"`...)
@@ -223,8 +228,12 @@ var errNoPartner = errors.New("token names no partner")
 
 // verify checks the signature, algorithm, issuer and expiry, and returns the
 // partner id the token names.
-func (s *signer) verify(token string) (string, error) {
-	now := s.now()
+func (s *signer) verify(token string) (string, error) { return s.verifyAt(token, s.now()) }
+
+// verifyAt is verify at now, a reading of the signer's clock (the
+// request's): a token verified before is answered from the cache with it;
+// a new one is parsed, and the parser reads the clock itself.
+func (s *signer) verifyAt(token string, now time.Time) (string, error) {
 	s.mu.RLock()
 	v, ok := s.verified[token]
 	s.mu.RUnlock()

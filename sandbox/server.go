@@ -31,7 +31,7 @@ func (h *server) CreateAccessToken(ctx context.Context, req api.CreateAccessToke
 	if info(ctx).fault {
 		return api.CreateAccessToken500JSONResponse{InternalServerErrorJSONResponse: api.InternalServerErrorJSONResponse(s.envelope(ctx, 500, "injected fault"))}, nil
 	}
-	token, issued, err := s.signer.issue(p)
+	token, issued, err := s.signer.issueAt(p, s.requestTime(ctx))
 	if err != nil {
 		return nil, err
 	}

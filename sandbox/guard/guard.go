@@ -67,6 +67,10 @@ type Options[E any] struct {
 	Window *ratelimit.FixedWindow
 	// Now is the window's clock when Window is nil; nil means time.Now.
 	Now func() time.Time
+	// Clock, when set, returns the time of the request ctx on the window's
+	// clock, read once where the request entered, so the window does not
+	// read the clock again; nil means the window reads its own.
+	Clock func(ctx context.Context) time.Time
 	// HeadersOnEveryResponse sets the rate-limit headers on every counted
 	// response, not only on 429s (the API document promises them on errors only).
 	HeadersOnEveryResponse bool
@@ -153,7 +157,7 @@ func (g *Guard[E]) Admit(ctx context.Context, w http.ResponseWriter, r *http.Req
 	} else {
 		key = g.keys.get(clientPrefix, g.clientKey(r)).key
 	}
-	d := g.window.Allow(key)
+	d := g.allow(ctx, key)
 	if g.o.Counted != nil {
 		g.o.Counted(ctx, d)
 	}
@@ -166,6 +170,15 @@ func (g *Guard[E]) Admit(ctx context.Context, w http.ResponseWriter, r *http.Req
 	return ctx, nil
 }
 
+// allow counts the request ctx against key's window, at the request's
+// time when Options.Clock gives it.
+func (g *Guard[E]) allow(ctx context.Context, key string) ratelimit.Decision {
+	if g.o.Clock != nil {
+		return g.window.AllowAt(key, g.o.Clock(ctx))
+	}
+	return g.window.Allow(key)
+}
+
 func (g *Guard[E]) tooMany(ctx context.Context, name string, d ratelimit.Decision) any {
 	h := RateHeaders{Limit: int64(d.Limit), Remaining: int64(d.Remaining), Reset: ratelimit.ResetUnix(d.Reset)}
 	return g.b.TooManyRequests(name, g.envelope(ctx, http.StatusTooManyRequests, "too many requests"), h)
@@ -173,7 +186,7 @@ func (g *Guard[E]) tooMany(ctx context.Context, name string, d ratelimit.Decisio
 
 // refuse counts a request refused by the bearer check against its client.
 func (g *Guard[E]) refuse(ctx context.Context, r *http.Request, name, message string) any {
-	d := g.window.Allow(g.keys.get(clientPrefix, g.clientKey(r)).key)
+	d := g.allow(ctx, g.keys.get(clientPrefix, g.clientKey(r)).key)
 	if g.o.Counted != nil {
 		g.o.Counted(ctx, d)
 	}

@@ -355,3 +355,35 @@ func readJSON(resp *http.Response, dst any) error {
 type statusError struct{ status int }
 
 func (e *statusError) Error() string { return "token request answered " + http.StatusText(e.status) }
+
+// TestClockIsTheRequests: with Options.Clock, the window counts at the
+// request's reading and never reads Options.Now.
+func TestClockIsTheRequests(t *testing.T) {
+	for _, m := range mounts {
+		t.Run(m.name, func(t *testing.T) {
+			fake := clock.NewFake(t0)
+			var reads atomic.Int64
+			ts, _ := serverWith(t, m.mount, middleware.ServerOptions{
+				Verify: verify,
+				Now:    func() time.Time { reads.Add(1); return t0 },
+				Clock:  func(context.Context) time.Time { return fake.Now() },
+			})
+			limit := middleware.RateLimit.Requests
+			for i := range limit {
+				if resp := do(t, ts.URL, call{op: "rate", auth: "Bearer good-p1"}); resp.StatusCode != http.StatusOK {
+					t.Fatalf("request %d = %d; want 200", i+1, resp.StatusCode)
+				}
+			}
+			if resp := do(t, ts.URL, call{op: "rate", auth: "Bearer good-p1"}); resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("request over the limit = %d; want 429", resp.StatusCode)
+			}
+			fake.Advance(middleware.RateLimit.Window)
+			if resp := do(t, ts.URL, call{op: "rate", auth: "Bearer good-p1"}); resp.StatusCode != http.StatusOK {
+				t.Errorf("after the window on the request's clock = %d; want 200", resp.StatusCode)
+			}
+			if n := reads.Load(); n != 0 {
+				t.Errorf("Options.Now read %d times; want 0", n)
+			}
+		})
+	}
+}
