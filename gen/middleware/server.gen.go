@@ -85,9 +85,10 @@ func wrap(inner []api.StrictMiddlewareFunc, handler api.StrictHandlerFunc, opera
 }
 
 // HandlerWithOptions is api.HandlerWithOptions, except that the operations
-// without parameters are routed to si's methods directly: oapi-codegen's
-// wrapper builds a closure per request to run options.Middlewares, and
-// does nothing else for them.
+// with glue are routed to si's methods directly, their path parameters
+// bound here as oapi-codegen's wrapper binds a plain string (an empty one
+// is its error): the wrapper builds a closure per request to run
+// options.Middlewares, and binds through reflection.
 func HandlerWithOptions(si api.ServerInterface, options api.StdHTTPServerOptions) http.Handler {
 	if len(options.Middlewares) > 0 {
 		return api.HandlerWithOptions(si, options)
@@ -96,8 +97,22 @@ func HandlerWithOptions(si api.ServerInterface, options api.StdHTTPServerOptions
 	if m == nil {
 		m = http.NewServeMux()
 	}
+	if options.ErrorHandlerFunc == nil {
+		options.ErrorHandlerFunc = guard.RequestError // api.HandlerWithOptions's default
+	}
 	options.BaseRouter = guard.Routes(m, map[string]http.HandlerFunc{
-		"GET " + options.BaseURL + "/gold/rate":   si.GetGoldRate,
+		"GET " + options.BaseURL + "/gold/rate": si.GetGoldRate,
+		"GET " + options.BaseURL + "/user/info/{mobileNumber}": func(w http.ResponseWriter, r *http.Request) {
+			p0 := r.PathValue("mobileNumber")
+			if p0 == "" {
+				options.ErrorHandlerFunc(w, r, &api.InvalidParamFormatError{
+					Err:       fmt.Errorf("parameter '%s' is empty, can't bind its value", "mobileNumber"),
+					ParamName: "mobileNumber",
+				})
+				return
+			}
+			si.GetUserInfo(w, r, p0)
+		},
 		"POST " + options.BaseURL + "/auth/token": si.CreateAccessToken,
 	})
 	api.HandlerWithOptions(si, options)

@@ -95,9 +95,11 @@ type operation struct {
 	tooMany                  errResponse
 	result                   opResult // the success answer's Go types, for Ops
 	// direct: the server glue binds the request itself (see directGlue);
-	// pathArgs are then the path parameters' Go field names in path order.
-	direct   bool
-	pathArgs []string
+	// pathArgs are then the path parameters' Go field names in path order,
+	// pathNames their names in the spec.
+	direct    bool
+	pathArgs  []string
+	pathNames []string
 }
 
 // errResponse is a documented 401 or 429 response: a $ref to a components response.
@@ -345,7 +347,7 @@ func (m *model) readOperations(doc *openapi3.T, fail failFunc) error {
 			if op.params, err = readParams(item.Parameters, spec.Parameters, fail, place); err != nil {
 				return err
 			}
-			op.pathArgs, op.direct = directGlue(item.Parameters, spec.Parameters, spec.RequestBody, path)
+			op.pathNames, op.pathArgs, op.direct = directGlue(item.Parameters, spec.Parameters, spec.RequestBody, path)
 			if rb := spec.RequestBody; rb != nil && rb.Value != nil {
 				types := slices.Sorted(mapsKeys(rb.Value.Content))
 				if len(types) == 0 {
@@ -536,40 +538,40 @@ func paramRank(in string) int {
 // operation's request as oapi-codegen's strict handler would, with code
 // simple enough to hold to it: every parameter a plain string in the path
 // (no format, no x-go-name), and no body or only a form. It returns the path
-// parameters' field names in the order they appear in the path, which is the
-// order of api.ServerInterface's arguments. Other operations are left to
+// parameters' names and Go field names in the order they appear in the
+// path, which is the order of api.ServerInterface's arguments. Other operations are left to
 // oapi-codegen's strict handler.
-func directGlue(item, own openapi3.Parameters, body *openapi3.RequestBodyRef, path string) ([]string, bool) {
+func directGlue(item, own openapi3.Parameters, body *openapi3.RequestBodyRef, path string) (names, fields []string, ok bool) {
 	if body != nil {
 		if body.Value == nil || len(body.Value.Content) != 1 || body.Value.Content.Get("application/x-www-form-urlencoded") == nil {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	byName := map[string]bool{}
 	for _, list := range []openapi3.Parameters{item, own} {
 		for _, ref := range list {
 			if ref == nil || ref.Value == nil {
-				return nil, false
+				return nil, nil, false
 			}
 			p := ref.Value
 			if p.In != openapi3.ParameterInPath || len(p.Extensions) > 0 || p.Content != nil {
-				return nil, false
+				return nil, nil, false
 			}
 			if sc := p.Schema; sc != nil && (sc.Value == nil || !sc.Value.Type.Is("string") || sc.Value.Format != "") {
-				return nil, false
+				return nil, nil, false
 			}
 			byName[p.Name] = true
 		}
 	}
-	names := slices.Collect(mapsKeys(byName))
+	names = slices.Collect(mapsKeys(byName))
 	slices.SortFunc(names, func(a, b string) int {
 		return cmp.Compare(strings.Index(path, "{"+a+"}"), strings.Index(path, "{"+b+"}"))
 	})
-	fields := make([]string, len(names))
+	fields = make([]string, len(names))
 	for i, n := range names {
 		fields[i] = oapi.SchemaNameToTypeName(n)
 	}
-	return fields, true
+	return names, fields, true
 }
 
 func needsBearer(doc *openapi3.T, reqs openapi3.SecurityRequirements) bool {

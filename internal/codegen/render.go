@@ -319,19 +319,42 @@ func (m *model) strictServer(f *File, guardOf func(string) *Statement) {
 	)
 	f.Line()
 	comment(f, "HandlerWithOptions is api.HandlerWithOptions, except that the operations\n"+
-		"without parameters are routed to si's methods directly: oapi-codegen's\n"+
-		"wrapper builds a closure per request to run options.Middlewares, and\n"+
-		"does nothing else for them.")
+		"with glue are routed to si's methods directly, their path parameters\n"+
+		"bound here as oapi-codegen's wrapper binds a plain string (an empty one\n"+
+		"is its error): the wrapper builds a closure per request to run\n"+
+		"options.Middlewares, and binds through reflection.")
 	f.Func().Id("HandlerWithOptions").Params(Id("si").Add(m.api("ServerInterface")), Id("options").Add(m.api("StdHTTPServerOptions"))).Qual(pkgHTTP, "Handler").Block(
 		If(Len(Id("options").Dot("Middlewares")).Op(">").Lit(0)).Block(Return(m.api("HandlerWithOptions").Call(Id("si"), Id("options")))),
 		Id("m").Op(":=").Id("options").Dot("BaseRouter"),
 		If(Id("m").Op("==").Nil()).Block(Id("m").Op("=").Qual(pkgHTTP, "NewServeMux").Call()),
+		If(Id("options").Dot("ErrorHandlerFunc").Op("==").Nil()).Block(
+			Id("options").Dot("ErrorHandlerFunc").Op("=").Qual(pkgGuard, "RequestError").Comment("api.HandlerWithOptions's default")),
 		Id("options").Dot("BaseRouter").Op("=").Qual(pkgGuard, "Routes").Call(Id("m"), Map(String()).Qual(pkgHTTP, "HandlerFunc").Values(DictFunc(func(d Dict) {
 			for _, op := range m.ops {
-				if !op.direct || len(op.pathArgs) > 0 {
+				if !op.direct {
 					continue
 				}
-				d[Lit(op.method+" ").Op("+").Id("options").Dot("BaseURL").Op("+").Lit(op.path)] = Id("si").Dot(op.goName)
+				key := Lit(op.method+" ").Op("+").Id("options").Dot("BaseURL").Op("+").Lit(op.path)
+				if len(op.pathArgs) == 0 {
+					d[key] = Id("si").Dot(op.goName)
+					continue
+				}
+				d[key] = Func().Params(Id("w").Qual(pkgHTTP, "ResponseWriter"), Id("r").Op("*").Qual(pkgHTTP, "Request")).BlockFunc(func(g *Group) {
+					args := []Code{Id("w"), Id("r")}
+					for j, name := range op.pathNames {
+						arg := "p" + strconv.Itoa(j)
+						args = append(args, Id(arg))
+						g.Id(arg).Op(":=").Id("r").Dot("PathValue").Call(Lit(name))
+						g.If(Id(arg).Op("==").Lit("")).Block(
+							Id("options").Dot("ErrorHandlerFunc").Call(Id("w"), Id("r"), Op("&").Add(m.api("InvalidParamFormatError")).Values(Dict{
+								Id("ParamName"): Lit(name),
+								Id("Err"):       Qual("fmt", "Errorf").Call(Lit("parameter '%s' is empty, can't bind its value"), Lit(name)),
+							})),
+							Return(),
+						)
+					}
+					g.Id("si").Dot(op.goName).Call(args...)
+				})
 			}
 		}))),
 		m.api("HandlerWithOptions").Call(Id("si"), Id("options")),

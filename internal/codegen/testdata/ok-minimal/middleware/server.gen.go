@@ -82,9 +82,10 @@ func wrap(inner []api.StrictMiddlewareFunc, handler api.StrictHandlerFunc, opera
 }
 
 // HandlerWithOptions is api.HandlerWithOptions, except that the operations
-// without parameters are routed to si's methods directly: oapi-codegen's
-// wrapper builds a closure per request to run options.Middlewares, and
-// does nothing else for them.
+// with glue are routed to si's methods directly, their path parameters
+// bound here as oapi-codegen's wrapper binds a plain string (an empty one
+// is its error): the wrapper builds a closure per request to run
+// options.Middlewares, and binds through reflection.
 func HandlerWithOptions(si api.ServerInterface, options api.StdHTTPServerOptions) http.Handler {
 	if len(options.Middlewares) > 0 {
 		return api.HandlerWithOptions(si, options)
@@ -93,7 +94,23 @@ func HandlerWithOptions(si api.ServerInterface, options api.StdHTTPServerOptions
 	if m == nil {
 		m = http.NewServeMux()
 	}
-	options.BaseRouter = guard.Routes(m, map[string]http.HandlerFunc{"POST " + options.BaseURL + "/token": si.IssueToken})
+	if options.ErrorHandlerFunc == nil {
+		options.ErrorHandlerFunc = guard.RequestError // api.HandlerWithOptions's default
+	}
+	options.BaseRouter = guard.Routes(m, map[string]http.HandlerFunc{
+		"GET " + options.BaseURL + "/things/{id}": func(w http.ResponseWriter, r *http.Request) {
+			p0 := r.PathValue("id")
+			if p0 == "" {
+				options.ErrorHandlerFunc(w, r, &api.InvalidParamFormatError{
+					Err:       fmt.Errorf("parameter '%s' is empty, can't bind its value", "id"),
+					ParamName: "id",
+				})
+				return
+			}
+			si.GetThing(w, r, p0)
+		},
+		"POST " + options.BaseURL + "/token": si.IssueToken,
+	})
 	api.HandlerWithOptions(si, options)
 	return m
 }
