@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/url"
 	"path"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // slogLine is the request line as slog's TextHandler writes it.
@@ -95,6 +98,48 @@ func FuzzCanonical(f *testing.F) {
 		}
 		if got, want := canonical(p), c == p; got != want {
 			t.Errorf("canonical(%q) = %v; want %v (path.Clean gives %q)", p, got, want, c)
+		}
+	})
+}
+
+// FuzzNeedsQuoting holds the word-at-a-time scan to slog's rule, rune by
+// rune (FuzzRequestLine holds the line to slog itself).
+func FuzzNeedsQuoting(f *testing.F) {
+	for _, c := range lineCases {
+		f.Add(c.method + c.path + c.partner + c.errorCode)
+	}
+	for _, s := range []string{"abcdefgh", "abcdefg=", "abcdefg\"", "abcdefg ", "abcdefg~", "abcdefg\x7f", "!!!!!!!!!", "abcdefgh\xff", "a=bcdefghijklmnop", "\x00bcdefgh"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := len(s) == 0
+		for i := 0; i < len(s); {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r < utf8.RuneSelf && r != '\\' && (r <= ' ' || r == '=' || r == '"'):
+				want = true
+			case r >= utf8.RuneSelf && (r == utf8.RuneError || unicode.IsSpace(r) || !unicode.IsPrint(r)):
+				want = true
+			}
+			i += size
+		}
+		if got := needsQuoting(s); got != want {
+			t.Errorf("needsQuoting(%q) = %v; want %v", s, got, want)
+		}
+	})
+}
+
+// FuzzEscapedPath holds escapedPath to url.URL.EscapedPath.
+func FuzzEscapedPath(f *testing.F) {
+	for _, p := range []string{"/partner/gold/rate", "", "*", "/*", "/a b", "/a%2Fb", "/ü", "/a?b", "/$&+,/:;=@-_.~", "/\x00", "/a#b"} {
+		f.Add(p, "")
+		f.Add(p, p)
+	}
+	f.Add("/a/b", "/a%2Fb")
+	f.Fuzz(func(t *testing.T, path, raw string) {
+		u := &url.URL{Path: path, RawPath: raw}
+		if got, want := escapedPath(u), u.EscapedPath(); got != want {
+			t.Errorf("escapedPath(Path %q, RawPath %q) = %q; want %q", path, raw, got, want)
 		}
 	})
 }

@@ -367,7 +367,7 @@ func (s *Sandbox) finish(r *http.Request, ri *requestInfo, status int, start tim
 	}
 	end = time.Now()
 	if th, ok := h.(*textHandler); ok {
-		th.requestLine(end, r.Method, r.URL.EscapedPath(), status, ri.partner, end.Sub(start), ri.errorCode)
+		th.requestLine(end, r.Method, escapedPath(r.URL), status, ri.partner, end.Sub(start), ri.errorCode)
 		return end
 	}
 	// The handler directly, not Logger.LogAttrs: the logger would look up
@@ -375,7 +375,7 @@ func (s *Sandbox) finish(r *http.Request, ri *requestInfo, status int, start tim
 	line := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 	line.AddAttrs(
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.EscapedPath()),
+		slog.String("path", escapedPath(r.URL)),
 		slog.Int("status", status),
 		slog.String("partner", ri.partner),
 		slog.Duration("latency", end.Sub(start)),
