@@ -334,7 +334,7 @@ func (m *model) strictServer(f *File, guardOf func(string) *Statement) {
 				if !op.direct {
 					continue
 				}
-				key := Lit(op.method+" ").Op("+").Id("options").Dot("BaseURL").Op("+").Lit(op.path)
+				key := Lit(op.method + " ").Op("+").Id("options").Dot("BaseURL").Op("+").Lit(op.path)
 				if len(op.pathArgs) == 0 {
 					d[key] = Id("si").Dot(op.goName)
 					continue
