@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func TestDeadlinesRounded(t *testing.T) {
 	}
 	base := time.Unix(1000, 0)
 	inner := &deadlineConn{}
-	c := &limitedConn{Conn: inner, grain: int64(250 * time.Millisecond)}
+	c := &limitedConn{Conn: inner, grain: int64(250 * time.Millisecond), opened: base.UnixNano()}
 	for _, d := range []time.Time{
 		base.Add(5*time.Second + 10*time.Millisecond),  // set: 1005.25
 		base.Add(5*time.Second + 200*time.Millisecond), // same bucket: skipped
@@ -56,11 +57,13 @@ func TestDeadlinesRounded(t *testing.T) {
 		{},                                             // none: waits too
 		base.Add(2 * time.Second),                      // earlier: set, 1002
 		time.Unix(1, 0),                                // set: net/http's "a long time ago"
-		{},                                             // waits
+		base.Add(time.Second),                          // later: waits for 1 to fire
+		{},                                             // none, after one that passed before the connection opened: set
+		{},                                             // none again: nothing to set
 	} {
 		c.SetReadDeadline(d)
 	}
-	want := []time.Time{time.Unix(1005, 250e6), time.Unix(1002, 0), time.Unix(1, 0)}
+	want := []time.Time{time.Unix(1005, 250e6), time.Unix(1002, 0), time.Unix(1, 0), {}}
 	if len(inner.read) != len(want) {
 		t.Fatalf("read deadlines set %v; want %v", inner.read, want)
 	}
@@ -69,8 +72,8 @@ func TestDeadlinesRounded(t *testing.T) {
 			t.Errorf("read deadline %d = %v; want %v (never earlier than asked)", i, inner.read[i], want[i])
 		}
 	}
-	if c.readDL.want != 0 || c.readDL.armed != int64(time.Second) {
-		t.Errorf("read deadline asked %d, set %d; want none asked, 1s set", c.readDL.want, c.readDL.armed)
+	if c.readDL.want != 0 || c.readDL.armed != 0 {
+		t.Errorf("read deadline asked %d, set %d; want none asked, none set", c.readDL.want, c.readDL.armed)
 	}
 	c.SetWriteDeadline(base)
 	c.SetWriteDeadline(base)
@@ -114,7 +117,7 @@ func TestDeadlinesNeverEarly(t *testing.T) {
 		t.Fatal("accept failed")
 	}
 	defer peer.Close()
-	c := &limitedConn{Conn: raw, grain: int64(10 * time.Millisecond)}
+	c := &limitedConn{Conn: raw, grain: int64(10 * time.Millisecond), opened: time.Now().UnixNano()}
 	defer raw.Close() // not c.Close: c belongs to no limiter here
 
 	// Later: the read waits for data sent after the first deadline.
@@ -157,6 +160,18 @@ func TestDeadlinesNeverEarly(t *testing.T) {
 		t.Fatalf("read after a later deadline = %d, %v; want the byte", n, err)
 	}
 
+	// A past deadline, then none (net/http's abort of a background read):
+	// the next read waits for its data.
+	c.SetReadDeadline(time.Unix(1, 0))
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read with a past deadline: %v; want a timeout", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	go func() { time.Sleep(300 * time.Millisecond); peer.Write([]byte("d")) }()
+	if n, err := c.Read(buf); n != 1 || err != nil || buf[0] != 'd' {
+		t.Fatalf("read after the past deadline was taken away = %d, %v; want the byte sent at 300 ms", n, err)
+	}
+
 	// Writes: a deadline moved later does not cut a write blocked on a full
 	// buffer at the earlier one; every byte arrives.
 	c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
@@ -173,5 +188,46 @@ func TestDeadlinesNeverEarly(t *testing.T) {
 	}
 	if n := <-got; n != len(payload) {
 		t.Fatalf("peer read %d bytes; want %d", n, len(payload))
+	}
+}
+
+// TestCloseIdleTakesTheLongestIdle: connections that went idle are closed
+// in the order they went idle (their place in idleSeq, no clock), and a new
+// one that has sent nothing is left alone for freshGrace.
+func TestCloseIdleTakesTheLongestIdle(t *testing.T) {
+	l := newConnLimiter(nil, 4)
+	open := func() *limitedConn {
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		l.slots <- struct{}{}
+		c := l.open(a)
+		l.track(c, http.StateNew)
+		return c
+	}
+	first, second, third, fresh := open(), open(), open(), open()
+	for _, c := range []*limitedConn{first, second, third} {
+		l.track(c, http.StateActive)
+	}
+	for _, c := range []*limitedConn{second, first, third} { // the order they go idle
+		l.track(c, http.StateIdle)
+	}
+	closed := func(c *limitedConn) bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.closed
+	}
+	order := []*limitedConn{second, first, third}
+	for i := range order {
+		if !l.closeIdle() {
+			t.Fatalf("closeIdle %d: closed nothing; want the longest-idle connection", i+1)
+		}
+		for j, c := range order {
+			if got, want := closed(c), j <= i; got != want {
+				t.Errorf("after closeIdle %d: connection that went idle %d. closed = %v; want %v", i+1, j+1, got, want)
+			}
+		}
+	}
+	if l.closeIdle() || closed(fresh) {
+		t.Error("closeIdle closed a connection that connected within freshGrace and sent nothing")
 	}
 }
