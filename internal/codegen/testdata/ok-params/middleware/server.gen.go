@@ -81,9 +81,10 @@ func wrap(inner []api.StrictMiddlewareFunc, handler api.StrictHandlerFunc, opera
 }
 
 // HandlerWithOptions is api.HandlerWithOptions, except that the operations
-// without parameters are routed to si's methods directly: oapi-codegen's
-// wrapper builds a closure per request to run options.Middlewares, and
-// does nothing else for them.
+// with glue are routed to si's methods directly, their path parameters
+// bound here as oapi-codegen's wrapper binds a plain string (an empty one
+// is its error): the wrapper builds a closure per request to run
+// options.Middlewares, and binds through reflection.
 func HandlerWithOptions(si api.ServerInterface, options api.StdHTTPServerOptions) http.Handler {
 	if len(options.Middlewares) > 0 {
 		return api.HandlerWithOptions(si, options)
@@ -91,6 +92,9 @@ func HandlerWithOptions(si api.ServerInterface, options api.StdHTTPServerOptions
 	m := options.BaseRouter
 	if m == nil {
 		m = http.NewServeMux()
+	}
+	if options.ErrorHandlerFunc == nil {
+		options.ErrorHandlerFunc = guard.RequestError // api.HandlerWithOptions's default
 	}
 	options.BaseRouter = guard.Routes(m, map[string]http.HandlerFunc{"POST " + options.BaseURL + "/token": si.IssueToken})
 	api.HandlerWithOptions(si, options)
