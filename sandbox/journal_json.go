@@ -7,15 +7,33 @@ import (
 	"unicode/utf8"
 )
 
-// appendJSON appends e as encoding/json would encode it (the same fields,
-// omissions and escaping), without reflection: a journal stream encodes
-// every request it sends, and encoding/json took several microseconds per
-// entry. TestEntryJSON holds the two to the same output.
+// entryEncoder appends entries as encoding/json would encode them (the
+// same fields, omissions and escaping), without reflection: a journal
+// stream encodes every request it sends, and encoding/json took several
+// microseconds per entry. An encoder serves one goroutine (a stream, or one
+// list answer) and keeps what repeats from one entry to the next: the
+// formatted second of each time field and the last answer body's JSON.
+// TestEntryJSON and FuzzEntryJSON hold it to encoding/json.
+type entryEncoder struct {
+	time, clock, reset timeCache
+	names              []string // a header object's names, sorted
+	body               string   // the last answer body encoded, and its JSON
+	bodyJSON           []byte
+}
+
+// appendJSON appends e's JSON (a fresh encoder, for tests and one-offs).
 func (e *Entry) appendJSON(b []byte) []byte {
+	var enc entryEncoder
+	return enc.entry(b, e)
+}
+
+func (enc *entryEncoder) entry(b []byte, e *Entry) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, e.Seq, 10)
-	b = appendTimeField(b, "time", e.Time)
-	b = appendTimeField(b, "clock", e.Clock)
+	b = append(b, `,"time":`...)
+	b = enc.time.append(b, e.Time)
+	b = append(b, `,"clock":`...)
+	b = enc.clock.append(b, e.Clock)
 	b = appendStringField(b, "method", e.Method, false)
 	b = appendStringField(b, "path", e.Path, false)
 	b = appendStringField(b, "operation", e.Operation, true)
@@ -37,33 +55,81 @@ func (e *Entry) appendJSON(b []byte) []byte {
 		b = strconv.AppendInt(b, int64(*e.Remaining), 10)
 	}
 	if e.Reset != nil {
-		b = appendTimeField(b, "reset", *e.Reset)
+		b = append(b, `,"reset":`...)
+		b = enc.reset.append(b, *e.Reset)
 	}
 	b = append(b, `,"request":`...)
-	b = e.Request.appendJSON(b)
+	b = enc.message(b, &e.Request, false)
 	b = append(b, `,"response":`...)
-	b = e.Response.appendJSON(b)
+	b = enc.message(b, &e.Response, true)
 	return append(b, '}')
 }
 
-func (m *Message) appendJSON(b []byte) []byte {
+// message appends m. An answer's body is mostly the one before it again
+// (the same constant answer): its JSON is reused when the text is equal.
+func (enc *entryEncoder) message(b []byte, m *Message, answer bool) []byte {
 	b = append(b, '{')
 	mark := len(b)
 	if !m.Headers.IsZero() {
 		b = append(b, `"headers":`...)
-		b = m.Headers.appendJSON(b)
+		b = enc.headers(b, m.Headers)
 	}
 	if m.Body != "" {
 		if len(b) > mark {
 			b = append(b, ',')
 		}
 		b = append(b, `"body":`...)
-		b = appendJSONString(b, m.Body)
+		switch {
+		case !answer:
+			b = appendJSONString(b, m.Body)
+		case m.Body == enc.body:
+			b = append(b, enc.bodyJSON...)
+		default:
+			start := len(b)
+			b = appendJSONString(b, m.Body)
+			enc.body, enc.bodyJSON = m.Body, append(enc.bodyJSON[:0], b[start:]...)
+		}
 	}
 	return append(b, '}')
 }
 
-// appendJSON writes the fields as an object sorted by name, as
+// headers appends h as an object sorted by name, as encoding/json writes a
+// map (a repeated name keeps its last value).
+func (enc *entryEncoder) headers(b []byte, h Headers) []byte {
+	if h.h != nil {
+		// A header map, redacted as it is written.
+		names := enc.names[:0]
+		for k := range h.h {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		b = append(b, '{')
+		for i, k := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, redactValue(k, h.h[k]))
+		}
+		clear(names) // keep no strings of past requests alive
+		enc.names = names[:0]
+		return append(b, '}')
+	}
+	return h.appendJSON(b)
+}
+
+func appendStringField(b []byte, name, v string, omitEmpty bool) []byte {
+	if omitEmpty && v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, v)
+}
+
+// appendJSON writes kv fields as an object sorted by name, as
 // encoding/json writes a map (a repeated name keeps its last value).
 func (h Headers) appendJSON(b []byte) []byte {
 	idx := make([]int, 0, len(h.kv)/2)
@@ -96,22 +162,40 @@ func (h Headers) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func appendStringField(b []byte, name, v string, omitEmpty bool) []byte {
-	if omitEmpty && v == "" {
-		return b
-	}
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	return appendJSONString(b, v)
+// timeCache appends a time as encoding/json does (RFC 3339 with
+// nanoseconds, quoted), formatting its second and zone only when they
+// differ from the last time's: formatting the whole time was a third of an
+// entry's encoding, and a stream's entries mostly share their second.
+type timeCache struct {
+	sec    int64
+	loc    *time.Location
+	prefix []byte // `"2006-01-02T15:04:05`
+	zone   []byte // `Z07:00"`
 }
 
-func appendTimeField(b []byte, name string, t time.Time) []byte {
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':', '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
+func (c *timeCache) append(b []byte, t time.Time) []byte {
+	// A location and a second fix the date, the time of day and the offset.
+	if sec, loc := t.Unix(), t.Location(); c.prefix == nil || sec != c.sec || loc != c.loc {
+		c.prefix = t.AppendFormat(append(c.prefix[:0], '"'), "2006-01-02T15:04:05")
+		c.zone = append(t.AppendFormat(c.zone[:0], "Z07:00"), '"')
+		c.sec, c.loc = sec, loc
+	}
+	b = append(b, c.prefix...)
+	if ns := t.Nanosecond(); ns != 0 {
+		// ".999999999": nine digits, trailing zeros dropped.
+		var d [10]byte
+		d[0] = '.'
+		for i := 9; i > 0; i-- {
+			d[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, d[:n]...)
+	}
+	return append(b, c.zone...)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -9,38 +9,80 @@ import (
 	"time"
 )
 
-func jsonEntry(s string) Entry {
+// jsonEntry is an entry with s in every string field, its header fields
+// as journalHeaders keeps them (maps, redacted when read) or, with
+// flattened, as redactHeaders flattens them (what encoding/json is given).
+func jsonEntry(s string, flattened bool) Entry {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
 	rem := 7
+	headers := journalHeaders
+	if flattened {
+		headers = redactHeaders
+	}
 	return Entry{
 		Seq: 42, Time: t0, Clock: t0.Add(time.Hour), Method: "GET", Path: "/partner/" + s,
 		Operation: "getGoldRate", Partner: s, Client: "127.0.0.1", Status: 429, LatencyMicros: 123,
 		ErrorCode: s, Error: s, Control: "fault 1: " + s, Limit: 10, Remaining: &rem, Reset: &t0,
-		Request:  Message{Headers: redactHeaders(http.Header{"X-" + s: {s, s}, "Authorization": {"Bearer " + s}, "A": {s}}), Body: s},
-		Response: Message{Headers: redactHeaders(http.Header{"Content-Type": {"application/json"}})},
+		Request: Message{Headers: headers(http.Header{"X-" + s: {s, s}, "Authorization": {"Bearer " + s},
+			"A": {s}, "Cookie": {s}, "Proxy-Authorization": {"Basic " + s}}), Body: s},
+		Response: Message{Headers: headers(http.Header{"Content-Type": {"application/json"}, "Set-Cookie": {s}}), Body: s},
 	}
 }
 
 var jsonSeeds = []string{"", "plain", `quote " and \ backslash`, "<script>&amp;</script>", "tab\tnew\nline\rcr\b\f\x00\x1f\x7f",
 	"bad utf-8 \xff\xfe end", "line\u2028para\u2029", "é日本🙂", "\xed\xa0\x80 surrogate"}
 
-// appendJSON writes what encoding/json writes.
+// The encoder writes what encoding/json writes, for one entry and for a
+// run of entries through one encoder (its cached second and answer body).
 func TestEntryJSON(t *testing.T) {
 	for _, s := range jsonSeeds {
-		checkEntryJSON(t, jsonEntry(s))
+		checkEntryJSON(t, s)
 	}
-	checkEntryJSON(t, Entry{}) // every optional field absent
+	var zero Entry // every optional field absent
+	checkEncoded(t, &entryEncoder{}, zero, zero)
+	var enc entryEncoder
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		berlin = time.FixedZone("CET", 3600)
+	}
+	for i, d := range []time.Duration{0, 1, 10, 120, 999_999_999, time.Second, time.Second + 5, time.Hour, -time.Hour, 0} {
+		for j, loc := range []*time.Location{time.UTC, time.Local, berlin, time.FixedZone("", -(5*3600 + 30*60)), time.FixedZone("odd", 3600+7)} {
+			e, flat := jsonEntry(jsonSeeds[(i+j)%len(jsonSeeds)], false), jsonEntry(jsonSeeds[(i+j)%len(jsonSeeds)], true)
+			e.Time, e.Clock, *e.Reset = t0.Add(d).In(loc), t0.Add(d+time.Duration(j)).In(loc), t0.Add(time.Duration(i)*time.Second)
+			flat.Time, flat.Clock, flat.Reset = e.Time, e.Clock, e.Reset
+			checkEncoded(t, &enc, e, flat)
+		}
+	}
 }
 
-func checkEntryJSON(t *testing.T, e Entry) {
+// checkEntryJSON checks the entry with s in it through a fresh encoder and
+// twice through one (its caches hit the second time).
+func checkEntryJSON(t *testing.T, s string) {
 	t.Helper()
-	want, err := json.Marshal(e)
+	e, flat := jsonEntry(s, false), jsonEntry(s, true)
+	checkEncoded(t, &entryEncoder{}, e, flat)
+	var enc entryEncoder
+	checkEncoded(t, &enc, e, flat)
+	checkEncoded(t, &enc, e, flat)
+	if got, want := string(e.appendJSON(nil)), string(enc.entry(nil, &e)); got != want {
+		t.Errorf("Entry.appendJSON =\n%s\nthe encoder =\n%s", got, want)
+	}
+}
+
+// checkEncoded holds enc's encoding of e to encoding/json's of flat (e
+// with its headers flattened and redacted as redactHeaders does).
+func checkEncoded(t *testing.T, enc *entryEncoder, e, flat Entry) {
+	t.Helper()
+	want, err := json.Marshal(flat)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := e.appendJSON(nil)
-	if !bytes.Equal(got, want) {
-		t.Errorf("appendJSON =\n%s\nencoding/json =\n%s", got, want)
+	if got := enc.entry(nil, &e); !bytes.Equal(got, want) {
+		t.Errorf("the encoder =\n%s\nencoding/json =\n%s", got, want)
+	}
+	if got, err := json.Marshal(e); err != nil || !bytes.Equal(got, want) { // Headers.MarshalJSON of a map
+		t.Errorf("encoding/json of the journal's entry =\n%s (%v)\nof the flattened one =\n%s", got, err, want)
 	}
 }
 
@@ -48,19 +90,47 @@ func FuzzEntryJSON(f *testing.F) {
 	for _, s := range jsonSeeds {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) { checkEntryJSON(t, jsonEntry(s)) })
+	f.Fuzz(func(t *testing.T, s string) { checkEntryJSON(t, s) })
+}
+
+// timeCache writes what encoding/json writes for any time of years 0 to
+// 9999 in any zone, cached or not: the second time of each pair is the
+// first moved by delta, so it often shares the first one's second.
+func FuzzTimeJSON(f *testing.F) {
+	f.Add(int64(1767323045), int64(600), int64(0), int32(0))
+	f.Add(int64(1767323045), int64(0), int64(999_999_999), int32(3600))
+	f.Add(int64(1767323045), int64(123_456_789), int64(1_000_000_000), int32(-19800))
+	f.Add(int64(-62135596800), int64(1), int64(-2), int32(7))
+	f.Add(int64(253402300799), int64(999_999_999), int64(1), int32(-1))
+	f.Fuzz(func(t *testing.T, sec, nsec, delta int64, offset int32) {
+		loc := time.UTC
+		if offset != 0 {
+			loc = time.FixedZone("z", int(offset%(24*3600)))
+		}
+		var c timeCache
+		for _, tm := range []time.Time{time.Unix(sec, nsec).In(loc), time.Unix(sec, nsec).Add(time.Duration(delta)).In(loc)} {
+			want, err := json.Marshal(tm)
+			if err != nil {
+				continue // outside what encoding/json encodes
+			}
+			if got := c.append(nil, tm); !bytes.Equal(got, want) {
+				t.Fatalf("timeCache(%v) = %s; encoding/json %s", tm, got, want)
+			}
+		}
+	})
 }
 
 // BenchmarkEntryJSON is what an open journal stream costs per request it
 // sends: one entry (a 429 with headers) encoded, by appendJSON and, for
 // comparison, encoding/json.
 func BenchmarkEntryJSON(b *testing.B) {
-	e := jsonEntry("cljmwgeu10000g5fvztn2mrvn")
+	e := jsonEntry("cljmwgeu10000g5fvztn2mrvn", false)
 	b.Run("appendJSON", func(b *testing.B) {
 		b.ReportAllocs()
 		var buf []byte
+		var enc entryEncoder
 		for b.Loop() {
-			buf = e.appendJSON(buf[:0])
+			buf = enc.entry(buf[:0], &e)
 		}
 	})
 	b.Run("encoding-json", func(b *testing.B) {
@@ -103,6 +173,13 @@ func TestRedactHeadersAsBefore(t *testing.T) {
 				want, _ := json.Marshal(redactHeadersBefore(h))
 				if !bytes.Equal(got, want) {
 					t.Errorf("redactHeaders(%q) = %s; want %s", h, got, want)
+				}
+				var enc entryEncoder
+				if got := enc.headers(nil, journalHeaders(h)); !bytes.Equal(got, want) {
+					t.Errorf("journalHeaders(%q), encoded = %s; want %s", h, got, want)
+				}
+				if got, want := journalHeaders(h).Get(k), redactHeadersBefore(h).Get(k); got != want {
+					t.Errorf("journalHeaders(%q).Get(%q) = %q; want %q", h, k, got, want)
 				}
 			}
 		}
