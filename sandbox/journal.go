@@ -463,13 +463,12 @@ func redactValue(k string, vs []string) string {
 	} else {
 		v = strings.Join(vs, ", ")
 	}
-	name := ""
-	switch len(k) { // canonicalizing keeps the length: only these can match
-	case len("Authorization"), len("Proxy-Authorization"), len("Cookie"), len("Set-Cookie"):
-		name = http.CanonicalHeaderKey(k)
-	}
-	switch name {
-	case "Authorization", "Proxy-Authorization":
+	// As http.CanonicalHeaderKey(k) == name, without its scan of every
+	// other field's name: a name of the same length can differ only in
+	// the case of its ASCII letters.
+	is := func(name string) bool { return len(k) == len(name) && (k == name || strings.EqualFold(k, name)) }
+	switch {
+	case is("Authorization"), is("Proxy-Authorization"):
 		scheme, _, _ := strings.Cut(v, " ")
 		switch {
 		case scheme == "Bearer":
@@ -479,7 +478,7 @@ func redactValue(k string, vs []string) string {
 		default:
 			return strings.TrimSpace(scheme + " [redacted]")
 		}
-	case "Cookie", "Set-Cookie":
+	case is("Cookie"), is("Set-Cookie"):
 		return "[redacted]"
 	}
 	return v

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -16,7 +17,7 @@ import (
 // TestEntryJSON and FuzzEntryJSON hold it to encoding/json.
 type entryEncoder struct {
 	time, clock, reset timeCache
-	names              []string // a header object's names, sorted
+	fields             []field // a header map's fields, sorted by name
 	body               string   // the last answer body encoded, and its JSON
 	bodyJSON           []byte
 }
@@ -98,25 +99,30 @@ func (enc *entryEncoder) message(b []byte, m *Message, answer bool) []byte {
 func (enc *entryEncoder) headers(b []byte, h Headers) []byte {
 	if h.h != nil {
 		// A header map, redacted as it is written.
-		names := enc.names[:0]
-		for k := range h.h {
-			names = append(names, k)
+		fields := enc.fields[:0]
+		for k, vs := range h.h {
+			fields = append(fields, field{k, vs})
 		}
-		slices.Sort(names)
+		slices.SortFunc(fields, func(x, y field) int { return strings.Compare(x.name, y.name) })
 		b = append(b, '{')
-		for i, k := range names {
+		for i, f := range fields {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = appendJSONString(b, f.name)
 			b = append(b, ':')
-			b = appendJSONString(b, redactValue(k, h.h[k]))
+			b = appendJSONString(b, redactValue(f.name, f.values))
 		}
-		clear(names) // keep no strings of past requests alive
-		enc.names = names[:0]
+		clear(fields) // keep nothing of past requests alive
+		enc.fields = fields[:0]
 		return append(b, '}')
 	}
 	return h.appendJSON(b)
+}
+
+type field struct {
+	name   string
+	values []string
 }
 
 func appendStringField(b []byte, name, v string, omitEmpty bool) []byte {

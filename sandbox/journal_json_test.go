@@ -167,7 +167,8 @@ func redactHeadersBefore(h http.Header) Headers {
 // redactHeaders redacts as it did before its fast paths.
 func TestRedactHeadersAsBefore(t *testing.T) {
 	for _, v := range []string{"", "Bearer", "Bearer x.y.z", "bearer x", "Basic dXNlcjpwYXNz", "Bearer  x", " Bearer x", "a.b.c", "VeryLongSchemeName123 x", "Digest a=b", "Bearer\tx"} {
-		for _, k := range []string{"Authorization", "authorization", "AUTHORIZATION", "Proxy-Authorization", "proxy-authorization", "Cookie", "cookie", "Set-Cookie", "set-cookie", "X-Authorizatio", "Authorization ", "Content-Type"} {
+		for _, k := range []string{"Authorization", "authorization", "AUTHORIZATION", "Proxy-Authorization", "proxy-authorization", "Cookie", "cookie", "Set-Cookie", "set-cookie", "X-Authorizatio", "Authorization ", "Content-Type",
+			"AuthoriZation", "cOOKIE", "Coo\u212aie", "Coo\u212ae", "\u017fet-Cookie", "\u017fet-Cooki", "Cache-Control", "Content-Length"} {
 			for _, h := range []http.Header{{k: {v}}, {k: {v, "second"}}} {
 				got, _ := json.Marshal(redactHeaders(h))
 				want, _ := json.Marshal(redactHeadersBefore(h))
