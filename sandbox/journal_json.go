@@ -18,7 +18,7 @@ import (
 type entryEncoder struct {
 	time, clock, reset timeCache
 	fields             []field // a header map's fields, sorted by name
-	body               string   // the last answer body encoded, and its JSON
+	body               string  // the last answer body encoded, and its JSON
 	bodyJSON           []byte
 }
 
