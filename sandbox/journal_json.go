@@ -1,8 +1,8 @@
 package sandbox
 
 import (
+	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,14 +12,74 @@ import (
 // same fields, omissions and escaping), without reflection: a journal
 // stream encodes every request it sends, and encoding/json took several
 // microseconds per entry. An encoder serves one goroutine (a stream, or one
-// list answer) and keeps what repeats from one entry to the next: the
-// formatted second of each time field and the last answer body's JSON.
-// TestEntryJSON and FuzzEntryJSON hold it to encoding/json.
+// list answer) and keeps what repeats from one entry to the next, which
+// under load is most of an entry: the formatted second of each time field,
+// the JSON of the last value of each string field that repeats (method,
+// path, operation, partner, client, the answer's body) and of the last
+// header object of the request and of the answer. TestEntryJSON and
+// FuzzEntryJSON hold it to encoding/json.
 type entryEncoder struct {
-	time, clock, reset timeCache
-	fields             []field // a header map's fields, sorted by name
-	body               string  // the last answer body encoded, and its JSON
-	bodyJSON           []byte
+	time, clock, reset                       timeCache
+	method, path, operation, partner, client lastString
+	body                                     lastString // the answer's
+	requestHeaders, responseHeaders          lastHeaders
+	fields                                   []field // a header map's fields, sorted by name
+}
+
+// lastString is the last string a field had, with its JSON.
+type lastString struct {
+	s    string
+	json []byte
+}
+
+// append appends s's JSON (made again only when s is not the last string).
+func (c *lastString) append(b []byte, s string) []byte {
+	if s != c.s || c.json == nil {
+		c.s, c.json = s, appendJSONString(c.json[:0], s)
+	}
+	return append(b, c.json...)
+}
+
+// appendField appends `,"name":` and s's JSON; nothing for an empty s
+// with omitEmpty.
+func (c *lastString) appendField(b []byte, name string, s string, omitEmpty bool) []byte {
+	if omitEmpty && s == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return c.append(b, s)
+}
+
+// lastHeaders is the last header object a map made: its fields, each with
+// its one value as redacted, and its JSON.
+type lastHeaders struct {
+	fields []shownField
+	json   []byte
+}
+
+type shownField struct{ name, value string }
+
+// same reports that h makes the object c holds: the same names, each with
+// one value that redacts to the same string.
+func (c *lastHeaders) same(h http.Header) bool {
+	if c.json == nil || len(h) != len(c.fields) {
+		return false
+	}
+	for k, vs := range h {
+		if len(vs) != 1 {
+			return false
+		}
+		i := 0
+		for i < len(c.fields) && c.fields[i].name != k {
+			i++
+		}
+		if i == len(c.fields) || c.fields[i].value != redactValue(k, vs) {
+			return false
+		}
+	}
+	return true // as many names, all distinct, each found with its value
 }
 
 // appendJSON appends e's JSON (a fresh encoder, for tests and one-offs).
@@ -30,94 +90,104 @@ func (e *Entry) appendJSON(b []byte) []byte {
 
 func (enc *entryEncoder) entry(b []byte, e *Entry) []byte {
 	b = append(b, `{"seq":`...)
-	b = strconv.AppendUint(b, e.Seq, 10)
+	b = appendUint(b, e.Seq)
 	b = append(b, `,"time":`...)
 	b = enc.time.append(b, e.Time)
 	b = append(b, `,"clock":`...)
 	b = enc.clock.append(b, e.Clock)
-	b = appendStringField(b, "method", e.Method, false)
-	b = appendStringField(b, "path", e.Path, false)
-	b = appendStringField(b, "operation", e.Operation, true)
-	b = appendStringField(b, "partner", e.Partner, true)
-	b = appendStringField(b, "client", e.Client, false)
+	b = enc.method.appendField(b, "method", e.Method, false)
+	b = enc.path.appendField(b, "path", e.Path, false)
+	b = enc.operation.appendField(b, "operation", e.Operation, true)
+	b = enc.partner.appendField(b, "partner", e.Partner, true)
+	b = enc.client.appendField(b, "client", e.Client, false)
 	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = appendInt(b, int64(e.Status))
 	b = append(b, `,"latencyMicros":`...)
-	b = strconv.AppendInt(b, e.LatencyMicros, 10)
+	b = appendInt(b, e.LatencyMicros)
 	b = appendStringField(b, "errorCode", e.ErrorCode, true)
 	b = appendStringField(b, "error", e.Error, true)
 	b = appendStringField(b, "control", e.Control, true)
 	if e.Limit != 0 {
 		b = append(b, `,"limit":`...)
-		b = strconv.AppendInt(b, int64(e.Limit), 10)
+		b = appendInt(b, int64(e.Limit))
 	}
 	if e.Remaining != nil {
 		b = append(b, `,"remaining":`...)
-		b = strconv.AppendInt(b, int64(*e.Remaining), 10)
+		b = appendInt(b, int64(*e.Remaining))
 	}
 	if e.Reset != nil {
 		b = append(b, `,"reset":`...)
 		b = enc.reset.append(b, *e.Reset)
 	}
 	b = append(b, `,"request":`...)
-	b = enc.message(b, &e.Request, false)
+	b = enc.message(b, &e.Request, &enc.requestHeaders, nil)
 	b = append(b, `,"response":`...)
-	b = enc.message(b, &e.Response, true)
+	b = enc.message(b, &e.Response, &enc.responseHeaders, &enc.body)
 	return append(b, '}')
 }
 
-// message appends m. An answer's body is mostly the one before it again
-// (the same constant answer): its JSON is reused when the text is equal.
-func (enc *entryEncoder) message(b []byte, m *Message, answer bool) []byte {
+// message appends m; body, if not nil, caches its body's JSON.
+func (enc *entryEncoder) message(b []byte, m *Message, headers *lastHeaders, body *lastString) []byte {
 	b = append(b, '{')
 	mark := len(b)
 	if !m.Headers.IsZero() {
 		b = append(b, `"headers":`...)
-		b = enc.headers(b, m.Headers)
+		b = enc.headers(b, m.Headers, headers)
 	}
 	if m.Body != "" {
 		if len(b) > mark {
 			b = append(b, ',')
 		}
 		b = append(b, `"body":`...)
-		switch {
-		case !answer:
+		if body != nil {
+			b = body.append(b, m.Body)
+		} else {
 			b = appendJSONString(b, m.Body)
-		case m.Body == enc.body:
-			b = append(b, enc.bodyJSON...)
-		default:
-			start := len(b)
-			b = appendJSONString(b, m.Body)
-			enc.body, enc.bodyJSON = m.Body, append(enc.bodyJSON[:0], b[start:]...)
 		}
 	}
 	return append(b, '}')
 }
 
 // headers appends h as an object sorted by name, as encoding/json writes a
-// map (a repeated name keeps its last value).
-func (enc *entryEncoder) headers(b []byte, h Headers) []byte {
-	if h.h != nil {
-		// A header map, redacted as it is written.
-		fields := enc.fields[:0]
-		for k, vs := range h.h {
-			fields = append(fields, field{k, vs})
-		}
-		slices.SortFunc(fields, func(x, y field) int { return strings.Compare(x.name, y.name) })
-		b = append(b, '{')
-		for i, f := range fields {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, f.name)
-			b = append(b, ':')
-			b = appendJSONString(b, redactValue(f.name, f.values))
-		}
-		clear(fields) // keep nothing of past requests alive
-		enc.fields = fields[:0]
-		return append(b, '}')
+// map (a repeated name keeps its last value). A header map's object is
+// kept in last, and reused while maps make the same one.
+func (enc *entryEncoder) headers(b []byte, h Headers, last *lastHeaders) []byte {
+	if h.h == nil {
+		return h.appendJSON(b)
 	}
-	return h.appendJSON(b)
+	if last.same(h.h) {
+		return append(b, last.json...)
+	}
+	// A header map, redacted as it is written.
+	fields := enc.fields[:0]
+	for k, vs := range h.h {
+		fields = append(fields, field{k, vs})
+	}
+	slices.SortFunc(fields, func(x, y field) int { return strings.Compare(x.name, y.name) })
+	start := len(b)
+	b = append(b, '{')
+	shown, cacheable := last.fields[:0], true
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v := redactValue(f.name, f.values)
+		b = appendJSONString(b, f.name)
+		b = append(b, ':')
+		b = appendJSONString(b, v)
+		shown = append(shown, shownField{f.name, v})
+		cacheable = cacheable && len(f.values) == 1
+	}
+	b = append(b, '}')
+	clear(fields) // keep nothing of past requests alive
+	enc.fields = fields[:0]
+	last.fields = shown
+	if cacheable {
+		last.json = append(last.json[:0], b[start:]...)
+	} else {
+		last.json = nil
+	}
+	return b
 }
 
 type field struct {
@@ -187,14 +257,17 @@ func (c *timeCache) append(b []byte, t time.Time) []byte {
 		c.sec, c.loc = sec, loc
 	}
 	b = append(b, c.prefix...)
-	if ns := t.Nanosecond(); ns != 0 {
+	if ns := uint64(t.Nanosecond()); ns != 0 {
 		// ".999999999": nine digits, trailing zeros dropped.
 		var d [10]byte
 		d[0] = '.'
-		for i := 9; i > 0; i-- {
-			d[i] = byte('0' + ns%10)
-			ns /= 10
+		for i := 9; i > 1; i -= 2 {
+			q := ns / 100
+			r := (ns - q*100) * 2
+			d[i-1], d[i] = digitPairs[r], digitPairs[r+1]
+			ns = q
 		}
+		d[1] = byte('0' + ns)
 		n := 10
 		for d[n-1] == '0' {
 			n--
@@ -202,6 +275,42 @@ func (c *timeCache) append(b []byte, t time.Time) []byte {
 		b = append(b, d[:n]...)
 	}
 	return append(b, c.zone...)
+}
+
+// digitPairs is "00" to "99".
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// appendUint appends v in decimal, as strconv.AppendUint(b, v, 10) does,
+// two digits at a time into a buffer on the stack: strconv's general path
+// was a tenth of an entry's encoding.
+func appendUint(b []byte, v uint64) []byte {
+	var d [20]byte
+	i := len(d)
+	for v >= 100 {
+		q := v / 100
+		r := (v - q*100) * 2
+		i -= 2
+		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+		v = q
+	}
+	if v >= 10 {
+		i -= 2
+		d[i], d[i+1] = digitPairs[v*2], digitPairs[v*2+1]
+	} else {
+		i--
+		d[i] = byte('0' + v)
+	}
+	return append(b, d[i:]...)
+}
+
+// appendInt appends v in decimal, as strconv.AppendInt(b, v, 10) does.
+func appendInt(b []byte, v int64) []byte {
+	if v < 0 {
+		return appendUint(append(b, '-'), -uint64(v)) // -uint64 is right for math.MinInt64 too
+	}
+	return appendUint(b, uint64(v))
 }
 
 const hexDigits = "0123456789abcdef"
@@ -217,12 +326,39 @@ var entryJSONPlain = func() (t [256]bool) {
 	return t
 }()
 
+// plainWords returns i moved on by 8 bytes at a time while none of the 8
+// needs escaping (entryJSONPlain for all 8): where fewer than 8 remain, or
+// at the word that holds the first byte to escape. It tests each word's 8
+// bytes together: a table lookup per byte was most of an entry's encoding.
+// Each test sets a byte's high bit where it holds; see "Determine if a word
+// has a zero byte" in Bit Twiddling Hacks.
+func plainWords(s string, i int) int {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		_ = w[7]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		q := (x | 0x04*ones) ^ 0x26*ones // 0 where '"' (0x22) or '&' (0x26)
+		a := (x | 0x02*ones) ^ 0x3e*ones // 0 where '<' (0x3c) or '>' (0x3e)
+		e := x ^ 0x5c*ones               // 0 where '\\'
+		// x itself: 0x80 or above; then below 0x20, then the zero bytes.
+		if (x|(x-0x20*ones)&^x|(q-ones)&^q|(a-ones)&^a|(e-ones)&^e)&high != 0 {
+			break
+		}
+	}
+	return i
+}
+
 // appendJSONString quotes s as encoding/json does: HTML-safe, invalid UTF-8
 // as U+FFFD, U+2028 and U+2029 escaped.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i = plainWords(s, i); i == len(s) {
+			break
+		}
 		if entryJSONPlain[s[i]] {
 			i++
 			continue

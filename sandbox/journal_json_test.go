@@ -3,7 +3,9 @@ package sandbox
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,7 +178,7 @@ func TestRedactHeadersAsBefore(t *testing.T) {
 					t.Errorf("redactHeaders(%q) = %s; want %s", h, got, want)
 				}
 				var enc entryEncoder
-				if got := enc.headers(nil, journalHeaders(h)); !bytes.Equal(got, want) {
+				if got := enc.headers(nil, journalHeaders(h), &lastHeaders{}); !bytes.Equal(got, want) {
 					t.Errorf("journalHeaders(%q), encoded = %s; want %s", h, got, want)
 				}
 				if got, want := journalHeaders(h).Get(k), redactHeadersBefore(h).Get(k); got != want {
@@ -185,4 +187,119 @@ func TestRedactHeadersAsBefore(t *testing.T) {
 			}
 		}
 	}
+}
+
+// plainWords agrees with entryJSONPlain on every byte value at every position,
+// and on every pair of values in neighbouring bytes (where a borrow from
+// one byte's test could reach the next).
+func TestPlainWords(t *testing.T) {
+	plain8 := func(s string) bool { return plainWords(s, 0) == 8 }
+	want := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if !entryJSONPlain[s[i]] {
+				return false
+			}
+		}
+		return true
+	}
+	buf := []byte("abcdefgh")
+	for p := 0; p < 8; p++ {
+		for c := 0; c < 256; c++ {
+			s := []byte("abcdefgh")
+			s[p] = byte(c)
+			if got := plain8(string(s)); got != want(string(s)) {
+				t.Fatalf("plainWords(%q) says plain: %v", s, got)
+			}
+		}
+	}
+	for p := 0; p < 8; p++ {
+		q := (p + 1) % 8
+		for c := 0; c < 256; c++ {
+			for d := 0; d < 256; d++ {
+				copy(buf, "abcdefgh")
+				buf[p], buf[q] = byte(c), byte(d)
+				if got := plain8(string(buf)); got != want(string(buf)) {
+					t.Fatalf("plainWords(%q) says plain: %v", buf, got)
+				}
+			}
+		}
+	}
+}
+
+// A header object reused from the last map is the one the map makes: a run
+// of maps that differ in one name, one value, a value's count, a name's
+// case, or only in a credential (redacted alike), each encoded as
+// encoding/json encodes it redacted.
+func TestHeadersReused(t *testing.T) {
+	maps := []http.Header{
+		{"Host": {"a"}, "Authorization": {"Bearer one"}},
+		{"Host": {"a"}, "Authorization": {"Bearer two"}}, // the same object
+		{"Host": {"b"}, "Authorization": {"Bearer two"}},
+		{"Host": {"b"}, "Authorization": {"Basic two"}},
+		{"Host": {"b"}, "authorization": {"Basic two"}},
+		{"Host": {"b"}, "authorization": {"Basic two"}, "X": {""}},
+		{"Host": {"b"}, "authorization": {"Basic two"}, "X": {"", ""}},
+		{"Host": {"b"}, "authorization": {"Basic two"}, "X": {"", ""}},
+		{"Host": {"b"}, "authorization": {"Basic two"}, "X": {","}},
+		{"Host": {"b"}, "Y": {"Basic two"}, "X": {","}},
+		{"Host": {"b"}},
+		{"Host": {"b"}},
+		{},
+		{"Host": {"b"}},
+	}
+	var enc entryEncoder
+	for i, h := range maps {
+		want, _ := json.Marshal(redactHeadersBefore(h))
+		if len(h) == 0 {
+			want = []byte("{}") // IsZero leaves the object out of a message
+		}
+		if got := enc.headers(nil, journalHeaders(h), &enc.requestHeaders); !bytes.Equal(got, want) && len(h) > 0 {
+			t.Errorf("map %d %q: %s; want %s", i, h, got, want)
+		}
+	}
+}
+
+func FuzzHeadersJSON(f *testing.F) {
+	f.Add("Host", "a", "Authorization", "Bearer x", "Bearer y", false)
+	f.Add("Cookie", "a", "cookie", "b", "b", true)
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, v3 string, two bool) {
+		maps := []http.Header{{k1: {v1}, k2: {v2}}, {k1: {v1}, k2: {v3}}, {k1: {v1}}, {k2: {v3}}}
+		if two {
+			maps = append(maps, http.Header{k1: {v1, v2}}, http.Header{k1: {v1, v2}})
+		}
+		var enc entryEncoder
+		for _, h := range maps {
+			want, _ := json.Marshal(redactHeadersBefore(h))
+			if got := enc.headers(nil, journalHeaders(h), &enc.responseHeaders); !bytes.Equal(got, want) {
+				t.Fatalf("%q: %s; want %s", h, got, want)
+			}
+		}
+	})
+}
+
+// appendInt and appendUint write what strconv writes.
+func TestAppendInt(t *testing.T) {
+	for _, v := range []int64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 12345, 1 << 31, math.MaxInt64, -1, -9, -10, -100, -12345, math.MinInt64} {
+		if got, want := string(appendInt([]byte("x"), v)), string(strconv.AppendInt([]byte("x"), v, 10)); got != want {
+			t.Errorf("appendInt(%d) = %s; want %s", v, got, want)
+		}
+	}
+	for _, v := range []uint64{0, 7, 42, 100, 1e9, math.MaxUint64} {
+		if got, want := string(appendUint(nil, v)), strconv.FormatUint(v, 10); got != want {
+			t.Errorf("appendUint(%d) = %s; want %s", v, got, want)
+		}
+	}
+}
+
+func FuzzAppendInt(f *testing.F) {
+	f.Add(int64(0))
+	f.Add(int64(-1234567))
+	f.Fuzz(func(t *testing.T, v int64) {
+		if got, want := string(appendInt(nil, v)), strconv.FormatInt(v, 10); got != want {
+			t.Fatalf("appendInt(%d) = %s; want %s", v, got, want)
+		}
+		if got, want := string(appendUint(nil, uint64(v))), strconv.FormatUint(uint64(v), 10); got != want {
+			t.Fatalf("appendUint(%d) = %s; want %s", uint64(v), got, want)
+		}
+	})
 }
