@@ -225,6 +225,7 @@ func (c *Control) postFault(w http.ResponseWriter, r *http.Request) {
 	c.nextFault++
 	f.ID = c.nextFault
 	c.faults = append(c.faults, f)
+	c.pending.Store(int32(len(c.faults)))
 	c.faultMu.Unlock()
 	writeJSON(w, http.StatusCreated, f)
 }
@@ -232,6 +233,7 @@ func (c *Control) postFault(w http.ResponseWriter, r *http.Request) {
 func (c *Control) deleteFaults(w http.ResponseWriter, _ *http.Request) {
 	c.faultMu.Lock()
 	c.faults = nil
+	c.pending.Store(0)
 	c.faultMu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"faults": []Fault{}})
 }
