@@ -69,6 +69,8 @@ type Control struct {
 	// and there is mostly none to take.
 	pending atomic.Int32
 
+	plainBody atomic.Pointer[string] // see Control.redactBody
+
 	tokenMu sync.Mutex
 	issued  map[string]issuedToken // tokens this sandbox issued, for reset
 	gen     int                    // tokens issued in an earlier generation are revoked

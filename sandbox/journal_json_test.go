@@ -303,3 +303,15 @@ func FuzzAppendInt(f *testing.F) {
 		}
 	})
 }
+
+// Control.redactBody, which remembers the last plain body, is redactBody.
+func TestRedactBodyRemembered(t *testing.T) {
+	var c Control
+	tok := `{"data":{"accessToken":"a.b.c","expiresIn":3600},"success":true}`
+	gold := `{"data":{"rate":1111},"success":true}`
+	for i, b := range []string{gold, gold, tok, tok, gold, strings.Clone(gold), tok, "", "", `"accessToken": 1`, `"accessToken": 1`, tok} {
+		if got, want := c.redactBody(b), redactBody(b); got != want || strings.Contains(got, "a.b.c") {
+			t.Errorf("body %d %q: %q; want %q", i, b, got, want)
+		}
+	}
+}
