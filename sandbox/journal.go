@@ -505,7 +505,8 @@ func (c *Control) redactBody(b string) string {
 	}
 	shown := redactBody(b)
 	if shown == b {
-		c.plainBody.Store(&b)
+		kept := b // b itself would escape, and be allocated on every call
+		c.plainBody.Store(&kept)
 	}
 	return shown
 }
