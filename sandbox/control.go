@@ -69,7 +69,8 @@ type Control struct {
 	// and there is mostly none to take.
 	pending atomic.Int32
 
-	plainBody atomic.Pointer[string] // see Control.redactBody
+	plainBody atomic.Pointer[string]      // see Control.redactBody
+	lastPath  atomic.Pointer[escapedPath] // see Control.escapedPath
 
 	tokenMu sync.Mutex
 	issued  map[string]issuedToken // tokens this sandbox issued, for reset
@@ -319,8 +320,9 @@ func (c *Control) middleware(next api.StrictHandlerFunc, goName string) api.Stri
 		if req, ok := request.(api.CreateAccessTokenRequestObject); ok && req.Body != nil && partner == "" {
 			partner = req.Body.PartnerId
 		}
-		if prefer := r.Header.Get("Prefer"); prefer != "" {
-			if handled := c.prefer(ctx, w, r, op, partner, prefer); handled {
+		// r.Header.Get("Prefer") without canonicalizing a canonical name.
+		if prefer := r.Header["Prefer"]; len(prefer) > 0 && prefer[0] != "" {
+			if handled := c.prefer(ctx, w, r, op, partner, prefer[0]); handled {
 				return nil, nil
 			}
 		}

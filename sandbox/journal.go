@@ -375,7 +375,7 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, s *stored
 	e.Time = start
 	e.Clock = c.clock.at(end)
 	e.Method = r.Method
-	e.Path = r.URL.EscapedPath()
+	e.Path = c.escapedPath(r.URL)
 	e.Operation = ri.operation
 	e.Partner = ri.partner
 	e.Client = clientHost(r)
@@ -510,6 +510,23 @@ func (c *Control) redactBody(b string) string {
 	}
 	return shown
 }
+
+// escapedPath is u.EscapedPath(), remembering the last path: u has no
+// RawPath unless its path needs one, and EscapedPath then escapes Path,
+// which depends on Path alone; most requests have the last one's path.
+func (c *Control) escapedPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.EscapedPath()
+	}
+	if p := c.lastPath.Load(); p != nil && p.path == u.Path {
+		return p.escaped
+	}
+	p := &escapedPath{u.Path, u.EscapedPath()}
+	c.lastPath.Store(p)
+	return p.escaped
+}
+
+type escapedPath struct{ path, escaped string }
 
 // formShown are the form fields whose values the journal shows; any other
 // field's value (partnerSecret, or a misspelling of it) is redacted.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -314,4 +315,34 @@ func TestRedactBodyRemembered(t *testing.T) {
 			t.Errorf("body %d %q: %q; want %q", i, b, got, want)
 		}
 	}
+}
+
+// Control.escapedPath, which remembers the last path, is URL.EscapedPath.
+func TestEscapedPathRemembered(t *testing.T) {
+	var c Control
+	for _, target := range []string{"/partner/gold/rate", "/partner/gold/rate", "/a%2Fb", "/a%2Fb", "/a b", "/a%20b", "*", "*",
+		"/é", "/%C3%A9", "/partner/gold/rate?x=1", "/x;y", "/partner/gold/rate"} {
+		checkEscapedPath(t, &c, target)
+	}
+}
+
+func checkEscapedPath(t *testing.T, c *Control, target string) {
+	t.Helper()
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return
+	}
+	if got, want := c.escapedPath(u), u.EscapedPath(); got != want {
+		t.Errorf("escapedPath(%q) = %q; want %q", target, got, want)
+	}
+}
+
+func FuzzEscapedPath(f *testing.F) {
+	f.Add("/partner/gold/rate", "/a%2Fb")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var c Control
+		for _, target := range []string{a, b, a, b, b} {
+			checkEscapedPath(t, &c, target)
+		}
+	})
 }
