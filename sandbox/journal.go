@@ -313,9 +313,22 @@ type capture struct {
 	direct  bool            // net/http's server calls the sandbox itself: keep its maps (see Headers)
 	body    strings.Builder // becomes the entry's string without another copy
 	reqBody *teeBody
+	// last is the last plain body (Control.plainBody) as the request
+	// began. An answer that writes it again in one Write, as a constant
+	// answer does, is kept as that string: no copy, no allocation.
+	last *string
+	same bool // the body so far is *last
 }
 
 func (c *capture) Write(p []byte) (int, error) {
+	switch {
+	case c.same: // more after it: copy what was not copied
+		c.same = false
+		c.body.WriteString(*c.last)
+	case c.body.Len() == 0 && c.last != nil && len(p) > 0 && len(p) <= maxJournalResponseBody && string(p) == *c.last:
+		c.same = true
+		return c.ResponseWriter.Write(p)
+	}
 	if room := maxJournalResponseBody - c.body.Len(); room > 0 {
 		c.body.Write(p[:min(room, len(p))])
 	}
@@ -323,6 +336,14 @@ func (c *capture) Write(p []byte) (int, error) {
 }
 
 func (c *capture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// bodyString is the start of the answer's body.
+func (c *capture) bodyString() string {
+	if c.same {
+		return *c.last
+	}
+	return c.body.String()
+}
 
 type teeBody struct {
 	io.ReadCloser
@@ -345,7 +366,7 @@ func (c *Control) capture(w http.ResponseWriter, r *http.Request) (http.Response
 	}
 	s := &stored{}
 	jc := &s.capture
-	jc.ResponseWriter = w
+	jc.ResponseWriter, jc.last = w, c.plainBody.Load()
 	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
 		h, ok := srv.Handler.(*Sandbox)
 		jc.direct = ok && h == c.s
@@ -393,7 +414,7 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, s *stored
 		e.Status = 0
 	} else {
 		e.Response.Headers = headers(jc.header)
-		e.Response.Body = c.redactBody(jc.body.String())
+		e.Response.Body = c.redactBody(jc.bodyString())
 	}
 	if jc.reqBody != nil && len(jc.reqBody.buf) > 0 {
 		e.Request.Body = redactForm(r.Header.Get("Content-Type"), jc.reqBody.buf)

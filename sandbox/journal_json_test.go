@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // jsonEntry is an entry with s in every string field, its header fields
@@ -346,3 +347,32 @@ func FuzzEscapedPath(f *testing.F) {
 		}
 	})
 }
+
+// The body a capture keeps is the start of what was written, whether or
+// not a write was the last plain body, which it keeps without a copy.
+func TestCaptureBody(t *testing.T) {
+	big := strings.Repeat("x", maxJournalResponseBody)
+	lasts := []string{"", "gold", "go", big, big + "y"}
+	writes := [][]string{{}, {""}, {"gold"}, {"go", "ld"}, {"gold", "gold"}, {"gold", ""}, {"", "gold"}, {big}, {big, "y"}, {"gold", big}, {big + "y"}}
+	for _, last := range lasts {
+		for _, ws := range writes {
+			c := &capture{ResponseWriter: &bodyDiscard{}, last: &last}
+			want := ""
+			for _, w := range ws {
+				c.Write([]byte(w))
+				want += w
+			}
+			want = want[:min(len(want), maxJournalResponseBody)]
+			if got := c.bodyString(); got != want {
+				t.Errorf("last %.8q, writes %.8q: kept %.8q (%d bytes); want %d bytes", last, ws, got, len(got), len(want))
+			}
+			if c.same && unsafe.StringData(c.bodyString()) != unsafe.StringData(last) {
+				t.Errorf("last %.8q, writes %.8q: a copy of the last body", last, ws)
+			}
+		}
+	}
+}
+
+type bodyDiscard struct{ http.ResponseWriter }
+
+func (bodyDiscard) Write(p []byte) (int, error) { return len(p), nil }
