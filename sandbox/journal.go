@@ -20,7 +20,8 @@ import (
 )
 
 // Entry is one request in the journal. Tokens, secrets and cookies are
-// redacted before an entry is stored.
+// redacted: in bodies before an entry is stored, in header fields when they
+// are read (see Headers); no entry leaves the journal but redacted.
 type Entry struct {
 	Seq           uint64     `json:"seq"`
 	Time          time.Time  `json:"time"`  // wall clock
