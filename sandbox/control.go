@@ -65,11 +65,20 @@ type Control struct {
 	faultMu   sync.Mutex
 	faults    []Fault
 	nextFault int
+	// len(faults), read without faultMu: every request asks for a fault,
+	// and there is mostly none to take.
+	pending atomic.Int32
+
+	plainBody atomic.Pointer[string]      // see Control.redactBody
+	lastPath  atomic.Pointer[lastEscaped] // see Control.escapedPath
 
 	tokenMu sync.Mutex
 	issued  map[string]issuedToken // tokens this sandbox issued, for reset
 	gen     int                    // tokens issued in an earlier generation are revoked
-	closing sync.Once
+	// gen > 0, read without tokenMu: every authenticated request asks
+	// whether its token was revoked, and before a reset none was.
+	resetOnce atomic.Bool
+	closing   sync.Once
 }
 
 type issuedToken struct {
@@ -171,6 +180,9 @@ func (c *clock) at(t time.Time) time.Time {
 
 // revoked reports whether token was issued before the last reset.
 func (c *Control) revoked(token string) bool {
+	if !c.resetOnce.Load() {
+		return false
+	}
 	c.tokenMu.Lock()
 	defer c.tokenMu.Unlock()
 	t, ok := c.issued[token]
@@ -211,6 +223,7 @@ func (c *Control) reset(windows, tokens bool) (revoked int) {
 			}
 		}
 		c.gen++
+		c.resetOnce.Store(true)
 		c.tokenMu.Unlock()
 	}
 	return revoked
@@ -264,6 +277,9 @@ func operationByID(id string) (middleware.Operation, bool) {
 
 // takeFault consumes one answer of the first pending fault that matches.
 func (c *Control) takeFault(op, partner string) (Fault, bool) {
+	if c.pending.Load() == 0 {
+		return Fault{}, false
+	}
 	c.faultMu.Lock()
 	defer c.faultMu.Unlock()
 	for i := range c.faults {
@@ -275,6 +291,7 @@ func (c *Control) takeFault(op, partner string) (Fault, bool) {
 		taken := *f
 		if f.Count == 0 {
 			c.faults = append(c.faults[:i], c.faults[i+1:]...)
+			c.pending.Store(int32(len(c.faults)))
 		}
 		return taken, true
 	}
@@ -303,8 +320,9 @@ func (c *Control) middleware(next api.StrictHandlerFunc, goName string) api.Stri
 		if req, ok := request.(api.CreateAccessTokenRequestObject); ok && req.Body != nil && partner == "" {
 			partner = req.Body.PartnerId
 		}
-		if prefer := r.Header.Get("Prefer"); prefer != "" {
-			if handled := c.prefer(ctx, w, r, op, partner, prefer); handled {
+		// r.Header.Get("Prefer") without canonicalizing a canonical name.
+		if prefer := r.Header["Prefer"]; len(prefer) > 0 && prefer[0] != "" {
+			if handled := c.prefer(ctx, w, r, op, partner, prefer[0]); handled {
 				return nil, nil
 			}
 		}

@@ -663,8 +663,10 @@ func FuzzControl(f *testing.F) {
 }
 
 // The journal's cost: the same request through a sandbox without the
-// control API, with it but the journal off, and with the journal on; one
-// goroutine, then all cores at once (the journal takes a lock per request).
+// control API, with it but the journal off, and with the journal on (as
+// net/http's server calls it, and behind another handler: the journal then
+// copies the header maps); one goroutine, then all cores at once (the
+// journal takes a lock per request).
 func BenchmarkJournal(b *testing.B) {
 	cfg := sandbox.Default()
 	cfg.RateLimit.Requests, cfg.RateLimit.WindowSeconds = 1<<20, 1
@@ -675,7 +677,8 @@ func BenchmarkJournal(b *testing.B) {
 		},
 		"on": func() (*sandbox.Sandbox, error) { return sandbox.NewWithControl(cfg, sandbox.ControlOptions{}) },
 	}
-	for _, name := range []string{"off", "journalOff", "on"} {
+	build["onWrapped"] = build["on"]
+	for _, name := range []string{"off", "journalOff", "on", "onWrapped"} {
 		h, err := build[name]()
 		if err != nil {
 			b.Fatal(err)
@@ -686,6 +689,9 @@ func BenchmarkJournal(b *testing.B) {
 			r, _ := http.NewRequest("GET", "http://sandbox.test/partner/gold/rate", nil)
 			r.Header.Set("Authorization", "Bearer "+tok)
 			r.RemoteAddr = "127.0.0.1:1234"
+			if name != "onWrapped" {
+				r = servedBy(r, h)
+			}
 			return r
 		}
 		b.Run("goldRate/"+name, func(b *testing.B) {
@@ -738,9 +744,10 @@ func TestVendoredRedoc(t *testing.T) {
 }
 
 // BenchmarkJournalCost interleaves the sandbox without the control API and
-// the one with the journal on, in chunks, so a burst of other load on the
-// machine hits both alike; it reports each one's ns per request and the
-// difference (best chunk of each, the least disturbed).
+// the one with the journal on (as net/http's server calls them), in
+// chunks, so a burst of other load on the machine hits both alike; it
+// reports each one's ns per request and the difference (best chunk of
+// each, the least disturbed).
 func BenchmarkJournalCost(b *testing.B) {
 	cfg := sandbox.Default()
 	cfg.RateLimit.Requests, cfg.RateLimit.WindowSeconds = 1<<20, 1
@@ -759,6 +766,7 @@ func BenchmarkJournalCost(b *testing.B) {
 		reqs[i], _ = http.NewRequest("GET", "http://sandbox.test/partner/gold/rate", nil)
 		reqs[i].Header.Set("Authorization", "Bearer "+tok)
 		reqs[i].RemoteAddr = "127.0.0.1:1234"
+		reqs[i] = servedBy(reqs[i], h) // as net/http's server calls it
 	}
 	const chunk = 2000
 	best := []time.Duration{1 << 62, 1 << 62}
@@ -950,15 +958,16 @@ func benchJournalStream(b *testing.B, paced bool) {
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	raw := "GET /partner/gold/rate HTTP/1.1\r\nHost: sandbox.test\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
+	served := &http.Server{Handler: h}
 	b.ResetTimer()
 	cpu0 := cpu()
 	if paced {
-		r := wireRequest(raw)
+		r := servedBy(wireRequest(raw), served.Handler)
 		tick := time.NewTicker(time.Millisecond)
 		for n := 0; n < b.N; {
 			<-tick.C
 			for i := 0; i < 10 && n < b.N; i, n = i+1, n+1 {
-				w.reset()
+				w.fresh()
 				h.ServeHTTP(w, r)
 			}
 		}
@@ -966,9 +975,9 @@ func benchJournalStream(b *testing.B, paced bool) {
 	} else {
 		b.RunParallel(func(pb *testing.PB) {
 			w := &discard{h: make(http.Header)}
-			r := wireRequest(raw)
+			r := servedBy(wireRequest(raw), served.Handler)
 			for pb.Next() {
-				w.reset()
+				w.fresh()
 				h.ServeHTTP(w, r)
 			}
 		})
@@ -980,6 +989,17 @@ func benchJournalStream(b *testing.B, paced bool) {
 	}
 	b.ReportMetric(float64((cpu()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/req")
 }
+
+// servedBy gives r the context net/http's server gives a request when it
+// calls h itself, so the journal takes the path it takes under `milligold
+// sandbox`.
+func servedBy(r *http.Request, h http.Handler) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), http.ServerContextKey, &http.Server{Handler: h}))
+}
+
+// fresh readies d for the next request with a new header map, as net/http
+// gives each answer its own: the journal keeps the map it recorded.
+func (d *discard) fresh() { d.h, d.status, d.n = make(http.Header), 0, 0 }
 
 // benchToken gets a token for the default partner from h.
 func benchToken(b *testing.B, h http.Handler) string {
@@ -993,4 +1013,87 @@ func benchToken(b *testing.B, h http.Handler) string {
 		b.Fatal("no token")
 	}
 	return tok.Data.AccessToken
+}
+
+// Behind another handler that writes the header maps after the sandbox
+// returned (as a middleware may, if to no effect), the journal copies them
+// when it records, so an open stream never reads a map being written
+// (-race, or a fatal concurrent map access) and the entries hold what the
+// sandbox answered. Served directly (sandboxtest, `milligold sandbox`), the
+// journal keeps the maps themselves: the same entries, redacted.
+func TestJournalBehindHandler(t *testing.T) {
+	for _, wrapped := range []bool{false, true} {
+		cfg := sandbox.Default()
+		cfg.RateLimit.Requests = 1 << 20
+		h, err := sandbox.NewWithControl(cfg, sandbox.ControlOptions{Token: "wrapped-control-token"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var handler http.Handler = h
+		if wrapped {
+			handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h.ServeHTTP(w, r)
+				w.Header().Set("X-After", "answer")
+				r.Header.Set("X-After", "request")
+				r.Header.Set("Authorization", "Bearer after")
+			})
+		}
+		srv := httptest.NewServer(handler)
+		req, _ := http.NewRequest("GET", srv.URL+"/_sandbox/api/journal/stream", nil)
+		req.Header.Set("Authorization", "Bearer wrapped-control-token")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 200
+		events := make(chan string, n)
+		go func() {
+			sc := bufio.NewScanner(res.Body)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				if v, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+					events <- v
+				}
+			}
+			close(events)
+		}()
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range n / 4 {
+					req, _ := http.NewRequest("GET", srv.URL+"/partner/gold/rate", nil)
+					req.Header.Set("Authorization", "Bearer not.a.token"+strconv.Itoa(i*n+j))
+					req.Header["Cookie"] = []string{"a=1", "b=2"}
+					if res, err := http.DefaultClient.Do(req); err == nil {
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for i := 0; i < n; i++ {
+			var data string
+			select {
+			case data = <-events:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("wrapped %v: %d of %d entries streamed", wrapped, i, n)
+			}
+			var e sandbox.Entry
+			if err := json.Unmarshal([]byte(data), &e); err != nil {
+				t.Fatalf("wrapped %v: %v in %s", wrapped, err, data)
+			}
+			if e.Status != 401 || e.Request.Headers.Get("Authorization") != "Bearer [redacted]" ||
+				e.Request.Headers.Get("Cookie") != "[redacted]" || e.Request.Headers.Get("X-After") != "" ||
+				e.Response.Headers.Get("X-After") != "" || !strings.HasPrefix(e.Response.Headers.Get("Content-Type"), "application/json") ||
+				strings.Contains(data, "not.a.token") {
+				t.Fatalf("wrapped %v: entry %s", wrapped, data)
+			}
+		}
+		h.Control().CloseStreams()
+		res.Body.Close()
+		srv.Close()
+	}
 }

@@ -225,6 +225,7 @@ func (c *Control) postFault(w http.ResponseWriter, r *http.Request) {
 	c.nextFault++
 	f.ID = c.nextFault
 	c.faults = append(c.faults, f)
+	c.pending.Store(int32(len(c.faults)))
 	c.faultMu.Unlock()
 	writeJSON(w, http.StatusCreated, f)
 }
@@ -232,6 +233,7 @@ func (c *Control) postFault(w http.ResponseWriter, r *http.Request) {
 func (c *Control) deleteFaults(w http.ResponseWriter, _ *http.Request) {
 	c.faultMu.Lock()
 	c.faults = nil
+	c.pending.Store(0)
 	c.faultMu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"faults": []Fault{}})
 }
@@ -292,11 +294,12 @@ func (c *Control) getJournal(w http.ResponseWriter, r *http.Request) {
 	}
 	entries, last := c.journal.list(f)
 	b := append(make([]byte, 0, 1024*len(entries)+32), `{"entries":[`...)
+	var enc entryEncoder
 	for i, e := range entries {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = e.appendJSON(b, false)
+		b = e.appendJSON(b, false, &enc)
 	}
 	b = append(b, `],"last":`...)
 	b = strconv.AppendUint(b, last, 10)
@@ -352,6 +355,7 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 	wake := c.journal.subscribe()
 	defer c.journal.unsubscribe(wake)
 	var buf []byte
+	var enc entryEncoder
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	for {
@@ -362,7 +366,7 @@ func (c *Control) streamJournal(w http.ResponseWriter, r *http.Request) {
 			buf = append(buf, "id: "...)
 			buf = strconv.AppendUint(buf, e.Seq, 10)
 			buf = append(buf, "\nevent: entry\ndata: "...)
-			buf = e.appendJSON(buf, keep)
+			buf = e.appendJSON(buf, keep, &enc)
 			buf = append(buf, "\n\n"...)
 			if i%64 == 63 {
 				// A long batch yields now and then, so it does not hold

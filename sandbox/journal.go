@@ -20,7 +20,8 @@ import (
 )
 
 // Entry is one request in the journal. Tokens, secrets and cookies are
-// redacted before an entry is stored.
+// redacted: in bodies before an entry is stored, in header fields when they
+// are read (see Headers); no entry leaves the journal but redacted.
 type Entry struct {
 	Seq           uint64     `json:"seq"`
 	Time          time.Time  `json:"time"`  // wall clock
@@ -50,12 +51,30 @@ type Message struct {
 }
 
 // Headers are header fields, each with its values joined by ", ", as a JSON
-// object. They are a flat list, not a map, because the journal builds two
-// per request and a map cost the most of its time.
-type Headers struct{ kv []string }
+// object, credentials redacted.
+//
+// Decoded, they are a flat list, and so are the journal's when a handler
+// wraps the sandbox (it could write the maps after the sandbox returned).
+// When net/http's server calls the sandbox itself, the journal keeps the
+// request's and the answer's own header maps and redacts them whenever
+// they are read: copying and redacting two maps per request was half of
+// what recording an entry cost the request. The journal records a request
+// after its handler returned; net/http makes a new map for each request
+// and each answer and does not write them after the handler returns (the
+// HTTP/2 server only to promote "Trailer:" fields, which the sandbox never
+// sets), so the maps no longer change.
+type Headers struct {
+	kv []string
+	h  http.Header // the journal's, not redacted: read only through redactValue
+}
 
 // Get returns the field's value ("" when absent); name is case-insensitive.
 func (h Headers) Get(name string) string {
+	for k, vs := range h.h {
+		if strings.EqualFold(k, name) {
+			return redactValue(k, vs)
+		}
+	}
 	for i := 0; i+1 < len(h.kv); i += 2 {
 		if strings.EqualFold(h.kv[i], name) {
 			return h.kv[i+1]
@@ -65,13 +84,16 @@ func (h Headers) Get(name string) string {
 }
 
 // Len is the number of fields.
-func (h Headers) Len() int { return len(h.kv) / 2 }
+func (h Headers) Len() int { return len(h.h) + len(h.kv)/2 }
 
 // IsZero reports no fields (for omitzero).
-func (h Headers) IsZero() bool { return len(h.kv) == 0 }
+func (h Headers) IsZero() bool { return h.Len() == 0 }
 
 // MarshalJSON writes the fields as an object, sorted by name.
 func (h Headers) MarshalJSON() ([]byte, error) {
+	if h.h != nil {
+		h = redactHeaders(h.h)
+	}
 	m := make(map[string]string, len(h.kv)/2)
 	for i := 0; i+1 < len(h.kv); i += 2 {
 		m[h.kv[i]] = h.kv[i+1]
@@ -85,7 +107,7 @@ func (h *Headers) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
-	h.kv = h.kv[:0]
+	h.kv, h.h = h.kv[:0], nil
 	for k, v := range m {
 		h.kv = append(h.kv, k, v)
 	}
@@ -122,18 +144,20 @@ type stored struct {
 
 	remaining int // what Entry.Remaining and Reset point to, in the same allocation
 	reset     time.Time
+
+	capture capture // while the request is served (see Control.capture)
 }
 
 // appendJSON appends the entry's JSON. With keep, the encoding is kept for
 // the next reader: streams keep it when more than one is open, so each
 // entry is encoded once however many send it; a lone stream does not, and
 // allocates nothing per entry.
-func (s *stored) appendJSON(b []byte, keep bool) []byte {
+func (s *stored) appendJSON(b []byte, keep bool, enc *entryEncoder) []byte {
 	if p := s.json.Load(); p != nil {
 		return append(b, *p...)
 	}
 	start := len(b)
-	b = s.Entry.appendJSON(b)
+	b = enc.entry(b, &s.Entry)
 	if keep {
 		enc := bytes.Clone(b[start:])
 		s.json.Store(&enc) // two readers racing both encode the same bytes
@@ -282,14 +306,30 @@ func (j *journal) last() uint64 {
 }
 
 // capture keeps the start of the answer's body, and of the request's, for
-// the journal.
+// the journal. It lives in the entry it fills (one allocation for both) and
+// lets go of the request's writer and body once the entry is recorded.
 type capture struct {
 	http.ResponseWriter
+	header  http.Header     // the answer's header map
+	direct  bool            // net/http's server calls the sandbox itself: keep its maps (see Headers)
 	body    strings.Builder // becomes the entry's string without another copy
 	reqBody *teeBody
+	// last is the last plain body (Control.plainBody) as the request
+	// began. An answer that writes it again in one Write, as a constant
+	// answer does, is kept as that string: no copy, no allocation.
+	last *string
+	same bool // the body so far is *last
 }
 
 func (c *capture) Write(p []byte) (int, error) {
+	switch {
+	case c.same: // more after it: copy what was not copied
+		c.same = false
+		c.body.WriteString(*c.last)
+	case c.body.Len() == 0 && c.last != nil && len(p) > 0 && len(p) <= maxJournalResponseBody && string(p) == *c.last:
+		c.same = true
+		return c.ResponseWriter.Write(p)
+	}
 	if room := maxJournalResponseBody - c.body.Len(); room > 0 {
 		c.body.Write(p[:min(room, len(p))])
 	}
@@ -297,6 +337,14 @@ func (c *capture) Write(p []byte) (int, error) {
 }
 
 func (c *capture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// bodyString is the start of the answer's body.
+func (c *capture) bodyString() string {
+	if c.same {
+		return *c.last
+	}
+	return c.body.String()
+}
 
 type teeBody struct {
 	io.ReadCloser
@@ -313,49 +361,66 @@ func (t *teeBody) Read(p []byte) (int, error) {
 
 // capture wraps w and r's body for the journal; a nil capture means the
 // journal is off.
-func (c *Control) capture(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, *capture) {
+func (c *Control) capture(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, *stored) {
 	if c.journal == nil {
 		return w, r, nil
 	}
-	jc := &capture{ResponseWriter: w}
+	s := &stored{}
+	jc := &s.capture
+	jc.ResponseWriter, jc.last = w, c.plainBody.Load()
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
+		h, ok := srv.Handler.(*Sandbox)
+		jc.direct = ok && h == c.s
+	}
+	if jc.direct {
+		// net/http's Header, asked after the status is written and before
+		// the answer is flushed, clones the map; asked now it is the same
+		// map without the copy.
+		jc.header = w.Header()
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		jc.reqBody = &teeBody{ReadCloser: r.Body}
 		r.Body = jc.reqBody
 	}
-	return jc, r, jc
+	return jc, r, s
 }
 
 // record adds the request to the journal. end is when the request's log
 // line was written (zero when the log is off).
-func (c *Control) record(r *http.Request, status int, ri *requestInfo, jc *capture, start, end time.Time) {
+func (c *Control) record(r *http.Request, status int, ri *requestInfo, s *stored, start, end time.Time) {
 	if end.IsZero() {
 		end = time.Now()
 	}
-	s := &stored{}
-	s.Entry = Entry{
-		Time:          start,
-		Clock:         c.clock.at(end),
-		Method:        r.Method,
-		Path:          r.URL.EscapedPath(),
-		Operation:     ri.operation,
-		Partner:       ri.partner,
-		Client:        clientHost(r),
-		Status:        status,
-		LatencyMicros: end.Sub(start).Microseconds(),
-		ErrorCode:     ri.errorCode,
-		Error:         ri.message,
-		Control:       ri.control,
-		Request:       Message{Headers: redactHeaders(r.Header)},
-		Response:      Message{Headers: redactHeaders(jc.Header()), Body: redactBody(jc.body.String())},
-	}
+	jc := &s.capture
+	// Field by field: a composite literal is built aside and copied.
 	e := &s.Entry
+	e.Time = start
+	e.Clock = c.clock.at(end)
+	e.Method = r.Method
+	e.Path = c.escapedPath(r.URL)
+	e.Operation = ri.operation
+	e.Partner = ri.partner
+	e.Client = clientHost(r)
+	e.Status = status
+	e.LatencyMicros = end.Sub(start).Microseconds()
+	e.ErrorCode = ri.errorCode
+	e.Error = ri.message
+	e.Control = ri.control
+	headers := journalHeaders
+	if !jc.direct {
+		headers, jc.header = redactHeaders, jc.Header()
+	}
+	e.Request.Headers = headers(r.Header)
 	if ri.dropped {
 		e.Status = 0
-		e.Response = Message{}
+	} else {
+		e.Response.Headers = headers(jc.header)
+		e.Response.Body = c.redactBody(jc.bodyString())
 	}
 	if jc.reqBody != nil && len(jc.reqBody.buf) > 0 {
 		e.Request.Body = redactForm(r.Header.Get("Content-Type"), jc.reqBody.buf)
 	}
+	s.capture = capture{} // the ring keeps s: not the connection's writer and reader
 	if d := ri.counted; d != nil {
 		// The window the guard counted the request against, as it stood then.
 		s.remaining, s.reset = d.Remaining, d.Reset
@@ -391,6 +456,14 @@ func clientHost(r *http.Request) string {
 	return host
 }
 
+// journalHeaders keeps h for the journal (see Headers).
+func journalHeaders(h http.Header) Headers {
+	if len(h) == 0 {
+		return Headers{}
+	}
+	return Headers{h: h}
+}
+
 // redactHeaders flattens h, with credentials replaced by their scheme.
 func redactHeaders(h http.Header) Headers {
 	if len(h) == 0 {
@@ -398,34 +471,39 @@ func redactHeaders(h http.Header) Headers {
 	}
 	out := make([]string, 0, 2*len(h))
 	for k, vs := range h {
-		v := ""
-		if len(vs) == 1 {
-			v = vs[0]
-		} else {
-			v = strings.Join(vs, ", ")
-		}
-		name := ""
-		switch len(k) { // canonicalizing keeps the length: only these can match
-		case len("Authorization"), len("Proxy-Authorization"), len("Cookie"), len("Set-Cookie"):
-			name = http.CanonicalHeaderKey(k)
-		}
-		switch name {
-		case "Authorization", "Proxy-Authorization":
-			scheme, _, _ := strings.Cut(v, " ")
-			switch {
-			case scheme == "Bearer":
-				v = "Bearer [redacted]" // the usual one, without a concatenation
-			case len(scheme) > 16 || strings.Contains(scheme, "."):
-				v = "[redacted]"
-			default:
-				v = strings.TrimSpace(scheme + " [redacted]")
-			}
-		case "Cookie", "Set-Cookie":
-			v = "[redacted]"
-		}
-		out = append(out, k, v)
+		out = append(out, k, redactValue(k, vs))
 	}
 	return Headers{kv: out}
+}
+
+// redactValue is field k's values joined by ", ", a credential replaced by
+// its scheme.
+func redactValue(k string, vs []string) string {
+	v := ""
+	if len(vs) == 1 {
+		v = vs[0]
+	} else {
+		v = strings.Join(vs, ", ")
+	}
+	// As http.CanonicalHeaderKey(k) == name, without its scan of every
+	// other field's name: a name of the same length can differ only in
+	// the case of its ASCII letters.
+	is := func(name string) bool { return len(k) == len(name) && (k == name || strings.EqualFold(k, name)) }
+	switch {
+	case is("Authorization"), is("Proxy-Authorization"):
+		scheme, _, _ := strings.Cut(v, " ")
+		switch {
+		case scheme == "Bearer":
+			return "Bearer [redacted]" // the usual one, without a concatenation
+		case len(scheme) > 16 || strings.Contains(scheme, "."):
+			return "[redacted]"
+		default:
+			return strings.TrimSpace(scheme + " [redacted]")
+		}
+	case is("Cookie"), is("Set-Cookie"):
+		return "[redacted]"
+	}
+	return v
 }
 
 // tokenField finds the token in a token answer, by the spec's field name.
@@ -438,6 +516,39 @@ func redactBody(b string) string {
 	}
 	return b
 }
+
+// redactBody is redactBody(b), remembering the last body that had nothing
+// to redact: looking for the token's field in every answer was a tenth of
+// what the journal cost a request, and most answers are the one before
+// again (the same constant answer), which an equal string tells at once.
+func (c *Control) redactBody(b string) string {
+	if p := c.plainBody.Load(); p != nil && *p == b {
+		return b
+	}
+	shown := redactBody(b)
+	if shown == b {
+		kept := b // b itself would escape, and be allocated on every call
+		c.plainBody.Store(&kept)
+	}
+	return shown
+}
+
+// escapedPath is u.EscapedPath(), remembering the last path: u has no
+// RawPath unless its path needs one, and EscapedPath then escapes Path,
+// which depends on Path alone; most requests have the last one's path.
+func (c *Control) escapedPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.EscapedPath()
+	}
+	if p := c.lastPath.Load(); p != nil && p.path == u.Path {
+		return p.escaped
+	}
+	p := &lastEscaped{u.Path, u.EscapedPath()}
+	c.lastPath.Store(p)
+	return p.escaped
+}
+
+type lastEscaped struct{ path, escaped string }
 
 // formShown are the form fields whose values the journal shows; any other
 // field's value (partnerSecret, or a misspelling of it) is redacted.

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -302,5 +303,46 @@ func TestJournalStreamsShareEncoding(t *testing.T) {
 	p := entries[0].json.Load()
 	if p == nil || string(*p) != string(entries[0].Entry.appendJSON(nil)) || !strings.Contains(a.data, string(*p)) {
 		t.Fatalf("entry 1: kept JSON %v; want its encoding, as sent", p)
+	}
+}
+
+// Served by Serve (as `milligold sandbox` serves it) the journal keeps the
+// request's and the answer's header maps; behind another handler it copies
+// them (see Headers).
+func TestJournalKeepsMapsWhenServedDirectly(t *testing.T) {
+	for _, wrapped := range []bool{false, true} {
+		s, err := NewWithControl(Default(), ControlOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h http.Handler = s
+		if wrapped {
+			h = http.HandlerFunc(s.ServeHTTP)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- Serve(ctx, ln, h, ServeOptions{}) }()
+		res, err := http.Get("http://" + ln.Addr().String() + BasePath + "/gold/rate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		cancel()
+		<-served
+		entries, _ := s.ctl.journal.list(filter{})
+		if len(entries) != 1 {
+			t.Fatalf("wrapped %v: %d entries", wrapped, len(entries))
+		}
+		req, resp := entries[0].Request.Headers, entries[0].Response.Headers
+		if kept := req.h != nil && resp.h != nil && req.kv == nil && resp.kv == nil; kept == wrapped {
+			t.Errorf("wrapped %v: the journal kept the maps: %v", wrapped, kept)
+		}
+		if resp.Get("Content-Type") == "" || req.Get("User-Agent") == "" {
+			t.Errorf("wrapped %v: no Content-Type (%d fields) or User-Agent (%d fields)", wrapped, resp.Len(), req.Len())
+		}
 	}
 }

@@ -315,7 +315,7 @@ func info(ctx context.Context) *requestInfo {
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := &requestState{Context: r.Context(), info: requestInfo{start: start, fault: s.faults && r.Header.Get(FaultHeader) == "500"}}
-	var jc *capture
+	var jc *stored
 	if s.ctl != nil {
 		if s.ctl.owns(r) {
 			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
