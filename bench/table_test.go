@@ -30,6 +30,8 @@ func TestReportWrite(t *testing.T) {
 		}
 		return s
 	}
+	short := paced("bare GET paced", 1, 3, 4)
+	short.Rounds[1].RPS = 18000 // under 95% of 20,000
 	rep := &report{
 		machine: "Test CPU, 2 cores, go1.26 linux/amd64", loadBefore: "0.10", loads: []string{"1.00", "2.00", "3.00"}, prismVersion: "5.16.0",
 		load: options{threads: 2, conns: 64, rounds: 3, duration: 3 * time.Second, warmup: 2 * time.Second},
@@ -42,7 +44,7 @@ func TestReportWrite(t *testing.T) {
 			rounds("Prism", 1500, 1500, 1000),
 			rounds("Prism -v error", 4000, 4000, 4000),
 			paced("sandbox GET paced", 2, 3, 5),
-			paced("bare GET paced", 1, 3, 4),
+			short,
 		},
 		pacedRate: 20000, pacedShare: 0.5,
 		sandboxFP: &Footprint{Startup: 50 * ms, RSS: 16 << 20},
@@ -70,7 +72,7 @@ func TestReportWrite(t *testing.T) {
 		"| GET /gold/rate, server CPU per request: bare as a share of sandbox | 33.3 µs (27.8 µs–50.0 µs) | 25.0 µs (25.0 µs–25.0 µs) | 75% (50–90%) |  |  |",
 		// Per-round ratios 2, 1, 1.25: the median is 1.25.
 		"| GET /gold/rate at one offered load, 20,000 req/s (50% of the bare handler's flat-out warm-up), sandbox vs bare net/http: p99 as measured | 3.00 ms (2.00 ms–5.00 ms) | 3.00 ms (1.00 ms–4.00 ms) | 1.25x (1.00–2.00x) |  |  |",
-		"| GET /gold/rate at one offered load, 20,000 req/s (50% of the bare handler's flat-out warm-up), sandbox vs bare net/http: served | 20,000 req/s (20,000–20,000) | 20,000 req/s (20,000–20,000) | 100% (100–100%) |  |  |",
+		"| GET /gold/rate at one offered load, 20,000 req/s (50% of the bare handler's flat-out warm-up), sandbox vs bare net/http: served (in 1 of 3 rounds one of them served under 95% of the rate) | 20,000 req/s (20,000–20,000) | 20,000 req/s (18,000–20,000) | 100% (100–111%) |  |  |",
 		"paced (its delay hook, a schedule per thread) to 20,000 req/s, 50% of what the bare handler served flat out in its warm-up",
 		"| POST /auth/token, sandbox vs bare net/http: throughput | 10,000 req/s (8,000–12,000) | 20,000 req/s (20,000–20,000) | 50% (40–60%) | ≥ 60% | **no** |",
 		// 30000/1500, 36000/1500, 20000/1000: 20x, 24x, 20x.
