@@ -15,10 +15,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,7 +38,8 @@ type options struct {
 	threads, conns, rounds         int
 	duration, warmup               time.Duration
 	gobench                        string
-	cpuprofile, memprofile         string
+	cpuprofile, memprofile, trace  string
+	paced                          float64
 	only                           string
 	skipQuota, skipControl         bool
 }
@@ -57,15 +61,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.gobench, "gobench", "", "file with `go test -bench -benchmem` output to fold into the table")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the sandbox's measured run to this file")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile after the sandbox's measured run to this file")
+	fs.StringVar(&o.trace, "trace", "", "write a runtime/trace of each in-process server's measured run in the first round to this path plus \".\" and the server's name (go tool trace -pprof=sched FILE)")
+	fs.Float64Var(&o.paced, "paced", 0.5, "also load the sandbox GET and the bare GET at the same offered rate, this share of the bare GET's flat-out rate in its warm-up (0 leaves the paced rows out)")
 	fs.StringVar(&o.only, "only", "", `"sandbox" loads only the sandbox (for profiling); "control" only the sandbox with --control and a console open, then its bare pair (profiled by -cpuprofile); "quota" runs only the simulation; "quota-real" runs only the real-clock quota proof (jitter proxy, about 80 s)`)
 	fs.BoolVar(&o.skipQuota, "skip-quota", false, "leave out the quota simulation")
 	fs.BoolVar(&o.skipControl, "skip-control", false, "leave out the sandbox with --control (journal and an open console)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || o.duration < time.Second || o.warmup < 0 || o.threads < 1 || o.conns < o.threads || o.rounds < 1 ||
+	if fs.NArg() > 0 || o.duration < time.Second || o.warmup < 0 || o.threads < 1 || o.conns < o.threads || o.rounds < 1 || o.paced < 0 || o.paced >= 1 ||
 		(o.only != "" && o.only != "sandbox" && o.only != "control" && o.only != "quota" && o.only != "quota-real") {
-		fmt.Fprintln(stderr, "bench: bad arguments: want -duration >= 1s, -rounds >= 1, -conns >= -threads >= 1, -only sandbox|control|quota|quota-real, no positional arguments")
+		fmt.Fprintln(stderr, "bench: bad arguments: want -duration >= 1s, -rounds >= 1, -conns >= -threads >= 1, 0 <= -paced < 1, -only sandbox|control|quota|quota-real, no positional arguments")
 		return 2
 	}
 	// The sandbox runs in this process: give it the GC target `milligold
@@ -170,7 +176,7 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 			return fmt.Errorf("sandbox --control: %w", err)
 		}
 		defer ctlRate.Stop()
-		targets = []Target{ctlRate, {Name: "bare GET (--control pair)", URL: base + "/partner/gold/rate", Header: ctlRate.Header}}
+		targets = []Target{ctlRate, {Name: "bare GET (--control pair)", URL: base + "/partner/gold/rate", Header: ctlRate.Header, Histogram: true}}
 	} else if o.only != "sandbox" {
 		base, stopBare, err := serve(bareHandler("application/json", body))
 		if err != nil {
@@ -183,7 +189,7 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 		}
 		defer stopBareToken()
 		targets = append(targets,
-			Target{Name: "bare GET", URL: base + "/partner/gold/rate", Header: sbRate.Header},
+			Target{Name: "bare GET", URL: base + "/partner/gold/rate", Header: sbRate.Header, Histogram: true},
 			sbToken,
 			Target{Name: "bare POST", URL: bareToken + "/partner/auth/token", Method: sbToken.Method, Body: sbToken.Body, ContentType: sbToken.ContentType})
 		if !o.skipControl {
@@ -193,7 +199,7 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 				return fmt.Errorf("sandbox --control: %w", err)
 			}
 			defer ctlRate.Stop()
-			targets = append(targets, ctlRate, Target{Name: "bare GET (--control pair)", URL: base + "/partner/gold/rate", Header: ctlRate.Header})
+			targets = append(targets, ctlRate, Target{Name: "bare GET (--control pair)", URL: base + "/partner/gold/rate", Header: ctlRate.Header, Histogram: true})
 		}
 		if o.milligold != "" {
 			logf(log, "starting %s sandbox for its startup time and idle RSS", o.milligold)
@@ -223,6 +229,7 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 					rep.prismFP = &Footprint{Startup: startup, RSS: rss}
 				}
 				pr.Name = p.name
+				pr.External = true
 				targets = append(targets, pr)
 			}
 		} else {
@@ -232,9 +239,31 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 	if o.only == "sandbox" {
 		targets = append(targets, sbToken)
 	}
-	for _, t := range targets {
-		if err := warm(ctx, o, t, log); err != nil {
+	for i, t := range targets {
+		l, err := warm(ctx, o, t, log)
+		if err != nil {
 			return err
+		}
+		if t.Name == "bare GET" && o.paced > 0 {
+			// The paced pair: the sandbox GET and the bare GET at one
+			// offered rate, the same in every round, so their latencies
+			// compare at equal load instead of at each one's saturation.
+			if l.RPS == 0 { // no warm-up: a second flat out for the rate
+				if l, err = load(ctx, o, t, time.Second, log, "", "", ""); err != nil {
+					return err
+				}
+			}
+			rep.pacedRate = math.Round(o.paced*l.RPS/100) * 100
+			rep.pacedShare = o.paced
+			sb, bare := targets[0], targets[i]
+			sb.Name, bare.Name = "sandbox GET paced", "bare GET paced"
+			sb.Rate, bare.Rate = rep.pacedRate, rep.pacedRate
+			targets = append(targets, sb, bare)
+			for _, t := range targets[len(targets)-2:] {
+				if _, err := warm(ctx, o, t, log); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	series := make([]*Series, len(targets))
@@ -244,11 +273,14 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 	for round := range o.rounds {
 		for _, i := range order(len(targets), round) {
 			t := targets[i]
-			cpu, mem := "", ""
+			cpu, mem, tr := "", "", ""
 			if i == 0 && round == 0 {
 				cpu, mem = o.cpuprofile, o.memprofile
 			}
-			l, err := load(ctx, o, t, o.duration, log, cpu, mem)
+			if round == 0 && o.trace != "" && !t.External {
+				tr = o.trace + "." + fileName(t.Name)
+			}
+			l, err := load(ctx, o, t, o.duration, log, cpu, mem, tr)
 			if err != nil {
 				return err
 			}
@@ -263,21 +295,32 @@ func measureServers(ctx context.Context, o options, rep *report, log io.Writer) 
 	return nil
 }
 
-// warm loads t for o.warmup, unmeasured.
-func warm(ctx context.Context, o options, t Target, log io.Writer) error {
+// warm loads t for o.warmup, and returns what it measured (zero without a
+// warm-up).
+func warm(ctx context.Context, o options, t Target, log io.Writer) (Load, error) {
 	if o.warmup < time.Second {
-		return nil
+		return Load{}, nil
 	}
 	logf(log, "warming up %s (%v)", t.Name, o.warmup)
-	if _, out, err := runWrk(ctx, o.wrk, t, o.threads, o.conns, o.warmup); err != nil {
-		return fmt.Errorf("%w\n%s", err, out)
+	t.Histogram = false // not reported
+	l, out, err := runWrk(ctx, o.wrk, t, o.threads, o.conns, o.warmup)
+	if err != nil {
+		return Load{}, fmt.Errorf("%w\n%s", err, out)
 	}
-	return nil
+	return l, nil
 }
 
-// load measures t for d, optionally profiling this process (the sandbox
-// runs in it) meanwhile.
-func load(ctx context.Context, o options, t Target, d time.Duration, log io.Writer, cpuprofile, memprofile string) (Load, error) {
+// fileName makes a target's name a file name suffix: "sandbox GET paced"
+// is "sandbox-GET-paced".
+func fileName(name string) string {
+	return strings.Join(strings.FieldsFunc(name, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}), "-")
+}
+
+// load measures t for d, optionally profiling or tracing this process (the
+// sandbox runs in it) meanwhile.
+func load(ctx context.Context, o options, t Target, d time.Duration, log io.Writer, cpuprofile, memprofile, tracefile string) (Load, error) {
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
@@ -289,7 +332,22 @@ func load(ctx context.Context, o options, t Target, d time.Duration, log io.Writ
 		}
 		defer pprof.StopCPUProfile()
 	}
-	logf(log, "loading %s: wrk -t%d -c%d -d%v --latency %s", t.Name, o.threads, o.conns, d, t.URL)
+	if tracefile != "" {
+		f, err := os.Create(tracefile)
+		if err != nil {
+			return Load{}, err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return Load{}, err
+		}
+		defer trace.Stop()
+	}
+	paced := ""
+	if t.Rate > 0 {
+		paced = fmt.Sprintf(", paced to %.0f req/s", t.Rate)
+	}
+	logf(log, "loading %s: wrk -t%d -c%d -d%v --latency %s%s", t.Name, o.threads, o.conns, d, t.URL, paced)
 	cpu0 := processCPU()
 	l, out, err := runWrk(ctx, o.wrk, t, o.threads, o.conns, d)
 	if err != nil {

@@ -37,10 +37,14 @@ func (s Stat) Spread() float64 {
 	return (s.Max - s.Min) / s.Median
 }
 
+// each summarizes f over the rounds; rounds where f is 0 (not measured, as
+// the uncorrected percentiles of a run without a histogram) are left out.
 func (s *Series) each(f func(Load) float64) Stat {
-	xs := make([]float64, len(s.Rounds))
-	for i, l := range s.Rounds {
-		xs[i] = f(l)
+	xs := make([]float64, 0, len(s.Rounds))
+	for _, l := range s.Rounds {
+		if x := f(l); x != 0 {
+			xs = append(xs, x)
+		}
 	}
 	return stat(xs)
 }
@@ -52,24 +56,27 @@ func (s *Series) P99() Stat { return s.each(func(l Load) float64 { return float6
 // Measured reports whether s has at least one round.
 func (s *Series) Measured() bool { return s != nil && len(s.Rounds) > 0 }
 
-// ratio is the per-round ratio f(ours)/f(peer) over the rounds both have,
-// summarized: rounds pair up because they ran back to back, so a burst of
-// load from elsewhere on the machine hits both sides of a pair alike.
+// ratio is the per-round ratio f(ours)/f(peer) over the rounds both have
+// (and f measured for both), summarized: rounds pair up because they ran
+// back to back, so a burst of load from elsewhere on the machine hits both
+// sides of a pair alike.
 func ratio(ours, peer *Series, f func(Load) float64) Stat {
 	n := min(len(ours.Rounds), len(peer.Rounds))
 	xs := make([]float64, 0, n)
 	for i := range n {
-		if p := f(peer.Rounds[i]); p > 0 {
-			xs = append(xs, f(ours.Rounds[i])/p)
+		if o, p := f(ours.Rounds[i]), f(peer.Rounds[i]); o > 0 && p > 0 {
+			xs = append(xs, o/p)
 		}
 	}
 	return stat(xs)
 }
 
-func rpsOf(l Load) float64 { return l.RPS }
-func p50Of(l Load) float64 { return float64(l.P50) }
-func p99Of(l Load) float64 { return float64(l.P99) }
-func cpuOf(l Load) float64 { return float64(l.CPUPerRequest()) }
+func rpsOf(l Load) float64    { return l.RPS }
+func p50Of(l Load) float64    { return float64(l.P50) }
+func p99Of(l Load) float64    { return float64(l.P99) }
+func rawP50Of(l Load) float64 { return float64(l.RawP50) }
+func rawP99Of(l Load) float64 { return float64(l.RawP99) }
+func cpuOf(l Load) float64    { return float64(l.CPUPerRequest()) }
 
 // order is the targets' order in round r. Targets come in pairs (0 and 1,
 // 2 and 3, ...; an odd last one alone), and a pair's two runs are always

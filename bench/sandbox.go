@@ -75,7 +75,7 @@ func startSandbox(ctx context.Context, control bool) (rate, token Target, err er
 	if control {
 		name = "sandbox --control GET"
 	}
-	rate = Target{Name: name, URL: base + "/gold/rate", Header: "Authorization: Bearer " + tok, Stop: stop}
+	rate = Target{Name: name, URL: base + "/gold/rate", Header: "Authorization: Bearer " + tok, Stop: stop, Histogram: true}
 	token = Target{Name: "sandbox POST", URL: base + "/auth/token", Method: http.MethodPost,
 		Body:        url.Values{"partnerId": {sandbox.DefaultPartnerID}, "partnerSecret": {sandbox.DefaultPartnerSecret}}.Encode(),
 		ContentType: "application/x-www-form-urlencoded"}

@@ -25,6 +25,18 @@ type Target struct {
 	Body        string
 	ContentType string
 	Stop        func()
+
+	// Rate, when above 0, paces wrk to this many requests a second in all
+	// (see pacing); 0 sends flat out, each connection's next request as
+	// soon as its answer is read.
+	Rate float64
+	// Histogram has wrk print its latency histogram, from which the
+	// latencies it measured are recovered (Load.RawP50, RawP99). It costs
+	// wrk a fraction of a second after the run.
+	Histogram bool
+	// External marks a server in another process: a trace or profile of
+	// this one during its run shows nothing of it.
+	External bool
 }
 
 // serve runs h on a fresh loopback port until the returned stop is called.
@@ -141,9 +153,60 @@ func cutHeader(h string) (name, value string, ok bool) {
 	return name, value, ok && name != ""
 }
 
+// histogramMax bounds the latencies (µs) whose histogram wrk prints: wrk
+// looks each distinct latency up from the smallest, so the time the dump
+// takes grows with the slowest answer; a run slower than this reports no
+// uncorrected percentiles.
+const histogramMax = 250_000
+
+// doneHook prints wrk's latency histogram (corrected, as wrk keeps it) for
+// ParseWrk; CONNECTIONS is filled in.
+const doneHook = `
+function done(summary, latency, requests)
+  if latency.max > %d then return end
+  io.write(string.format("bench-histogram %%d %%d %%d\n", summary.duration, summary.requests, %d))
+  for i = 1, #latency do
+    local v, n = latency(i)
+    io.write(string.format("bench-h %%d %%d\n", v, n))
+  end
+end
+`
+
+// pacing is the Lua that paces wrk to RATE requests a second in all (wrk
+// has no rate option; wrk2 is not packaged here). Each wrk thread keeps one
+// schedule, a slot every THREADS/RATE seconds, and a connection whose
+// answer has been read takes the next free slot: wrk's delay hook returns
+// the time to it. A late answer does not delay the schedule (the other
+// connections take the slots meanwhile, so the offered load holds as long
+// as a free connection is left), and a schedule that fell behind sends at
+// once until it has caught up. wrk truncates the delay to whole
+// milliseconds and its timers tick in milliseconds, so requests go out in
+// small bursts on the millisecond (about RATE/1000 each).
+const pacing = `
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk, bench_timespec *ts);
+]]
+local ts = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local interval = 1000 * %d / %g
+local next_at = nil
+function delay()
+  local t = now_ms()
+  next_at = (next_at or t) + interval
+  if next_at <= t then return 0 end
+  return next_at - t
+end
+`
+
 // wrkScript writes a wrk Lua script that makes t's request (method, body,
-// headers), readable by this user only, and returns its path.
-func wrkScript(t Target) (string, error) {
+// headers), paced when t.Rate is set and printing the histogram when
+// t.Histogram is, readable by this user only, and returns its path.
+func wrkScript(t Target, threads, conns int) (string, error) {
 	var b strings.Builder
 	if t.Method != "" {
 		fmt.Fprintf(&b, "wrk.method = %s\n", luaString(t.Method))
@@ -160,6 +223,12 @@ func wrkScript(t Target) (string, error) {
 			return "", fmt.Errorf("header: want \"Name: value\"")
 		}
 		fmt.Fprintf(&b, "wrk.headers[%s] = %s\n", luaString(name), luaString(value))
+	}
+	if t.Rate > 0 {
+		fmt.Fprintf(&b, pacing, threads, t.Rate)
+	}
+	if t.Histogram {
+		fmt.Fprintf(&b, doneHook, histogramMax, conns)
 	}
 	f, err := os.CreateTemp("", "bench-wrk-*.lua") // mode 0600
 	if err != nil {
@@ -207,11 +276,11 @@ func runWrk(ctx context.Context, wrk string, t Target, threads, conns int, d tim
 	defer cancel()
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
 		"-d", strconv.Itoa(int(d.Seconds())) + "s", "--timeout", "10s", "--latency"}
-	if t.Header != "" || t.Body != "" || t.Method != "" {
+	if t.Header != "" || t.Body != "" || t.Method != "" || t.Rate > 0 || t.Histogram {
 		// The header carries a token and the body a secret: hand them over
 		// in a private script file, not on the command line, where ps
 		// would show them.
-		script, err := wrkScript(t)
+		script, err := wrkScript(t, threads, conns)
 		if err != nil {
 			return Load{}, "", err
 		}

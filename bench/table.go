@@ -20,7 +20,9 @@ type report struct {
 	loads        []string // the load average after each round
 	prismVersion string
 	load         options
-	body         int // bytes of the gold-rate answer
+	body         int     // bytes of the gold-rate answer
+	pacedRate    float64 // req/s offered to "sandbox GET paced" and "bare GET paced"
+	pacedShare   float64 // pacedRate as a share of the bare GET's warm-up rate
 
 	series             []*Series // by target name: "sandbox GET", "bare GET", "Prism", "Prism -v error", "sandbox POST", "bare POST", "sandbox --control GET", "bare GET (--control pair)"
 	sandboxFP, prismFP *Footprint
@@ -81,8 +83,17 @@ func (r *report) write(w io.Writer) {
 			"POST /partner/auth/token with the partner's form to the sandbox and to a bare handler that reads the form and writes the sandbox's token answer. "+
 			"%d rounds; each round runs every server once for %v, each server right before or after the peer it is compared with, in an order that changes every round, after one %v warm-up each. "+
 			"The sandbox and the bare handlers share one process, run with the GC target `milligold sandbox` serves with (GOGC=%d). "+
-			"Figures are medians over the rounds with the range in brackets; a ratio is the median of the per-round ratios, with their range.\n",
-			r.load.threads, r.load.conns, peers, r.load.rounds, r.load.duration, r.load.warmup, r.load.gcPercent)
+			"Figures are medians over the rounds with the range in brackets; a ratio is the median of the per-round ratios, with their range. "+
+			"Flat out, each of the %d connections sends its next request as soon as it has read an answer, so a latency there is mostly the queue of the others (their mean is connections / throughput), and p99 is what wrk reports: "+
+			"wrk 4 corrects for coordinated omission, adding to every latency at least twice a connection's mean time per request a made-up one at each multiple of that time below it, so a few stalls of the machine make most of its p99; "+
+			"\"as measured\" is the p99 of the latencies wrk measured, its histogram with the additions taken off. ",
+			r.load.threads, r.load.conns, peers, r.load.rounds, r.load.duration, r.load.warmup, r.load.gcPercent, r.load.conns)
+		if r.pacedRate > 0 {
+			fmt.Fprintf(w, "At one offered load, wrk is paced (its delay hook, a schedule per thread) to %s, %.0f%% of what the bare handler served flat out in its warm-up, "+
+				"for the sandbox and the bare handler alike in every round (the pair runs back to back); a slow answer does not hold the schedule back, and requests leave on wrk's millisecond timer ticks, about %.0f at a time. ",
+				rps(r.pacedRate), 100*r.pacedShare, r.pacedRate/1000)
+		}
+		fmt.Fprintln(w)
 		fmt.Fprintln(w)
 	}
 	if len(r.quota) > 0 {
@@ -106,6 +117,11 @@ func (r *report) write(w io.Writer) {
 			z := ratio(sbGet, bareGet, p50Of)
 			row("GET /gold/rate, sandbox vs bare net/http: p50", sbGet.P50().durations(), bareGet.P50().durations(), z.times(2), "", "")
 			cpuRow(row, "GET /gold/rate", sbGet, bareGet)
+			if sbGet.each(rawP99Of).Median > 0 && bareGet.each(rawP99Of).Median > 0 {
+				y := ratio(sbGet, bareGet, rawP99Of)
+				row("GET /gold/rate, sandbox vs bare net/http: p99 as measured, without wrk's made-up latencies", sbGet.each(rawP99Of).durations(), bareGet.each(rawP99Of).durations(), y.times(2), "", "")
+			}
+			r.pacedRows(row)
 		} else {
 			row("GET /gold/rate, sandbox: throughput, p50 / p99", sbGet.RPS().rates(), sbGet.P50().durations()+" / "+sbGet.P99().durations(), "", "", "")
 		}
@@ -184,6 +200,40 @@ func (r *report) write(w io.Writer) {
 			row("sandbox handler (go test -bench, median of runs): "+h.label, fmt.Sprintf("%s, %.0f allocs, %.0f B", ns(b.NsPerOp), b.Allocs, b.BPerOp), "", "", "", "")
 		}
 	}
+}
+
+// pacedRows compares the sandbox GET and the bare GET at one offered rate:
+// the latency each adds at equal load, not the queue each builds flat out.
+func (r *report) pacedRows(row func(what, ours, peer, ratio, target, met string)) {
+	sb, bare := r.get("sandbox GET paced"), r.get("bare GET paced")
+	if !sb.Measured() || !bare.Measured() {
+		return
+	}
+	what := fmt.Sprintf("GET /gold/rate at one offered load, %s (%.0f%% of the bare handler's flat-out warm-up), sandbox vs bare net/http", rps(r.pacedRate), 100*r.pacedShare)
+	served := what + ": served"
+	if short := r.pacedShort(sb, bare); short > 0 {
+		// The machine did not keep up with the rate: those rounds compare
+		// queues again.
+		served += fmt.Sprintf(" (in %d of %d rounds one of them served under 95%% of the rate)", short, min(len(sb.Rounds), len(bare.Rounds)))
+	}
+	row(served, sb.RPS().rates(), bare.RPS().rates(), ratio(sb, bare, rpsOf).percent(), "", "")
+	if y := ratio(sb, bare, rawP99Of); y.Median > 0 {
+		row(what+": p99 as measured", sb.each(rawP99Of).durations(), bare.each(rawP99Of).durations(), y.times(2), "", "")
+		z := ratio(sb, bare, rawP50Of)
+		row(what+": p50 as measured", sb.each(rawP50Of).durations(), bare.each(rawP50Of).durations(), z.times(2), "", "")
+	}
+}
+
+// pacedShort counts the rounds in which the sandbox or the bare handler
+// served under 95% of the paced rate.
+func (r *report) pacedShort(sb, bare *Series) int {
+	short := 0
+	for i := range min(len(sb.Rounds), len(bare.Rounds)) {
+		if sb.Rounds[i].RPS < 0.95*r.pacedRate || bare.Rounds[i].RPS < 0.95*r.pacedRate {
+			short++
+		}
+	}
+	return short
 }
 
 // cpuRow compares the server process's CPU time per request: the bare

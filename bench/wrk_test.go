@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -185,6 +187,99 @@ func TestLuaString(t *testing.T) {
 	for _, tt := range tests {
 		if got := luaString(tt.in); got != tt.want {
 			t.Errorf("luaString(%q) = %s; want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// correct is wrk 4's stats_correct (src/stats.c), the coordinated-omission
+// correction uncorrect undoes, ported as it is written: for each latency n
+// from 2*expected up, its count (taken before any larger n adds to it) is
+// added at n-expected, n-2*expected, ... while above expected.
+func correct(raw map[int64]int64, expected int64) map[int64]int64 {
+	data := make(map[int64]int64, len(raw))
+	var max int64
+	for v, n := range raw {
+		data[v] = n
+		if v > max {
+			max = v
+		}
+	}
+	for n := expected * 2; n <= max; n++ {
+		count := data[n]
+		m := n - expected
+		for count != 0 && m > expected {
+			data[m] += count
+			m -= expected
+		}
+	}
+	for v, n := range data {
+		if n == 0 {
+			delete(data, v)
+		}
+	}
+	return data
+}
+
+func TestUncorrect(t *testing.T) {
+	// Each stall of 10 ms at a 1 ms pace adds a made-up latency at 9, 8,
+	// ..., 2 ms.
+	raw := map[int64]int64{500: 900, 1000: 95, 10000: 5}
+	got := correct(raw, 1000)
+	want := map[int64]int64{500: 900, 1000: 95, 10000: 5, 9000: 5, 8000: 5, 7000: 5, 6000: 5, 5000: 5, 4000: 5, 3000: 5, 2000: 5}
+	if !maps.Equal(got, want) {
+		t.Fatalf("correct() = %v; want %v", got, want)
+	}
+	if back := uncorrect(got, 1000); !maps.Equal(back, raw) {
+		t.Errorf("uncorrect(correct(raw)) = %v; want %v", back, raw)
+	}
+	// The made-up latencies move the p99 from 1 ms to 8 ms.
+	if p := percentile(raw, 99); p != 1000 {
+		t.Errorf("percentile(raw, 99) = %d; want 1000", p)
+	}
+	if p := percentile(got, 99); p != 8000 {
+		t.Errorf("percentile(corrected, 99) = %d; want 8000", p)
+	}
+}
+
+func FuzzUncorrect(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 200, 7, 90}, int64(3))
+	f.Add([]byte{10, 10, 10, 255, 255, 1, 2}, int64(1))
+	f.Fuzz(func(t *testing.T, b []byte, expected int64) {
+		if expected < 1 || expected > 300 {
+			return
+		}
+		raw := make(map[int64]int64)
+		for i := 0; i+1 < len(b); i += 2 {
+			raw[int64(b[i])*7+int64(b[i+1]%5)] += int64(b[i+1]%4) + 1
+		}
+		if back := uncorrect(correct(raw, expected), expected); !maps.Equal(back, raw) {
+			t.Errorf("uncorrect(correct(%v, %d)) = %v", raw, expected, back)
+		}
+	})
+}
+
+func TestParseWrkHistogram(t *testing.T) {
+	// 1000 requests over 64 connections in 15 ms: 15 per connection
+	// (wrk's integer division), an interval of 1000 µs.
+	hist := "bench-histogram 15000 1000 64\nbench-h 500 900\nbench-h 1000 95\nbench-h 10000 5\n"
+	for v, n := range correct(map[int64]int64{500: 900, 1000: 95, 10000: 5}, 1000) {
+		if v != 500 && v != 1000 && v != 10000 {
+			hist += fmt.Sprintf("bench-h %d %d\n", v, n)
+		}
+	}
+	l, err := ParseWrk(wrkBare + hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.RawP50 != 500*time.Microsecond || l.RawP99 != time.Millisecond || l.P99 != 9020*time.Microsecond {
+		t.Errorf("ParseWrk() = %+v; want raw p50 500µs, raw p99 1ms, wrk's p99 9.02ms", l)
+	}
+	if l, err := ParseWrk(wrkBare); err != nil || l.RawP99 != 0 {
+		t.Errorf("ParseWrk(no histogram) = %+v, %v; want no raw percentiles", l, err)
+	}
+	for _, bad := range []string{"bench-h 1 2\n", "bench-histogram 1 2\n", "bench-histogram 1 2 3\nbench-h x 1\n", "bench-histogram 1 2 3\nbench-h 1 -1\n"} {
+		if _, err := ParseWrk(wrkBare + bad); err == nil || !strings.Contains(err.Error(), "histogram") {
+			t.Errorf("ParseWrk(%q) error = %v; want a histogram error", bad, err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -168,4 +169,67 @@ func TestWriteErrorSticks(t *testing.T) {
 	if err := w.Close(); !errors.Is(err, broken) {
 		t.Errorf("Close() = %v; want the sink's error", err)
 	}
+}
+
+// TestConcurrentWritesKeepOrder: lines leave in the order their Writes
+// happened, so each goroutine's lines keep their order, across flushes.
+func TestConcurrentWritesKeepOrder(t *testing.T) {
+	s := &sink{}
+	w := New(s, WithSize(512), WithInterval(time.Millisecond))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				fmt.Fprintf(w, "goroutine %d line %03d\n", g, i)
+			}
+		})
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close() = %v", err)
+	}
+	got, writes := s.state()
+	next := make([]int, 8)
+	for _, l := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		var g, i int
+		if _, err := fmt.Sscanf(l, "goroutine %d line %d", &g, &i); err != nil {
+			t.Fatalf("line %q is torn", l)
+		}
+		if i != next[g] {
+			t.Fatalf("goroutine %d: line %d came where line %d was due", g, i, next[g])
+		}
+		next[g]++
+	}
+	for g, n := range next {
+		if n != 500 {
+			t.Errorf("goroutine %d: %d lines; want 500", g, n)
+		}
+	}
+	if writes < 2 {
+		t.Errorf("%d writes to the sink; want several flushes (size 512)", writes)
+	}
+}
+
+// BenchmarkWrite writes a request-sized line, from one goroutine and from
+// every P at once, to io.Discard.
+func BenchmarkWrite(b *testing.B) {
+	line := []byte(strings.Repeat("x", 180) + "\n")
+	b.Run("serial", func(b *testing.B) {
+		w := New(io.Discard)
+		defer w.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			w.Write(line)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		w := New(io.Discard)
+		defer w.Close()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				w.Write(line)
+			}
+		})
+	})
 }
