@@ -11,8 +11,10 @@ import (
 )
 
 // calls is an api.ServerInterface that writes which method it got with
-// which arguments.
-type calls struct{}
+// which arguments. An operation added to the spec reaches the embedded nil
+// interface and panics, on both sides alike (answer recovers), so a new
+// operation needs no line here.
+type calls struct{ api.ServerInterface }
 
 func (calls) CreateAccessToken(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "token") }
 func (calls) GetGoldRate(w http.ResponseWriter, r *http.Request)       { fmt.Fprint(w, "rate") }
@@ -55,7 +57,12 @@ func TestHandlerBindsAsOapiCodegen(t *testing.T) {
 				continue
 			}
 			for _, value := range []string{"1234567890", "", "a b", "%2F", "a/b", ",", "ü"} {
-				answer := func(h func(http.ResponseWriter, *http.Request)) string {
+				answer := func(h func(http.ResponseWriter, *http.Request)) (s string) {
+					defer func() {
+						if p := recover(); p != nil {
+							s = "unimplemented"
+						}
+					}()
 					r := httptest.NewRequest(http.MethodGet, "/", nil)
 					r.SetPathValue("mobileNumber", value)
 					w := httptest.NewRecorder()
