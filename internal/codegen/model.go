@@ -106,6 +106,19 @@ type operation struct {
 type errResponse struct {
 	component string           // Go name of the components response, e.g. "TooManyRequests"
 	headers   map[string]field // for 429: header name -> Go field
+	// hasHeaders: the components response declares headers, so its Go type
+	// is a struct of Body and Headers (a 401's are left zero).
+	hasHeaders bool
+	// shared: the operation documents the same components response for a
+	// status that sorts before this one. oapi-codegen's strict server then
+	// embeds the components response's type only in that first status's
+	// type (GenerateResponseDefinitions: "do not let multiple status codes
+	// ref to same response, it will break the type switch"); this status's
+	// type is its own, <Op><status>JSONResponse holding the envelope (and
+	// <Op><status>ResponseHeaders), with no embedded field. Upstream this is
+	// by design, reported as an oddity in oapi-codegen/oapi-codegen#986 and
+	// #1864 (open); we follow whichever shape each status gets.
+	shared bool
 }
 
 type field struct{ name, typ string }
@@ -433,7 +446,14 @@ func (m *model) errResponse(spec *openapi3.Operation, status int, headers []stri
 	} else if m.errorType != oapi.SchemaNameToTypeName(schema) {
 		return errResponse{}, fail(place, "error envelope %s differs from %s used elsewhere", schema, m.errorType)
 	}
-	r := errResponse{component: oapi.SchemaNameToTypeName(name)}
+	r := errResponse{component: oapi.SchemaNameToTypeName(name), hasHeaders: len(ref.Value.Headers) > 0}
+	// oapi-codegen visits the statuses in sorted order (SortedMapKeys) and
+	// gives the components response's type to the first that refers to it.
+	for other, o := range spec.Responses.Map() {
+		if other < code && o != nil && o.Ref == ref.Ref {
+			r.shared = true
+		}
+	}
 	if len(headers) > 0 {
 		r.headers = map[string]field{}
 	}

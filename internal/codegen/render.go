@@ -459,10 +459,7 @@ func (m *model) serverFile() *File {
 				if op.unauthorized == nil {
 					continue
 				}
-				inner := op.unauthorized.component + "JSONResponse"
-				g.Case(Lit(op.goName)).Block(Return(m.api(op.goName + "401JSONResponse").Values(Dict{
-					Id(inner): m.api(inner).Call(Id("e")),
-				})))
+				g.Case(Lit(op.goName)).Block(Return(m.errValue(op.goName, "401", *op.unauthorized, Dict{})))
 			}
 		}),
 		comments("Unreachable: StrictMiddleware asks only for protected operations."),
@@ -474,7 +471,6 @@ func (m *model) serverFile() *File {
 		Switch(Id("operationID")).BlockFunc(func(g *Group) {
 			for _, op := range m.ops {
 				r := op.tooMany
-				inner := r.component + "JSONResponse"
 				headers := Dict{}
 				hd := func(name string, value Code) {
 					h := r.headers[name]
@@ -483,17 +479,39 @@ func (m *model) serverFile() *File {
 				hd(m.rate.limitHdr, Id("h").Dot("Limit"))
 				hd(m.rate.remainingHdr, Id("h").Dot("Remaining"))
 				hd(m.rate.resetHdr, Id("h").Dot("Reset"))
-				g.Case(Lit(op.goName)).Block(Return(m.api(op.goName + "429JSONResponse").Values(Dict{
-					Id(inner): m.api(inner).Values(Dict{
-						Id("Body"):    Id("e"),
-						Id("Headers"): m.api(r.component + "ResponseHeaders").Values(headers),
-					}),
-				})))
+				g.Case(Lit(op.goName)).Block(Return(m.errValue(op.goName, "429", r, headers)))
 			}
 		}),
 		Return(Nil()),
 	)
 	return f
+}
+
+// errValue is the typed answer of operation goName for status, the error
+// envelope e with headers, in the shape oapi-codegen's strict server gives
+// it: the components response's type embedded, unless an earlier status of
+// the operation refers to the same components response (r.shared), when the
+// status's type holds the envelope itself.
+func (m *model) errValue(goName, status string, r errResponse, headers Dict) Code {
+	name := goName + status
+	if r.shared {
+		if !r.hasHeaders {
+			return m.api(name + "JSONResponse").Call(Id("e"))
+		}
+		return m.api(name + "JSONResponse").Values(Dict{
+			Id("Body"):    Id("e"),
+			Id("Headers"): m.api(name + "ResponseHeaders").Values(headers),
+		})
+	}
+	inner := r.component + "JSONResponse"
+	value := m.api(inner).Call(Id("e"))
+	if r.hasHeaders {
+		value = m.api(inner).Values(Dict{
+			Id("Body"):    Id("e"),
+			Id("Headers"): m.api(r.component + "ResponseHeaders").Values(headers),
+		})
+	}
+	return m.api(name + "JSONResponse").Values(Dict{Id(inner): value})
 }
 
 // comment adds a // comment, one line per line of text (jennifer renders a
