@@ -31,6 +31,30 @@ var optInModules = []string{
 	"go.uber.org/atomic",
 }
 
+// serverPackages are this module's packages that only a server (the
+// sandbox, the contract suite) needs, each with the packages under it: the
+// client must link none of them. sandbox/guard once came along because
+// gen/middleware held the server's glue beside the client's; that glue is
+// gen/apiserver now. gen/apispec would bring kin-openapi.
+var serverPackages = []string{
+	"github.com/milligold/milligold-go/sandbox",
+	"github.com/milligold/milligold-go/gen/apiserver",
+	"github.com/milligold/milligold-go/gen/apispec",
+	"github.com/milligold/milligold-go/conformance",
+	"github.com/milligold/milligold-go/cmd",
+	"github.com/milligold/milligold-go/internal/codegen",
+}
+
+// serverPackage reports whether path is one of serverPackages or under one.
+func serverPackage(path string) (string, bool) {
+	for _, p := range serverPackages {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return p, true
+		}
+	}
+	return "", false
+}
+
 // generatorModule reports whether path is in a module the client must not
 // bring along: a generator module or an opt-in one.
 func generatorModule(path string) (string, bool) {
@@ -59,7 +83,8 @@ func goCmd(t *testing.T, dir string, env []string, args ...string) []byte {
 }
 
 // TestClientImportGraph: what the client package links (go list -deps, no
-// tests) holds no generator module and no opt-in one (go-redis); a failure
+// tests) holds no generator module, no opt-in one (go-redis) and no
+// server-only package of this module (sandbox/..., gen/apiserver); a failure
 // names the import chain.
 func TestClientImportGraph(t *testing.T) {
 	out := goCmd(t, ".", nil, "list", "-deps", "-f", "{{.ImportPath}}\t{{join .Imports \" \"}}", ".")
@@ -80,6 +105,9 @@ func TestClientImportGraph(t *testing.T) {
 	for _, pkg := range order {
 		if m, ok := generatorModule(pkg); ok {
 			t.Errorf("the client links %s (module %s): %s", pkg, m, strings.Join(importChain(imports, root, pkg), " -> "))
+		}
+		if p, ok := serverPackage(pkg); ok {
+			t.Errorf("the client links %s (server-only, under %s): %s", pkg, p, strings.Join(importChain(imports, root, pkg), " -> "))
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apiserver"
 	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/gen/middleware"
 )
@@ -37,7 +38,7 @@ type Response struct {
 // having a method written, and a new operation of the spec needs no line.
 var handWritten = ownOperations(reflect.TypeFor[struct {
 	*server
-	middleware.Examples
+	apiserver.Examples
 }](), configuredBy)
 
 // configuredBy says, for the message refusing a declared response, which
@@ -52,7 +53,7 @@ var configuredBy = map[string]string{
 
 // ownOperations returns the operations (by id, with their configuredBy
 // hint) a server type answers with its own methods rather than the ones it
-// embeds from middleware.Examples. probe is struct{ *T; middleware.Examples }
+// embeds from apiserver.Examples. probe is struct{ *T; apiserver.Examples }
 // for the server type T: Go's selector rule makes a method that T declares
 // (depth 1 in probe) collide with Examples' (depth 1) and drop out of probe's
 // method set, while one T only promotes from its own embedded Examples
@@ -292,10 +293,10 @@ func (s *Sandbox) responses(next api.StrictHandlerFunc, goName string) api.Stric
 			if err != nil {
 				return nil, err
 			}
-			return middleware.Example{Status: a.status, Body: string(b) + "\n"}, nil
+			return apiserver.Example{Status: a.status, Body: string(b) + "\n"}, nil
 		}
 		info(ctx).message = "response from the config"
-		return middleware.Example{Status: a.status, Body: string(a.body)}, nil
+		return apiserver.Example{Status: a.status, Body: string(a.body)}, nil
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apiserver"
 	"github.com/milligold/milligold-go/gen/middleware"
 )
 
@@ -57,18 +58,18 @@ func TestHandWrittenDerived(t *testing.T) {
 }
 
 // noneWritten answers every operation with its example.
-type noneWritten struct{ middleware.Examples }
+type noneWritten struct{ apiserver.Examples }
 
 // oneWritten is a server with one operation of its own; the rest answer
 // their examples.
-type oneWritten struct{ middleware.Examples }
+type oneWritten struct{ apiserver.Examples }
 
 func (*oneWritten) GetGoldRate(context.Context, api.GetGoldRateRequestObject) (api.GetGoldRateResponseObject, error) {
 	return nil, nil
 }
 
 // valueWritten declares its operation on the value receiver.
-type valueWritten struct{ middleware.Examples }
+type valueWritten struct{ apiserver.Examples }
 
 func (valueWritten) GetUserInfo(context.Context, api.GetUserInfoRequestObject) (api.GetUserInfoResponseObject, error) {
 	return nil, nil
@@ -83,15 +84,15 @@ func TestOwnOperations(t *testing.T) {
 	}{
 		{"examples only", reflect.TypeFor[struct {
 			*noneWritten
-			middleware.Examples
+			apiserver.Examples
 		}](), map[string]string{}},
 		{"one method, hinted", reflect.TypeFor[struct {
 			*oneWritten
-			middleware.Examples
+			apiserver.Examples
 		}](), map[string]string{middleware.OpGetGoldRate: "goldRate"}},
 		{"value receiver, no hint", reflect.TypeFor[struct {
 			*valueWritten
-			middleware.Examples
+			apiserver.Examples
 		}](), map[string]string{middleware.OpGetUserInfo: "its own section of the config"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,8 +28,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apiserver"
 	"github.com/milligold/milligold-go/gen/apispec"
-	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/ratelimit"
 	"github.com/milligold/milligold-go/sandbox/router"
 )
@@ -146,7 +146,7 @@ func buildOn(cfg Config, ctl *Control, m mux) (*Sandbox, error) {
 	}
 	// The generated glue runs the guard and then the middlewares above
 	// (wrapped once) around the typed strict server.
-	strict := middleware.NewStrictServer(&server{s: s}, mws, middleware.ServerOptions{
+	strict := apiserver.NewStrictServer(&server{s: s}, mws, apiserver.ServerOptions{
 		Verify: s.verify,
 		Credentials: func(ctx context.Context, id, secret string) bool {
 			_, ok := s.credentials(id, secret)
@@ -165,7 +165,7 @@ func buildOn(cfg Config, ctl *Control, m mux) (*Sandbox, error) {
 		RequestErrorHandlerFunc:  s.requestError,
 		ResponseErrorHandlerFunc: s.responseError,
 	})
-	middleware.HandlerWithOptions(strict, api.StdHTTPServerOptions{
+	apiserver.HandlerWithOptions(strict, api.StdHTTPServerOptions{
 		BaseURL:          BasePath,
 		BaseRouter:       validatingMux{s: s, paths: map[string]bool{}},
 		ErrorHandlerFunc: s.requestError,

@@ -4,15 +4,15 @@ import (
 	"context"
 
 	"github.com/milligold/milligold-go/gen/api"
-	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/gen/apiserver"
 )
 
 // server implements the generated strict server over the sandbox's world.
 // The operations with behaviour are written here; every other operation of
-// the spec answers its documented example (middleware.Examples), so a new
+// the spec answers its documented example (apiserver.Examples), so a new
 // operation in openapi.yaml needs no line here.
 type server struct {
-	middleware.Examples
+	apiserver.Examples
 	s *Sandbox
 }
 

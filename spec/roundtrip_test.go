@@ -12,15 +12,15 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/gen/api"
-	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/gen/apiserver"
 	"github.com/milligold/milligold-go/money"
 )
 
 // fixture is a minimal strict-server implementation: just enough to prove that
 // the generated client and server agree on the wire for every operation.
 type fixture struct {
-	middleware.Examples // a new operation answers its example
-	gotForm             *api.CreateAccessTokenFormdataRequestBody
+	apiserver.Examples // a new operation answers its example
+	gotForm            *api.CreateAccessTokenFormdataRequestBody
 }
 
 var _ api.StrictServerInterface = (*fixture)(nil)

@@ -1,7 +1,8 @@
 // Command milligold-gen writes all of gen/ from openapi.yaml: oapi-codegen's
 // gen/api and gen/apispec (each gen/*/*.cfg.yaml, through `go tool
-// oapi-codegen`) and its own gen/middleware (the token and rate-limit
-// policy). `plan` prints a summary of the operations and policy that change,
+// oapi-codegen`) and its own gen/middleware (the tables, the token and
+// rate-limit policy, the client's glue) and gen/apiserver (the server's
+// glue). `plan` prints a summary of the operations and policy that change,
 // then a unified diff, and exits 2 when something would change (0 when
 // nothing would, 1 on error); `apply` writes it. Run it from the module root
 // (go generate does). `go run` reports exit 2 as "exit status 2": `make plan`

@@ -256,7 +256,7 @@ func TestPlanSummary(t *testing.T) {
 			lines: []string{
 				"+ operation getGoldHistory (GET /gold/history, security bearer): client method, server route, 4 contract cases (200, 400, 401, 429)",
 			},
-			files: []string{"gen/api/client.gen.go", "gen/api/server.gen.go", "gen/api/types.gen.go", "gen/apispec/spec.gen.go", "gen/middleware/policy.gen.go", "gen/middleware/server.gen.go"},
+			files: []string{"gen/api/client.gen.go", "gen/api/server.gen.go", "gen/api/types.gen.go", "gen/apispec/spec.gen.go", "gen/middleware/policy.gen.go", "gen/apiserver/server.gen.go"},
 		},
 		{
 			name: "remove an operation",

@@ -421,7 +421,7 @@ func TestNewOperationNeedsNoHandWrittenCode(t *testing.T) {
 	testStart := time.Now()
 	goCmd(t, dir, "test", "-count=1", "-run", "^(TestDocumentedPairs|TestDocumented|TestDerivedCasesAgainstSandbox|TestCallCommand|TestConformanceAgainstSandbox|TestConformanceAgainstBrokenSandbox|TestErrorResponses|TestSpecValidates|TestEmbeddedSpecMatchesFile)$",
 		"./sandbox", "./conformance", "./cmd/milligold", "./spec")
-	goCmd(t, dir, "test", "-count=1", "./gen/middleware")
+	goCmd(t, dir, "test", "-count=1", "./gen/middleware", "./gen/apiserver")
 	// Two fail by design on an operation added to openapi.yaml alone, each
 	// saying what to do: spec's TestOperations (openapi.yaml is held to the
 	// API document, whose copy in spec/testdata a real operation is added to

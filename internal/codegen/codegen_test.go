@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -26,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // oapi-codegen package live beside its spec, so the goldens compile.
 func caseConfig(name string) Config {
 	dir := "internal/codegen/testdata/" + name
-	return Config{SpecName: "openapi.yaml", Dir: dir + "/middleware", APIImport: module + "/" + dir + "/api"}
+	return Config{SpecName: "openapi.yaml", Dir: dir + "/middleware", ServerDir: dir + "/apiserver", APIImport: module + "/" + dir + "/api"}
 }
 
 func caseNames(t *testing.T) []string {
@@ -48,7 +47,7 @@ func caseNames(t *testing.T) []string {
 }
 
 // TestGolden renders each testdata/<case>/openapi.yaml and compares with
-// testdata/<case>/middleware/*.gen.go, or with testdata/<case>/error.txt
+// testdata/<case>/{middleware,apiserver}/*.gen.go, or with testdata/<case>/error.txt
 // for a spec the generator must reject. -update rewrites both, and the
 // case's oapi-codegen package (api/api.gen.go).
 func TestGolden(t *testing.T) {
@@ -81,25 +80,38 @@ func TestGolden(t *testing.T) {
 			if genErr != nil {
 				t.Fatalf("Generate(%s): %v", name, genErr)
 			}
-			golden, err := filepath.Glob(filepath.Join(dir, "middleware", "*.gen.go"))
-			if err != nil {
-				t.Fatal(err)
+			var golden []string
+			for _, sub := range goldenDirs {
+				g, err := filepath.Glob(filepath.Join(dir, sub, "*.gen.go"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden = append(golden, g...)
 			}
 			if len(golden) != len(files) {
 				t.Errorf("Generate(%s) made %d files; %d goldens (run go test -update)", name, len(files), len(golden))
 			}
 			for rel, got := range files {
-				want, err := os.ReadFile(filepath.Join(dir, "middleware", path.Base(rel)))
+				want, err := os.ReadFile(goldenPath(rel))
 				if err != nil {
 					t.Errorf("golden for %s: %v (run go test -update)", rel, err)
 					continue
 				}
 				if !bytes.Equal(got, want) {
-					t.Errorf("Generate(%s) %s differs from its golden (run go test -update to accept):\n%s", name, path.Base(rel), firstDiff(want, got))
+					t.Errorf("Generate(%s) %s differs from its golden (run go test -update to accept):\n%s", name, rel, firstDiff(want, got))
 				}
 			}
 		})
 	}
+}
+
+// goldenDirs are the packages of a case's goldens, beside its api.
+var goldenDirs = []string{"middleware", "apiserver"}
+
+// goldenPath is where the golden of rel (from Generate with the case's
+// Config, relative to the module root) is, relative to this package.
+func goldenPath(rel string) string {
+	return filepath.FromSlash(strings.TrimPrefix(rel, "internal/codegen/"))
 }
 
 func writeGolden(t *testing.T, dir string, spec []byte, files map[string][]byte, genErr error, wantErr bool) {
@@ -116,13 +128,15 @@ func writeGolden(t *testing.T, dir string, spec []byte, files map[string][]byte,
 	if genErr != nil {
 		t.Fatalf("%s: %v", dir, genErr)
 	}
-	mw := filepath.Join(dir, "middleware")
-	os.RemoveAll(mw)
-	if err := os.MkdirAll(mw, 0o755); err != nil {
-		t.Fatal(err)
+	for _, sub := range goldenDirs {
+		os.RemoveAll(filepath.Join(dir, sub))
 	}
 	for rel, b := range files {
-		if err := os.WriteFile(filepath.Join(mw, path.Base(rel)), b, 0o644); err != nil {
+		p := goldenPath(rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,7 +187,10 @@ func TestGoldensCompile(t *testing.T) {
 	var pkgs []string
 	for _, name := range caseNames(t) {
 		if !strings.HasPrefix(name, "err-") {
-			pkgs = append(pkgs, "./testdata/"+name+"/api", "./testdata/"+name+"/middleware")
+			pkgs = append(pkgs, "./testdata/"+name+"/api")
+			for _, sub := range goldenDirs {
+				pkgs = append(pkgs, "./testdata/"+name+"/"+sub)
+			}
 		}
 	}
 	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
@@ -226,7 +243,7 @@ func TestRateLimitEdit(t *testing.T) {
 			t.Errorf("%s: %s lacks %q:\n%s", c.name, policy, c.want, c.files[policy])
 		}
 	}
-	for _, f := range []string{"gen/middleware/client.gen.go", "gen/middleware/server.gen.go"} {
+	for _, f := range []string{"gen/middleware/client.gen.go", "gen/apiserver/server.gen.go"} {
 		for _, use := range []string{"RateLimit"} {
 			if !bytes.Contains(after[f], []byte(use)) {
 				t.Errorf("%s does not use %s, so an edit would not reach it", f, use)

@@ -29,10 +29,11 @@ import (
 	"github.com/milligold/milligold-go/internal/clock"
 	"github.com/milligold/milligold-go/ratelimit"
 
-	middleware "%s"
+	apiserver "%[2]s"
+	middleware "%[1]s"
 )
 
-const want = %d
+const want = %[3]d
 
 type rates struct{ api.StrictServerInterface }
 
@@ -43,7 +44,7 @@ func (rates) GetGoldRate(context.Context, api.GetGoldRateRequestObject) (api.Get
 func TestEditedPolicy(t *testing.T) {
 	t0 := time.Unix(1795586400, 0)
 	clk := clock.NewFake(t0)
-	mw := middleware.StrictMiddleware(middleware.ServerOptions{
+	mw := apiserver.StrictMiddleware(apiserver.ServerOptions{
 		Verify: func(context.Context, string) (string, error) { return "p1", nil },
 		Now:    clk.Now,
 	})
@@ -85,7 +86,8 @@ func TestEditedPolicy(t *testing.T) {
 `
 
 // TestEditChangesBothSides edits requests in a copy of openapi.yaml,
-// generates gen/middleware from it into a scratch package inside the module,
+// generates gen/middleware and gen/apiserver from it into scratch packages
+// inside the module,
 // and runs a test there: the server's enforcement and the client's pacing
 // both follow the new number. The real spec and gen/ are not touched.
 func TestEditChangesBothSides(t *testing.T) {
@@ -107,17 +109,19 @@ func TestEditChangesBothSides(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { os.RemoveAll(dir) })
-			rel := path.Join("internal/codegen", filepath.ToSlash(dir), "middleware")
-			files, err := Generate(edited, Config{Dir: rel})
+			base := path.Join("internal/codegen", filepath.ToSlash(dir))
+			rel, serverRel := base+"/middleware", base+"/apiserver"
+			files, err := Generate(edited, Config{Dir: rel, ServerDir: serverRel})
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := filepath.Join(dir, "middleware")
-			os.MkdirAll(out, 0o755)
 			for name, b := range files {
-				os.WriteFile(filepath.Join(out, path.Base(name)), b, 0o644)
+				sub := filepath.Join(dir, path.Base(path.Dir(name)))
+				os.MkdirAll(sub, 0o755)
+				os.WriteFile(filepath.Join(sub, path.Base(name)), b, 0o644)
 			}
-			probe := fmt.Sprintf(editProbe, module+"/"+rel, n)
+			probe := fmt.Sprintf(editProbe, module+"/"+rel, module+"/"+serverRel, n)
 			os.WriteFile(filepath.Join(out, "probe_test.go"), []byte(probe), 0o644)
 			goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
 			cmd := exec.CommandContext(context.Background(), goCmd, "test", "-count=1", "./"+path.Clean(filepath.ToSlash(out)))

@@ -27,7 +27,7 @@ func (m *model) examplesFile(spec []byte) (*File, error) {
 	if err != nil {
 		return nil, &SpecError{Spec: m.opts.SpecName, Msg: err.Error()}
 	}
-	f := m.newFile()
+	f := m.newServerFile()
 	comment(f, "Examples implements api.StrictServerInterface: every operation answers its\ndocumented success with the spec's example (the response's example, else\nits example named \"default\", else its first by name, else a value derived\nfrom the schema). Embed it and override the operations that have\nbehaviour; Prefer: example=NAME is the sandbox's, before the server.")
 	f.Type().Id("Examples").Struct()
 	f.Line()

@@ -1,7 +1,7 @@
 // Package codegen is milligold-gen's core: it reads the spec's token and
 // rate-limit policy (x-milligold-token, x-milligold-rate-limit) and its
-// security requirements with kin-openapi, and renders gen/middleware with
-// jennifer. Generate is pure: spec bytes in, files out.
+// security requirements with kin-openapi, and renders gen/middleware and
+// gen/apiserver with jennifer. Generate is pure: spec bytes in, files out.
 package codegen
 
 import (
@@ -30,12 +30,14 @@ const (
 type Config struct {
 	SpecName  string // in error messages; "" means "openapi.yaml"
 	Dir       string // output directory, slash-separated, relative to the module root; "" means "gen/middleware"
+	ServerDir string // the server glue's output directory, likewise; "" means "gen/apiserver"
 	APIImport string // import path of oapi-codegen's package; "" means the module's gen/api
 }
 
 func (o Config) withDefaults() Config {
 	o.SpecName = cmp.Or(o.SpecName, "openapi.yaml")
 	o.Dir = cmp.Or(o.Dir, "gen/middleware")
+	o.ServerDir = cmp.Or(o.ServerDir, "gen/apiserver")
 	o.APIImport = cmp.Or(o.APIImport, module+"/gen/api")
 	return o
 }

@@ -124,7 +124,7 @@ func TestOps(t *testing.T) {
 `
 
 // TestOpsForNewOperations adds two operations to a copy of openapi.yaml,
-// generates oapi-codegen's package and gen/middleware from it into a
+// generates oapi-codegen's package, gen/middleware and gen/apiserver from it into a
 // scratch directory inside the module, and runs a test there: each new
 // operation has a typed method that compiles and calls the Caller by the
 // spec's names. The real spec and gen/ are not touched.
@@ -158,7 +158,7 @@ func TestOpsForNewOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := Generate([]byte(s), Config{Dir: rel + "/middleware", APIImport: module + "/" + rel + "/api"})
+	files, err := Generate([]byte(s), Config{Dir: rel + "/middleware", ServerDir: rel + "/apiserver", APIImport: module + "/" + rel + "/api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestOpsForNewOperations(t *testing.T) {
 		}
 	}
 	for name, b := range files {
-		write("middleware", name, b)
+		write(path.Base(path.Dir(name)), name, b)
 	}
 	write("middleware", "probe_test.go", []byte(strings.ReplaceAll(opsProbe, "%[1]s", module+"/"+rel)))
 	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")

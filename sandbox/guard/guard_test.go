@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/gen/api"
+	"github.com/milligold/milligold-go/gen/apiserver"
 	"github.com/milligold/milligold-go/gen/middleware"
 	"github.com/milligold/milligold-go/internal/clock"
 	"github.com/milligold/milligold-go/money"
@@ -33,10 +34,10 @@ const partnerSecret = "partner-secret-value"
 // partnerAPI is a small StrictServerInterface: tokens are "good-<partner>",
 // and each handler records the partner the middleware put in the context.
 type partnerAPI struct {
-	middleware.Examples // operations the tests don't call
-	mu                  sync.Mutex
-	partners            []string
-	tokens              atomic.Int64
+	apiserver.Examples // operations the tests don't call
+	mu                 sync.Mutex
+	partners           []string
+	tokens             atomic.Int64
 }
 
 var _ api.StrictServerInterface = (*partnerAPI)(nil)
@@ -86,23 +87,23 @@ func envelope(_ context.Context, status int, message string) api.ErrorResponse {
 // handler with StrictMiddleware.
 var mounts = []struct {
 	name  string
-	mount func(api.StrictServerInterface, middleware.ServerOptions) api.ServerInterface
+	mount func(api.StrictServerInterface, apiserver.ServerOptions) api.ServerInterface
 }{
-	{"glue", func(impl api.StrictServerInterface, o middleware.ServerOptions) api.ServerInterface {
-		return middleware.NewStrictServer(impl, nil, o, api.StrictHTTPServerOptions{})
+	{"glue", func(impl api.StrictServerInterface, o apiserver.ServerOptions) api.ServerInterface {
+		return apiserver.NewStrictServer(impl, nil, o, api.StrictHTTPServerOptions{})
 	}},
-	{"strict middleware", func(impl api.StrictServerInterface, o middleware.ServerOptions) api.ServerInterface {
-		return api.NewStrictHandler(impl, []api.StrictMiddlewareFunc{middleware.StrictMiddleware(o)})
+	{"strict middleware", func(impl api.StrictServerInterface, o apiserver.ServerOptions) api.ServerInterface {
+		return api.NewStrictHandler(impl, []api.StrictMiddlewareFunc{apiserver.StrictMiddleware(o)})
 	}},
 }
 
 // server mounts the strict server with StrictMiddleware under /partner.
-func server(t *testing.T, o middleware.ServerOptions) (*httptest.Server, *partnerAPI) {
+func server(t *testing.T, o apiserver.ServerOptions) (*httptest.Server, *partnerAPI) {
 	return serverWith(t, mounts[1].mount, o)
 }
 
 // serverWith mounts the strict server under /partner with mount.
-func serverWith(t *testing.T, mount func(api.StrictServerInterface, middleware.ServerOptions) api.ServerInterface, o middleware.ServerOptions) (*httptest.Server, *partnerAPI) {
+func serverWith(t *testing.T, mount func(api.StrictServerInterface, apiserver.ServerOptions) api.ServerInterface, o apiserver.ServerOptions) (*httptest.Server, *partnerAPI) {
 	t.Helper()
 	impl := &partnerAPI{}
 	strict := mount(impl, o)
@@ -210,7 +211,7 @@ func TestStrictMiddleware(t *testing.T) {
 		for _, m := range mounts {
 			t.Run(m.name+"/"+c.name, func(t *testing.T) {
 				clk := clock.NewFake(t0)
-				ts, _ := serverWith(t, m.mount, middleware.ServerOptions{
+				ts, _ := serverWith(t, m.mount, apiserver.ServerOptions{
 					Verify: verify, Credentials: credentials, Envelope: envelope, Now: clk.Now, HeadersOnEveryResponse: c.everyRsp,
 				})
 				for i, cl := range c.calls {
@@ -248,7 +249,7 @@ func TestStrictMiddleware(t *testing.T) {
 
 func TestStrictMiddlewarePartnerInContext(t *testing.T) {
 	for _, m := range mounts {
-		ts, impl := serverWith(t, m.mount, middleware.ServerOptions{Verify: verify})
+		ts, impl := serverWith(t, m.mount, apiserver.ServerOptions{Verify: verify})
 		resp := do(t, ts.URL, call{op: "rate", auth: "Bearer good-p2"})
 		resp.Body.Close()
 		if len(impl.partners) != 1 || impl.partners[0] != "p2" {
@@ -263,7 +264,7 @@ func TestStrictMiddlewareNeedsVerify(t *testing.T) {
 			t.Error("StrictMiddleware without Verify did not panic")
 		}
 	}()
-	middleware.StrictMiddleware(middleware.ServerOptions{})
+	apiserver.StrictMiddleware(apiserver.ServerOptions{})
 }
 
 // client builds the client side from the generated glue: token fetcher,
@@ -293,7 +294,7 @@ func client(t *testing.T, base string, clk *clock.Fake, partnerID string) *api.C
 // request, and never sees a 429.
 func TestClientMeetsServer(t *testing.T) {
 	clk := clock.NewAuto(t0)
-	ts, impl := server(t, middleware.ServerOptions{Verify: verify, Credentials: credentials, Now: clk.Now})
+	ts, impl := server(t, apiserver.ServerOptions{Verify: verify, Credentials: credentials, Now: clk.Now})
 	c := client(t, ts.URL, clk, "p1")
 	n := middleware.RateLimit.Requests
 	calls := 3*n + n/2 // with the token request, more than 3n and at most 4n requests
@@ -319,7 +320,7 @@ func TestClientMeetsServer(t *testing.T) {
 
 func TestTokenFetcher(t *testing.T) {
 	clk := clock.NewFake(t0)
-	ts, _ := server(t, middleware.ServerOptions{Verify: verify, Credentials: credentials, Now: clk.Now})
+	ts, _ := server(t, apiserver.ServerOptions{Verify: verify, Credentials: credentials, Now: clk.Now})
 	tc, _ := api.NewClientWithResponses(ts.URL + "/partner")
 
 	g, err := middleware.TokenFetcher(tc, "p1", partnerSecret, readJSON)(context.Background())
@@ -363,7 +364,7 @@ func TestClockIsTheRequests(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			fake := clock.NewFake(t0)
 			var reads atomic.Int64
-			ts, _ := serverWith(t, m.mount, middleware.ServerOptions{
+			ts, _ := serverWith(t, m.mount, apiserver.ServerOptions{
 				Verify: verify,
 				Now:    func() time.Time { reads.Add(1); return t0 },
 				Clock:  func(context.Context) time.Time { return fake.Now() },

@@ -1,4 +1,4 @@
-package middleware_test
+package apiserver_test
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/milligold/milligold-go/gen/api"
-	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/gen/apiserver"
 )
 
 // calls is an api.ServerInterface that writes which method it got with
@@ -45,7 +45,7 @@ func TestHandlerBindsAsOapiCodegen(t *testing.T) {
 	}
 	for name, eh := range errorHandlers {
 		ours, theirs := routes{}, routes{}
-		middleware.HandlerWithOptions(calls{}, api.StdHTTPServerOptions{BaseURL: "/partner", BaseRouter: ours, ErrorHandlerFunc: eh})
+		apiserver.HandlerWithOptions(calls{}, api.StdHTTPServerOptions{BaseURL: "/partner", BaseRouter: ours, ErrorHandlerFunc: eh})
 		api.HandlerWithOptions(calls{}, api.StdHTTPServerOptions{BaseURL: "/partner", BaseRouter: theirs, ErrorHandlerFunc: eh})
 		if len(ours) != len(theirs) {
 			t.Fatalf("%s: %d routes; oapi-codegen registers %d", name, len(ours), len(theirs))

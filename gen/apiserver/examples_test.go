@@ -1,4 +1,4 @@
-package middleware_test
+package apiserver_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/milligold/milligold-go/gen/apiserver"
 	"github.com/milligold/milligold-go/gen/apispec"
 	"github.com/milligold/milligold-go/gen/middleware"
 )
@@ -20,7 +21,7 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := reflect.ValueOf(middleware.Examples{})
+	ex := reflect.ValueOf(apiserver.Examples{})
 	for _, op := range middleware.Operations {
 		m := ex.MethodByName(op.GoName)
 		if !m.IsValid() {
