@@ -1,6 +1,6 @@
 // Package sandbox is a local milliGOLD Partner API: the generated strict
 // server with the spec's request validator in front and the spec's token and
-// rate-limit policy enforced by sandbox/guard through gen/middleware's
+// rate-limit policy enforced by sandbox/guard through gen/apiserver's
 // binding of the spec's tables. It serves under
 // BasePath, so a base URL is http://HOST:PORT/partner.
 package sandbox

@@ -2,7 +2,7 @@
 // strict server: the bearer check of protected operations (401), then the
 // fixed-window rate limit (429 with the rate-limit headers), then the
 // handler with the partner id in the context. It is the same for every
-// spec; gen/middleware binds it to the spec's tables and typed answers
+// spec; gen/apiserver binds it to the spec's tables and typed answers
 // (Binding), so changing this logic changes no generated line.
 package guard
 

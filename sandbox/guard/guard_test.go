@@ -1,4 +1,4 @@
-// These tests run the guard through gen/middleware's binding to the real
+// These tests run the guard through gen/apiserver's binding to the real
 // spec's strict server, so they check both the logic and its binding.
 package guard_test
 
