@@ -25,6 +25,9 @@ type Problem struct {
 	Success   bool   `json:"success"`
 }
 
+// Challenged defines model for Challenged.
+type Challenged = Problem
+
 // Denied defines model for Denied.
 type Denied = Problem
 
@@ -114,6 +117,9 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetOwner performs a GET /owner (the `GetOwner` operationId) request.
+	GetOwner(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListThings performs a GET /things (the `ListThings` operationId) request.
 	ListThings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -127,6 +133,19 @@ type ClientInterface interface {
 	// IssueTokenWithFormdataBody performs a POST /token (the `IssueToken` operationId) request.
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	IssueTokenWithFormdataBody(ctx context.Context, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetOwner performs a GET /owner (the `GetOwner` operationId) request.
+func (c *Client) GetOwner(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOwnerRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListThings performs a GET /things (the `ListThings` operationId) request.
@@ -181,6 +200,33 @@ func (c *Client) IssueTokenWithFormdataBody(ctx context.Context, body IssueToken
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetOwnerRequest constructs an http.Request for the GetOwner method
+func NewGetOwnerRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/owner")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewListThingsRequest constructs an http.Request for the ListThings method
@@ -328,6 +374,11 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetOwnerWithResponse performs a GET /owner (the `GetOwner` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetOwnerWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOwnerResponse, error)
+
 	// ListThingsWithResponse performs a GET /things (the `ListThings` operationId) request.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -347,6 +398,84 @@ type ClientWithResponsesInterface interface {
 	// IssueTokenWithFormdataBodyWithResponse performs a POST /token (the `IssueToken` operationId) request.
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	IssueTokenWithFormdataBodyWithResponse(ctx context.Context, body IssueTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*IssueTokenResponse, error)
+}
+
+// GetOwnerResponse401Headers the declared response headers of an HTTP 401 response for GetOwner
+type GetOwnerResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetOwnerResponse403Headers the declared response headers of an HTTP 403 response for GetOwner
+type GetOwnerResponse403Headers struct {
+	WWWAuthenticate string
+}
+
+// GetOwnerResponse429Headers the declared response headers of an HTTP 429 response for GetOwner
+type GetOwnerResponse429Headers struct {
+	XRateLimitLimit     int
+	XRateLimitRemaining int
+	XRateLimitReset     int64
+}
+
+type GetOwnerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Challenged
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Challenged
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooMany
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOwnerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetOwnerResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOwnerResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetOwnerResponse) GetJSON401() *Challenged {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetOwnerResponse) GetJSON403() *Challenged {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetOwnerResponse) GetJSON429() *TooMany {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOwnerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOwnerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOwnerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOwnerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // ListThingsResponse429Headers the declared response headers of an HTTP 429 response for ListThings
@@ -594,6 +723,17 @@ func (r IssueTokenResponse) ContentType() string {
 	return ""
 }
 
+// GetOwnerWithResponse performs a GET /owner (the `GetOwner` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetOwnerWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOwnerResponse, error) {
+	rsp, err := c.GetOwner(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOwnerResponse(rsp)
+}
+
 // ListThingsWithResponse performs a GET /things (the `ListThings` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -636,6 +776,96 @@ func (c *ClientWithResponses) IssueTokenWithFormdataBodyWithResponse(ctx context
 		return nil, err
 	}
 	return ParseIssueTokenResponse(rsp)
+}
+
+// ParseGetOwnerResponse parses an HTTP response from a GetOwnerWithResponse call
+func ParseGetOwnerResponse(rsp *http.Response) (*GetOwnerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOwnerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Challenged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Challenged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooMany
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetOwnerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetOwnerResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetOwnerResponse429Headers
+		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Reset"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseListThingsResponse parses an HTTP response from a ListThingsWithResponse call
@@ -940,6 +1170,9 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 
+	// (GET /owner)
+	GetOwner(w http.ResponseWriter, r *http.Request)
+
 	// (GET /things)
 	ListThings(w http.ResponseWriter, r *http.Request)
 
@@ -958,6 +1191,20 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// GetOwner operation middleware
+func (siw *ServerInterfaceWrapper) GetOwner(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOwner(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // ListThings operation middleware
 func (siw *ServerInterfaceWrapper) ListThings(w http.ResponseWriter, r *http.Request) {
@@ -1133,11 +1380,21 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 		ErrorHandlerFunc:   options.ErrorHandlerFunc,
 	}
 
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/owner", wrapper.GetOwner)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/things", wrapper.ListThings)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/things/{id}", wrapper.GetThing)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/token", wrapper.IssueToken)
 
 	return m
+}
+
+type ChallengedResponseHeaders struct {
+	WWWAuthenticate string
+}
+type ChallengedJSONResponse struct {
+	Body Problem
+
+	Headers ChallengedResponseHeaders
 }
 
 type DeniedJSONResponse Problem
@@ -1151,6 +1408,75 @@ type TooManyJSONResponse struct {
 	Body Problem
 
 	Headers TooManyResponseHeaders
+}
+
+type GetOwnerRequestObject struct {
+}
+
+type GetOwnerResponseObject interface {
+	VisitGetOwnerResponse(w http.ResponseWriter) error
+}
+
+type GetOwner200Response struct {
+}
+
+func (response GetOwner200Response) VisitGetOwnerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(200)
+	return nil
+}
+
+type GetOwner401JSONResponse struct{ ChallengedJSONResponse }
+
+func (response GetOwner401JSONResponse) VisitGetOwnerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOwner403ResponseHeaders struct {
+	WWWAuthenticate string
+}
+
+type GetOwner403JSONResponse struct {
+	Body    Problem
+	Headers GetOwner403ResponseHeaders
+}
+
+func (response GetOwner403JSONResponse) VisitGetOwnerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOwner429JSONResponse struct{ TooManyJSONResponse }
+
+func (response GetOwner429JSONResponse) VisitGetOwnerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Rate-Limit-Limit", fmt.Sprint(response.Headers.XRateLimitLimit))
+	w.Header().Set("X-Rate-Limit-Remaining", fmt.Sprint(response.Headers.XRateLimitRemaining))
+	w.Header().Set("X-Rate-Limit-Reset", fmt.Sprint(response.Headers.XRateLimitReset))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type ListThingsRequestObject struct {
@@ -1400,6 +1726,9 @@ func (response IssueToken429JSONResponse) VisitIssueTokenResponse(w http.Respons
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 
+	// (GET /owner)
+	GetOwner(ctx context.Context, request GetOwnerRequestObject) (GetOwnerResponseObject, error)
+
 	// (GET /things)
 	ListThings(ctx context.Context, request ListThingsRequestObject) (ListThingsResponseObject, error)
 
@@ -1447,6 +1776,30 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// GetOwner operation middleware
+func (sh *strictHandler) GetOwner(w http.ResponseWriter, r *http.Request) {
+	var request GetOwnerRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOwner(ctx, request.(GetOwnerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOwner")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOwnerResponseObject); ok {
+		if err := validResponse.VisitGetOwnerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // ListThings operation middleware

@@ -59,6 +59,9 @@ func NewStrictServer(ssi api.StrictServerInterface, inner []api.StrictMiddleware
 	if len(inner) > 0 {
 		s.chain = []api.StrictHandlerFunc{
 			wrap(inner, func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+				return ssi.GetOwner(ctx, request.(api.GetOwnerRequestObject))
+			}, "GetOwner"),
+			wrap(inner, func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
 				return ssi.ListThings(ctx, request.(api.ListThingsRequestObject))
 			}, "ListThings"),
 			wrap(inner, func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
@@ -107,6 +110,7 @@ func HandlerWithOptions(si api.ServerInterface, options api.StdHTTPServerOptions
 		options.ErrorHandlerFunc = guard.RequestError // api.HandlerWithOptions's default
 	}
 	options.BaseRouter = guard.Routes(m, map[string]http.HandlerFunc{
+		"GET " + options.BaseURL + "/owner":  si.GetOwner,
 		"GET " + options.BaseURL + "/things": si.ListThings,
 		"GET " + options.BaseURL + "/things/{id}": func(w http.ResponseWriter, r *http.Request) {
 			p0 := r.PathValue("id")
@@ -125,6 +129,21 @@ func HandlerWithOptions(si api.ServerInterface, options api.StdHTTPServerOptions
 	return m
 }
 
+// GetOwner serves getOwner (GET /owner).
+func (s *strictServer) GetOwner(w http.ResponseWriter, r *http.Request) {
+	request := api.GetOwnerRequestObject{}
+	ctx, response := s.guard.Admit(r.Context(), w, r, "GetOwner", true, "", "")
+	var err error
+	if response == nil {
+		if s.chain != nil {
+			response, err = s.chain[0](ctx, w, r, request)
+		} else {
+			response, err = s.ssi.GetOwner(ctx, request)
+		}
+	}
+	guard.Answer(w, r, response, err, api.GetOwnerResponseObject.VisitGetOwnerResponse, s.options.ResponseErrorHandlerFunc)
+}
+
 // ListThings serves listThings (GET /things).
 func (s *strictServer) ListThings(w http.ResponseWriter, r *http.Request) {
 	request := api.ListThingsRequestObject{}
@@ -132,7 +151,7 @@ func (s *strictServer) ListThings(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if response == nil {
 		if s.chain != nil {
-			response, err = s.chain[0](ctx, w, r, request)
+			response, err = s.chain[1](ctx, w, r, request)
 		} else {
 			response, err = s.ssi.ListThings(ctx, request)
 		}
@@ -147,7 +166,7 @@ func (s *strictServer) GetThing(w http.ResponseWriter, r *http.Request, p0 strin
 	var err error
 	if response == nil {
 		if s.chain != nil {
-			response, err = s.chain[1](ctx, w, r, request)
+			response, err = s.chain[2](ctx, w, r, request)
 		} else {
 			response, err = s.ssi.GetThing(ctx, request)
 		}
@@ -172,7 +191,7 @@ func (s *strictServer) IssueToken(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if response == nil {
 		if s.chain != nil {
-			response, err = s.chain[2](ctx, w, r, request)
+			response, err = s.chain[3](ctx, w, r, request)
 		} else {
 			response, err = s.ssi.IssueToken(ctx, request)
 		}
@@ -208,6 +227,11 @@ func tokenCredentials(request any) (id, secret string, ok bool) {
 // unauthorized is each protected operation's typed 401.
 func unauthorized(operationID string, e api.Problem) any {
 	switch operationID {
+	case "GetOwner":
+		return api.GetOwner401JSONResponse{ChallengedJSONResponse: api.ChallengedJSONResponse{
+			Body:    e,
+			Headers: api.ChallengedResponseHeaders{},
+		}}
 	case "ListThings":
 		return api.ListThings401JSONResponse{DeniedJSONResponse: api.DeniedJSONResponse(e)}
 	case "GetThing":
@@ -220,6 +244,15 @@ func unauthorized(operationID string, e api.Problem) any {
 // tooManyRequests is each operation's typed 429 with the rate-limit headers.
 func tooManyRequests(operationID string, e api.Problem, h guard.RateHeaders) any {
 	switch operationID {
+	case "GetOwner":
+		return api.GetOwner429JSONResponse{TooManyJSONResponse: api.TooManyJSONResponse{
+			Body: e,
+			Headers: api.TooManyResponseHeaders{
+				XRateLimitLimit:     int(h.Limit),
+				XRateLimitRemaining: int(h.Remaining),
+				XRateLimitReset:     int64(h.Reset),
+			},
+		}}
 	case "ListThings":
 		return api.ListThings429JSONResponse{TooManyJSONResponse: api.TooManyJSONResponse{
 			Body: e,

@@ -28,6 +28,16 @@ func NewOps(c Caller) *Ops {
 	return &Ops{c: c}
 }
 
+// GetOwner calls getOwner (GET /owner).
+// Its answer's data is returned as it came: the spec does not name its type.
+func (o *Ops) GetOwner(ctx context.Context) (data json.RawMessage, err error) {
+	var raw json.RawMessage
+	if err = o.c.CallInto(ctx, "getOwner", nil, nil, nil, &raw); err != nil {
+		return data, err
+	}
+	return raw, nil
+}
+
 // ListThings calls listThings (GET /things).
 // Its answer's data is returned as it came: the spec does not name its type.
 func (o *Ops) ListThings(ctx context.Context) (data json.RawMessage, err error) {

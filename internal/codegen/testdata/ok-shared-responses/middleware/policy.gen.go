@@ -42,6 +42,7 @@ const (
 // Operation ids, as the spec spells them: errors, logs and tests name
 // operations by these.
 const (
+	OpGetOwner   = "getOwner"
 	OpListThings = "listThings"
 	OpGetThing   = "getThing"
 	OpIssueToken = "issueToken"
@@ -72,6 +73,13 @@ type Param struct {
 
 // Operations lists the spec's operations by path, then method.
 var Operations = []Operation{{
+	Bearer:  true,
+	GoName:  "GetOwner",
+	ID:      "getOwner",
+	Method:  "GET",
+	Path:    "/owner",
+	Success: 200,
+}, {
 	Bearer:  true,
 	GoName:  "ListThings",
 	ID:      "listThings",
