@@ -167,15 +167,24 @@ func (c *clock) wrap(base func() time.Time) func() time.Time {
 	return c.now
 }
 
-func (c *clock) now() time.Time { return c.base().Add(time.Duration(c.offset.Load())) }
+func (c *clock) now() time.Time { return c.moved(c.base()) }
 
 // at is the clock when the wall clock read t: t plus the offset when the
 // base is the wall clock (no second reading of it), else the clock now.
 func (c *clock) at(t time.Time) time.Time {
 	if c.wall && !t.IsZero() {
-		return t.Add(time.Duration(c.offset.Load()))
+		return c.moved(t)
 	}
 	return c.now()
+}
+
+// moved is t plus the offset. Until the clock is advanced the offset is 0,
+// and t.Add(0) is t: not adding saves a request two calls of Add.
+func (c *clock) moved(t time.Time) time.Time {
+	if d := c.offset.Load(); d != 0 {
+		return t.Add(time.Duration(d))
+	}
+	return t
 }
 
 // revoked reports whether token was issued before the last reset.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/milligold/milligold-go/gen/middleware"
+	"github.com/milligold/milligold-go/ratelimit"
 )
 
 // Entry is one request in the journal. Tokens, secrets and cookies are
@@ -305,6 +306,15 @@ func (j *journal) last() uint64 {
 	return j.next - 1
 }
 
+// counted notes the window the guard counted the request against, as it
+// stood then (the guard's Counted hook, while the request is served): in
+// the entry itself, where a copy of the decision was an allocation per
+// request.
+func (s *stored) counted(d ratelimit.Decision) {
+	s.remaining, s.reset = d.Remaining, d.Reset
+	s.Limit, s.Remaining, s.Reset = d.Limit, &s.remaining, &s.reset
+}
+
 // capture keeps the start of the answer's body, and of the request's, for
 // the journal. It lives in the entry it fills (one allocation for both) and
 // lets go of the request's writer and body once the entry is recorded.
@@ -396,7 +406,7 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, s *stored
 	e := &s.Entry
 	e.Time = start
 	e.Clock = c.clock.at(end)
-	e.Method = r.Method
+	e.Method = canonicalMethod(r.Method)
 	e.Path = c.escapedPath(r.URL)
 	e.Operation = ri.operation
 	e.Partner = ri.partner
@@ -421,11 +431,7 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, s *stored
 		e.Request.Body = redactForm(r.Header.Get("Content-Type"), jc.reqBody.buf)
 	}
 	s.capture = capture{} // the ring keeps s: not the connection's writer and reader
-	if d := ri.counted; d != nil {
-		// The window the guard counted the request against, as it stood then.
-		s.remaining, s.reset = d.Remaining, d.Reset
-		e.Limit, e.Remaining, e.Reset = d.Limit, &s.remaining, &s.reset
-	} else {
+	if e.Remaining == nil { // the guard did not count it (see stored.counted)
 		key := "client:" + e.Client
 		if e.Partner != "" {
 			key = "partner:" + e.Partner
@@ -448,12 +454,60 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, s *stored
 	c.journal.add(s)
 }
 
-func clientHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// clientHost is the host of r.RemoteAddr (all of it when it has no port),
+// as net.SplitHostPort splits it.
+func clientHost(r *http.Request) string { return splitHost(r.RemoteAddr) }
+
+// splitHost is addr's host as net.SplitHostPort returns it, or addr when
+// SplitHostPort fails. An address without brackets and with one colon (an
+// IPv4 address and port, what net/http's server mostly sets) is cut at the
+// colon as SplitHostPort cuts it, without its general path (a twentieth of
+// what the journal cost a request); FuzzSplitHost holds it to SplitHostPort.
+func splitHost(addr string) string {
+	colon := -1
+	for i := 0; i < len(addr); i++ {
+		if c := addr[i]; c == ':' {
+			if colon >= 0 {
+				colon = -1
+				break
+			}
+			colon = i
+		} else if c == '[' || c == ']' {
+			colon = -1
+			break
+		}
+	}
+	if colon >= 0 {
+		return addr[:colon]
+	}
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return r.RemoteAddr
+		return addr
 	}
 	return host
+}
+
+// canonicalMethod is m, as the constant when it is a common method: the
+// method net/http's server reads is part of a string made per request,
+// which the journal would otherwise keep, and a stream read, per entry.
+func canonicalMethod(m string) string {
+	switch m {
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodDelete:
+		return http.MethodDelete
+	case http.MethodPatch:
+		return http.MethodPatch
+	case http.MethodOptions:
+		return http.MethodOptions
+	}
+	return m
 }
 
 // journalHeaders keeps h for the journal (see Headers).

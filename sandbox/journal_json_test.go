@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -376,3 +377,50 @@ func TestCaptureBody(t *testing.T) {
 type bodyDiscard struct{ http.ResponseWriter }
 
 func (bodyDiscard) Write(p []byte) (int, error) { return len(p), nil }
+
+// splitHost is the host net.SplitHostPort returns, or the address when it
+// fails.
+func TestSplitHost(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:54321", "127.0.0.1:", ":80", "127.0.0.1", "", ":", "::1", "[::1]:80", "[::1]", "a:b:c",
+		"[a]:b]", "a]:80", "[a:80", "host.example:443", "[fe80::1%eth0]:8080", "@", "/tmp/sock"} {
+		checkSplitHost(t, addr)
+	}
+}
+
+func checkSplitHost(t *testing.T, addr string) {
+	t.Helper()
+	want := addr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		want = host
+	}
+	if got := splitHost(addr); got != want {
+		t.Errorf("splitHost(%q) = %q; want %q", addr, got, want)
+	}
+}
+
+func FuzzSplitHost(f *testing.F) {
+	f.Add("127.0.0.1:54321")
+	f.Add("[::1]:80")
+	f.Fuzz(func(t *testing.T, addr string) { checkSplitHost(t, addr) })
+}
+
+// canonicalMethod keeps the method, as a constant when it is a common one.
+func TestCanonicalMethod(t *testing.T) {
+	line := "GET POST HEAD PUT DELETE PATCH OPTIONS get BREW"
+	for _, m := range strings.Fields(strings.Clone(line)) {
+		got := canonicalMethod(m)
+		if got != m {
+			t.Errorf("canonicalMethod(%q) = %q", m, got)
+		}
+		common := strings.ToUpper(m) == m && m != "BREW"
+		if same := unsafe.StringData(got) == unsafe.StringData(m); same == common {
+			t.Errorf("canonicalMethod(%q): the request's own string kept %v; want %v", m, same, !common)
+		}
+	}
+}
+
+func TestControlRoot(t *testing.T) {
+	if controlRoot+"/" != ControlPrefix {
+		t.Errorf("controlRoot %q is not ControlPrefix %q without its slash", controlRoot, ControlPrefix)
+	}
+}

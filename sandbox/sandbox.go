@@ -227,8 +227,8 @@ func (s *Sandbox) counted() func(context.Context, ratelimit.Decision) {
 		return nil
 	}
 	return func(ctx context.Context, d ratelimit.Decision) {
-		if ri := info(ctx); ri.counted == nil {
-			ri.counted = &d
+		if e := info(ctx).entry; e != nil && e.Remaining == nil {
+			e.counted(d)
 		}
 	}
 }
@@ -248,7 +248,7 @@ type requestInfo struct {
 	operation string              // the spec's operationId, when the control API is on
 	control   string              // what the control API did to the answer, if anything
 	dropped   bool                // the control API dropped the connection
-	counted   *ratelimit.Decision // the window the guard counted the request against (control API only)
+	entry     *stored             // the request's journal entry, while it is filled (control API with the journal on)
 	// The credentials the guard found right, so the token handler need not
 	// hash the secret again (a tenth of a token request's instructions).
 	verifiedID, verifiedSecret string
@@ -324,6 +324,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w, r, jc = s.ctl.capture(w, r)
+		st.info.entry = jc
 	}
 	st.rec = recorder{ResponseWriter: w, status: http.StatusOK}
 	ri, rec := &st.info, &st.rec
