@@ -464,21 +464,9 @@ func clientHost(r *http.Request) string { return splitHost(r.RemoteAddr) }
 // colon as SplitHostPort cuts it, without its general path (a twentieth of
 // what the journal cost a request); FuzzSplitHost holds it to SplitHostPort.
 func splitHost(addr string) string {
-	colon := -1
-	for i := 0; i < len(addr); i++ {
-		if c := addr[i]; c == ':' {
-			if colon >= 0 {
-				colon = -1
-				break
-			}
-			colon = i
-		} else if c == '[' || c == ']' {
-			colon = -1
-			break
-		}
-	}
-	if colon >= 0 {
-		return addr[:colon]
+	if i := strings.IndexByte(addr, ':'); i >= 0 && strings.IndexByte(addr[i+1:], ':') < 0 &&
+		strings.IndexByte(addr, '[') < 0 && strings.IndexByte(addr, ']') < 0 {
+		return addr[:i]
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
