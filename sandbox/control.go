@@ -70,6 +70,8 @@ type Control struct {
 	pending atomic.Int32
 
 	plainBody atomic.Pointer[string]      // see Control.redactBody
+	// The journal's last header objects (see headerCache).
+	requestHeaders, responseHeaders headerCache
 	lastPath  atomic.Pointer[lastEscaped] // see Control.escapedPath
 
 	tokenMu sync.Mutex

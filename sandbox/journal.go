@@ -65,8 +65,27 @@ type Message struct {
 // HTTP/2 server only to promote "Trailer:" fields, which the sandbox never
 // sets), so the maps no longer change.
 type Headers struct {
-	kv []string
-	h  http.Header // the journal's, not redacted: read only through redactValue
+	h http.Header   // the journal's, not redacted: read only through redactValue
+	o *headerObject // or the fields, redacted
+}
+
+// headerObject is header fields as the journal shows them: each name with
+// its values joined and redacted. One made from a map for the journal's
+// headerCache is shared by the entries whose maps make the same object,
+// and has its JSON made once.
+type headerObject struct {
+	kv     []string // name, value; sorted by name when made by a headerCache
+	json   []byte   // the object's JSON; nil unless made by a headerCache
+	plain  []bool   // per field: its value is the map's own, as no credential is
+	misses atomic.Int32
+}
+
+// fields returns the flat list of names and values ("" when the fields are a map).
+func (h Headers) fields() []string {
+	if h.o == nil {
+		return nil
+	}
+	return h.o.kv
 }
 
 // Get returns the field's value ("" when absent); name is case-insensitive.
@@ -76,16 +95,17 @@ func (h Headers) Get(name string) string {
 			return redactValue(k, vs)
 		}
 	}
-	for i := 0; i+1 < len(h.kv); i += 2 {
-		if strings.EqualFold(h.kv[i], name) {
-			return h.kv[i+1]
+	kv := h.fields()
+	for i := 0; i+1 < len(kv); i += 2 {
+		if strings.EqualFold(kv[i], name) {
+			return kv[i+1]
 		}
 	}
 	return ""
 }
 
 // Len is the number of fields.
-func (h Headers) Len() int { return len(h.h) + len(h.kv)/2 }
+func (h Headers) Len() int { return len(h.h) + len(h.fields())/2 }
 
 // IsZero reports no fields (for omitzero).
 func (h Headers) IsZero() bool { return h.Len() == 0 }
@@ -95,9 +115,10 @@ func (h Headers) MarshalJSON() ([]byte, error) {
 	if h.h != nil {
 		h = redactHeaders(h.h)
 	}
-	m := make(map[string]string, len(h.kv)/2)
-	for i := 0; i+1 < len(h.kv); i += 2 {
-		m[h.kv[i]] = h.kv[i+1]
+	kv := h.fields()
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
 	}
 	return json.Marshal(m)
 }
@@ -108,11 +129,103 @@ func (h *Headers) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
-	h.kv, h.h = h.kv[:0], nil
+	kv := make([]string, 0, 2*len(m))
 	for k, v := range m {
-		h.kv = append(h.kv, k, v)
+		kv = append(kv, k, v)
 	}
+	*h = Headers{o: &headerObject{kv: kv}}
 	return nil
+}
+
+// headerCache is the last header object the journal made from a map, for
+// the entries whose maps make it again. Requests mostly carry the same
+// fields as the one before (the same client, the same token), and so do
+// answers; such an entry points to the shared object instead of keeping its
+// map (which a stream would look up field by field, on another core, to
+// encode it) or a copy of it. Telling that a map makes the object costs a
+// lookup per field, on the request's core while the map is in its cache.
+type headerCache struct {
+	last atomic.Pointer[headerObject]
+}
+
+// rebuildAfter is how many maps that do not make the cached object replace
+// it with the next one that can be cached: a run of requests with other
+// fields moves the cache to them, and requests whose fields change every
+// time make one object in rebuildAfter.
+const rebuildAfter = 16
+
+// keep returns h for the journal: the cached object when h makes it, else
+// a new cached object, h itself (direct) or h redacted and copied.
+func (c *headerCache) keep(h http.Header, direct bool) Headers {
+	if len(h) == 0 {
+		return Headers{}
+	}
+	o := c.last.Load()
+	if o != nil && o.same(h) {
+		return Headers{o: o}
+	}
+	if o == nil || o.misses.Add(1) >= rebuildAfter {
+		if n := newHeaderObject(h); n != nil {
+			c.last.Store(n)
+			return Headers{o: n}
+		}
+	}
+	if direct {
+		return journalHeaders(h)
+	}
+	return redactHeaders(h)
+}
+
+// same reports that h makes o: as many names, each of o's in h with one
+// value that redacts to o's.
+func (o *headerObject) same(h http.Header) bool {
+	if len(h) != len(o.plain) {
+		return false
+	}
+	for i, plain := range o.plain {
+		name, value := o.kv[2*i], o.kv[2*i+1]
+		vs, ok := h[name]
+		if !ok || len(vs) != 1 {
+			return false
+		}
+		if plain {
+			if vs[0] != value {
+				return false
+			}
+		} else if redactValue(name, vs) != value {
+			return false
+		}
+	}
+	return true // o's names are distinct (they came from a map): h has no other
+}
+
+// newHeaderObject makes h's object, sorted by name, with its JSON; nil when
+// a field has other than one value (the object would not tell such maps
+// apart from one another).
+func newHeaderObject(h http.Header) *headerObject {
+	names := make([]string, 0, len(h))
+	for k, vs := range h {
+		if len(vs) != 1 {
+			return nil
+		}
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	o := &headerObject{kv: make([]string, 0, 2*len(h)), plain: make([]bool, len(h))}
+	o.json = append(o.json, '{')
+	for i, k := range names {
+		v := redactValue(k, h[k])
+		o.kv = append(o.kv, k, v)
+		o.plain[i] = !credential(k)
+		if i > 0 {
+			o.json = append(o.json, ',')
+		}
+		o.json = appendJSONString(o.json, k)
+		o.json = append(o.json, ':')
+		o.json = appendJSONString(o.json, v)
+	}
+	o.json = append(o.json, '}')
+	return o
 }
 
 // How much of each body the journal keeps.
@@ -416,15 +529,14 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, s *stored
 	e.ErrorCode = ri.errorCode
 	e.Error = ri.message
 	e.Control = ri.control
-	headers := journalHeaders
 	if !jc.direct {
-		headers, jc.header = redactHeaders, jc.Header()
+		jc.header = jc.Header()
 	}
-	e.Request.Headers = headers(r.Header)
+	e.Request.Headers = c.requestHeaders.keep(r.Header, jc.direct)
 	if ri.dropped {
 		e.Status = 0
 	} else {
-		e.Response.Headers = headers(jc.header)
+		e.Response.Headers = c.responseHeaders.keep(jc.header, jc.direct)
 		e.Response.Body = c.redactBody(jc.bodyString())
 	}
 	if jc.reqBody != nil && len(jc.reqBody.buf) > 0 {
@@ -515,7 +627,7 @@ func redactHeaders(h http.Header) Headers {
 	for k, vs := range h {
 		out = append(out, k, redactValue(k, vs))
 	}
-	return Headers{kv: out}
+	return Headers{o: &headerObject{kv: out}}
 }
 
 // redactValue is field k's values joined by ", ", a credential replaced by
@@ -546,6 +658,16 @@ func redactValue(k string, vs []string) string {
 		return "[redacted]"
 	}
 	return v
+}
+
+// credential reports whether redactValue hides field k's value.
+func credential(k string) bool {
+	for _, name := range [...]string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"} {
+		if len(k) == len(name) && (k == name || strings.EqualFold(k, name)) {
+			return true
+		}
+	}
+	return false
 }
 
 // tokenField finds the token in a token answer, by the spec's field name.

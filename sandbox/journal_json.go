@@ -148,7 +148,10 @@ func (enc *entryEncoder) message(b []byte, m *Message, headers *lastHeaders, bod
 // map (a repeated name keeps its last value). A header map's object is
 // kept in last, and reused while maps make the same one.
 func (enc *entryEncoder) headers(b []byte, h Headers, last *lastHeaders) []byte {
-	if h.h == nil {
+	if h.o != nil {
+		if h.o.json != nil {
+			return append(b, h.o.json...)
+		}
 		return h.appendJSON(b)
 	}
 	if last.same(h.h) {
@@ -204,15 +207,16 @@ func appendStringField(b []byte, name, v string, omitEmpty bool) []byte {
 // appendJSON writes kv fields as an object sorted by name, as
 // encoding/json writes a map (a repeated name keeps its last value).
 func (h Headers) appendJSON(b []byte) []byte {
-	idx := make([]int, 0, len(h.kv)/2)
-	for i := 0; i+1 < len(h.kv); i += 2 {
+	kv := h.fields()
+	idx := make([]int, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
 		idx = append(idx, i)
 	}
 	slices.SortStableFunc(idx, func(x, y int) int {
 		switch {
-		case h.kv[x] < h.kv[y]:
+		case kv[x] < kv[y]:
 			return -1
-		case h.kv[x] > h.kv[y]:
+		case kv[x] > kv[y]:
 			return 1
 		}
 		return 0
@@ -220,16 +224,16 @@ func (h Headers) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	first := true
 	for n, i := range idx {
-		if n+1 < len(idx) && h.kv[idx[n+1]] == h.kv[i] {
+		if n+1 < len(idx) && kv[idx[n+1]] == kv[i] {
 			continue // a later duplicate wins
 		}
 		if !first {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendJSONString(b, h.kv[i])
+		b = appendJSONString(b, kv[i])
 		b = append(b, ':')
-		b = appendJSONString(b, h.kv[i+1])
+		b = appendJSONString(b, kv[i+1])
 	}
 	return append(b, '}')
 }

@@ -166,7 +166,7 @@ func redactHeadersBefore(h http.Header) Headers {
 		}
 		out = append(out, k, v)
 	}
-	return Headers{kv: out}
+	return Headers{o: &headerObject{kv: out}}
 }
 
 // redactHeaders redacts as it did before its fast paths.
@@ -422,5 +422,95 @@ func TestCanonicalMethod(t *testing.T) {
 func TestControlRoot(t *testing.T) {
 	if controlRoot+"/" != ControlPrefix {
 		t.Errorf("controlRoot %q is not ControlPrefix %q without its slash", controlRoot, ControlPrefix)
+	}
+}
+
+// A headerCache's Headers are the map's, redacted, encoded as encoding/json
+// encodes them, whether they are the shared object, a new one, the map or
+// a copy; an object is shared by the maps that make it, and replaced after
+// rebuildAfter maps that do not.
+func TestHeaderCache(t *testing.T) {
+	maps := []http.Header{
+		{"Host": {"a"}, "Authorization": {"Bearer one"}},
+		{"Host": {"a"}, "Authorization": {"Bearer two"}}, // the same object
+		{"Host": {"b"}, "Authorization": {"Bearer two"}},
+		{"Host": {"a"}, "authorization": {"Basic two"}},
+		{"Host": {"a"}, "Authorization": {"Basic two"}},
+		{"Host": {"a"}, "Cookie": {"c=1"}},
+		{"Host": {"a"}, "Cookie": {"c=2"}},
+		{"Host": {"a"}, "X": {"", ""}},
+		{"Host": {"a"}, "X": {"<&>\u2028"}},
+		{"Host": {"a"}},
+		{},
+	}
+	for _, direct := range []bool{false, true} {
+		var c headerCache
+		for round := 0; round < 2*rebuildAfter; round++ {
+			for i, h := range maps {
+				got := c.keep(h, direct)
+				want, _ := json.Marshal(redactHeadersBefore(h))
+				var enc entryEncoder
+				if b := enc.headers(nil, got, &enc.requestHeaders); !bytes.Equal(b, want) && len(h) > 0 {
+					t.Fatalf("direct %v, map %d %q: %s; want %s", direct, i, h, b, want)
+				}
+				if b, _ := json.Marshal(got); !bytes.Equal(b, want) {
+					t.Fatalf("direct %v, map %d %q: json.Marshal %s; want %s", direct, i, h, b, want)
+				}
+				for k := range h {
+					if got.Get(k) != redactHeadersBefore(h).Get(k) {
+						t.Fatalf("direct %v, map %d: Get(%q) = %q", direct, i, k, got.Get(k))
+					}
+				}
+				if got.h != nil && !direct {
+					t.Fatalf("map %d kept behind another handler", i)
+				}
+			}
+		}
+	}
+	var c headerCache
+	a, b := http.Header{"Authorization": {"Bearer one"}}, http.Header{"Authorization": {"Bearer two"}}
+	first := c.keep(a, true)
+	if again := c.keep(b, true); first.o == nil || again.o != first.o {
+		t.Fatalf("maps that make one object: %+v, %+v", first, again)
+	}
+	other := http.Header{"Host": {"x"}}
+	for i := 1; i < rebuildAfter; i++ {
+		if h := c.keep(other, true); h.h == nil {
+			t.Fatalf("miss %d: not the map", i)
+		}
+	}
+	if h := c.keep(other, true); h.o == nil || h.o == first.o || c.keep(other, true).o != h.o {
+		t.Fatalf("after %d misses: %+v; want a new shared object", rebuildAfter, h)
+	}
+}
+
+func FuzzHeaderCache(f *testing.F) {
+	f.Add("Host", "a", "Authorization", "Bearer x", "Bearer y", false)
+	f.Add("Cookie", "a", "cookie", "b", "b", true)
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, v3 string, two bool) {
+		maps := []http.Header{{k1: {v1}, k2: {v2}}, {k1: {v1}, k2: {v3}}, {k1: {v1}}, {k2: {v3}}, {k1: {v1}, k2: {v2}}}
+		if two {
+			maps = append(maps, http.Header{k1: {v1, v2}}, http.Header{k1: {v1, v2}})
+		}
+		var c headerCache
+		for range 2 {
+			for _, h := range maps {
+				want, _ := json.Marshal(redactHeadersBefore(h))
+				var enc entryEncoder
+				if got := enc.headers(nil, c.keep(h, true), &enc.responseHeaders); !bytes.Equal(got, want) {
+					t.Fatalf("%q: %s; want %s", h, got, want)
+				}
+			}
+		}
+	})
+}
+
+// credential names the fields redactValue hides.
+func TestCredential(t *testing.T) {
+	for _, k := range []string{"Authorization", "authorization", "AUTHORIZATION", "Proxy-Authorization", "proxy-authorization", "Cookie", "cookie", "Set-Cookie", "set-cookie", "X-Authorizatio", "Authorization ", "Content-Type",
+		"AuthoriZation", "cOOKIE", "Coo\u212aie", "Coo\u212ae", "\u017fet-Cookie", "\u017fet-Cooki", "Cache-Control", "Content-Length"} {
+		if got, want := credential(k), redactValue(k, []string{"plain"}) != "plain"; got != want {
+			t.Errorf("credential(%q) = %v; want %v", k, got, want)
+		}
 	}
 }

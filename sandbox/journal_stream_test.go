@@ -306,9 +306,10 @@ func TestJournalStreamsShareEncoding(t *testing.T) {
 	}
 }
 
-// Served by Serve (as `milligold sandbox` serves it) the journal keeps the
-// request's and the answer's header maps; behind another handler it copies
-// them (see Headers).
+// Served by Serve (as `milligold sandbox` serves it) the journal keeps a
+// request's header map when it does not make the last header object;
+// behind another handler it copies it (see Headers). Maps that make the
+// last object share it.
 func TestJournalKeepsMapsWhenServedDirectly(t *testing.T) {
 	for _, wrapped := range []bool{false, true} {
 		s, err := NewWithControl(Default(), ControlOptions{})
@@ -326,23 +327,35 @@ func TestJournalKeepsMapsWhenServedDirectly(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		served := make(chan error, 1)
 		go func() { served <- Serve(ctx, ln, h, ServeOptions{}) }()
-		res, err := http.Get("http://" + ln.Addr().String() + BasePath + "/gold/rate")
-		if err != nil {
-			t.Fatal(err)
+		for _, n := range []string{"1", "2", "1"} {
+			req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+BasePath+"/gold/rate", nil)
+			req.Header.Set("X-N", n)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
 		}
-		res.Body.Close()
 		cancel()
 		<-served
 		entries, _ := s.ctl.journal.list(filter{})
-		if len(entries) != 1 {
+		if len(entries) != 3 {
 			t.Fatalf("wrapped %v: %d entries", wrapped, len(entries))
 		}
-		req, resp := entries[0].Request.Headers, entries[0].Response.Headers
-		if kept := req.h != nil && resp.h != nil && req.kv == nil && resp.kv == nil; kept == wrapped {
-			t.Errorf("wrapped %v: the journal kept the maps: %v", wrapped, kept)
+		first, other, again := entries[0].Request.Headers, entries[1].Request.Headers, entries[2].Request.Headers
+		if first.o == nil || first.o.json == nil || again.o != first.o || first.h != nil {
+			t.Errorf("wrapped %v: the first and third requests' fields are not one shared object: %+v, %+v", wrapped, first, again)
 		}
-		if resp.Get("Content-Type") == "" || req.Get("User-Agent") == "" {
-			t.Errorf("wrapped %v: no Content-Type (%d fields) or User-Agent (%d fields)", wrapped, resp.Len(), req.Len())
+		if kept := other.h != nil && other.o == nil; kept == wrapped {
+			t.Errorf("wrapped %v: the journal kept the second request's map: %v", wrapped, kept)
+		}
+		if !wrapped && entries[1].Response.Headers.o != entries[0].Response.Headers.o {
+			t.Errorf("the answers' fields are not one shared object")
+		}
+		for i, e := range entries {
+			if e.Response.Headers.Get("Content-Type") == "" || e.Request.Headers.Get("User-Agent") == "" || e.Request.Headers.Get("X-N") != []string{"1", "2", "1"}[i] {
+				t.Errorf("wrapped %v, entry %d: no Content-Type (%d fields), User-Agent or X-N (%d fields)", wrapped, i, e.Response.Headers.Len(), e.Request.Headers.Len())
+			}
 		}
 	}
 }
