@@ -19,11 +19,32 @@ import (
 // header object of the request and of the answer. TestEntryJSON and
 // FuzzEntryJSON hold it to encoding/json.
 type entryEncoder struct {
-	time, clock, reset                       timeCache
-	method, path, operation, partner, client lastString
-	body                                     lastString // the answer's
+	time, clock, reset              timeCache
+	who                             lastWho
+	body                            lastString // the answer's
 	requestHeaders, responseHeaders          lastHeaders
 	fields                                   []field // a header map's fields, sorted by name
+}
+
+// lastWho is the last entry's method, path, operation, partner and client
+// (what repeats together from one request to the next), with their JSON:
+// one comparison each and one copy, where a lastString per field was a
+// sixth of an entry's encoding.
+type lastWho struct {
+	method, path, operation, partner, client string
+	json                                     []byte
+}
+
+func (c *lastWho) append(b []byte, e *Entry) []byte {
+	if c.json == nil || e.Method != c.method || e.Path != c.path || e.Operation != c.operation || e.Partner != c.partner || e.Client != c.client {
+		j := appendStringField(c.json[:0], "method", e.Method, false)
+		j = appendStringField(j, "path", e.Path, false)
+		j = appendStringField(j, "operation", e.Operation, true)
+		j = appendStringField(j, "partner", e.Partner, true)
+		j = appendStringField(j, "client", e.Client, false)
+		c.json, c.method, c.path, c.operation, c.partner, c.client = j, e.Method, e.Path, e.Operation, e.Partner, e.Client
+	}
+	return append(b, c.json...)
 }
 
 // lastString is the last string a field had, with its JSON.
@@ -38,18 +59,6 @@ func (c *lastString) append(b []byte, s string) []byte {
 		c.s, c.json = s, appendJSONString(c.json[:0], s)
 	}
 	return append(b, c.json...)
-}
-
-// appendField appends `,"name":` and s's JSON; nothing for an empty s
-// with omitEmpty.
-func (c *lastString) appendField(b []byte, name string, s string, omitEmpty bool) []byte {
-	if omitEmpty && s == "" {
-		return b
-	}
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	return c.append(b, s)
 }
 
 // lastHeaders is the last header object a map made: its fields, each with
@@ -91,11 +100,7 @@ func (enc *entryEncoder) entry(b []byte, e *Entry) []byte {
 	b = enc.time.append(b, e.Time)
 	b = append(b, `,"clock":`...)
 	b = enc.clock.append(b, e.Clock)
-	b = enc.method.appendField(b, "method", e.Method, false)
-	b = enc.path.appendField(b, "path", e.Path, false)
-	b = enc.operation.appendField(b, "operation", e.Operation, true)
-	b = enc.partner.appendField(b, "partner", e.Partner, true)
-	b = enc.client.appendField(b, "client", e.Client, false)
+	b = enc.who.append(b, e)
 	b = append(b, `,"status":`...)
 	b = appendInt(b, int64(e.Status))
 	b = append(b, `,"latencyMicros":`...)

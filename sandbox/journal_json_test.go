@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -50,6 +51,25 @@ func TestEntryJSON(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		berlin = time.FixedZone("CET", 3600)
+	}
+	// One of method, path, operation, partner and client changes at a time.
+	who := []func(e *Entry, s string){
+		func(e *Entry, s string) { e.Method = s },
+		func(e *Entry, s string) { e.Path = s },
+		func(e *Entry, s string) { e.Operation = s },
+		func(e *Entry, s string) { e.Partner = s },
+		func(e *Entry, s string) { e.Client = s },
+	}
+	for i, s := range []string{"a", "a", "", "", "<b>", "a"} {
+		for _, set := range who {
+			e, flat := jsonEntry("x", false), jsonEntry("x", true)
+			set(&e, s+fmt.Sprint(i%2))
+			set(&flat, s+fmt.Sprint(i%2))
+			checkEncoded(t, &enc, e, flat)
+			set(&e, s)
+			set(&flat, s)
+			checkEncoded(t, &enc, e, flat)
+		}
 	}
 	for i, d := range []time.Duration{0, 1, 10, 120, 999_999_999, time.Second, time.Second + 5, time.Hour, -time.Hour, 0} {
 		for j, loc := range []*time.Location{time.UTC, time.Local, berlin, time.FixedZone("", -(5*3600 + 30*60)), time.FixedZone("odd", 3600+7)} {
