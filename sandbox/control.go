@@ -70,9 +70,10 @@ type Control struct {
 	pending atomic.Int32
 
 	plainBody atomic.Pointer[string]      // see Control.redactBody
+	lastPath  atomic.Pointer[lastEscaped] // see Control.escapedPath
+
 	// The journal's last header objects (see headerCache).
 	requestHeaders, responseHeaders headerCache
-	lastPath  atomic.Pointer[lastEscaped] // see Control.escapedPath
 
 	tokenMu sync.Mutex
 	issued  map[string]issuedToken // tokens this sandbox issued, for reset

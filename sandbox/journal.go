@@ -545,7 +545,7 @@ func (c *Control) record(r *http.Request, status int, ri *requestInfo, s *stored
 	if jc.reqBody != nil && len(jc.reqBody.buf) > 0 {
 		e.Request.Body = redactForm(r.Header.Get("Content-Type"), jc.reqBody.buf)
 	}
-	s.capture = capture{} // the ring keeps s: not the connection's writer and reader
+	s.capture = capture{}   // the ring keeps s: not the connection's writer and reader
 	if e.Remaining == nil { // the guard did not count it (see stored.counted)
 		key := "client:" + e.Client
 		if e.Partner != "" {

@@ -22,8 +22,8 @@ type entryEncoder struct {
 	time, clock, reset              timeCache
 	who                             lastWho
 	body                            lastString // the answer's
-	requestHeaders, responseHeaders          lastHeaders
-	fields                                   []field // a header map's fields, sorted by name
+	requestHeaders, responseHeaders lastHeaders
+	fields                          []field // a header map's fields, sorted by name
 }
 
 // lastWho is the last entry's method, path, operation, partner and client

@@ -244,11 +244,11 @@ type requestInfo struct {
 	partner   string
 	errorCode string
 	fault     bool
-	message   string              // the envelope's error: for a 400, the validation reason
-	operation string              // the spec's operationId, when the control API is on
-	control   string              // what the control API did to the answer, if anything
-	dropped   bool                // the control API dropped the connection
-	entry     *stored             // the request's journal entry, while it is filled (control API with the journal on)
+	message   string  // the envelope's error: for a 400, the validation reason
+	operation string  // the spec's operationId, when the control API is on
+	control   string  // what the control API did to the answer, if anything
+	dropped   bool    // the control API dropped the connection
+	entry     *stored // the request's journal entry, while it is filled (control API with the journal on)
 	// The credentials the guard found right, so the token handler need not
 	// hash the secret again (a tenth of a token request's instructions).
 	verifiedID, verifiedSecret string
