@@ -54,16 +54,17 @@ type Message struct {
 // Headers are header fields, each with its values joined by ", ", as a JSON
 // object, credentials redacted.
 //
-// Decoded, they are a flat list, and so are the journal's when a handler
-// wraps the sandbox (it could write the maps after the sandbox returned).
-// When net/http's server calls the sandbox itself, the journal keeps the
-// request's and the answer's own header maps and redacts them whenever
-// they are read: copying and redacting two maps per request was half of
-// what recording an entry cost the request. The journal records a request
-// after its handler returned; net/http makes a new map for each request
-// and each answer and does not write them after the handler returns (the
-// HTTP/2 server only to promote "Trailer:" fields, which the sandbox never
-// sets), so the maps no longer change.
+// Decoded, they are a flat list. The journal's are mostly a header object
+// shared with the entries before (see headerCache), made from the first
+// map of those fields. Other maps the journal keeps as they are when
+// net/http's server calls the sandbox itself, redacted whenever they are
+// read (copying and redacting two maps per request was half of what
+// recording an entry cost the request), and flattens behind another
+// handler (it could write the maps after the sandbox returned). The
+// journal records a request after its handler returned; net/http makes a
+// new map for each request and each answer and does not write them after
+// the handler returns (the HTTP/2 server only to promote "Trailer:"
+// fields, which the sandbox never sets), so the maps no longer change.
 type Headers struct {
 	h http.Header   // the journal's, not redacted: read only through redactValue
 	o *headerObject // or the fields, redacted
