@@ -8,7 +8,9 @@
 # Usage: bench/instructions.sh [PATH...]   (default: every path)
 # Needs valgrind (apt-get install -y valgrind). Go runs under callgrind with
 # cgo off, async preemption off and one P (callgrind trips over Go's
-# preemption signals otherwise); garbage collection is counted.
+# preemption signals otherwise) and RDTSCP off (this valgrind stops with
+# SIGILL on the instruction, which the runtime's contended locks use on
+# CPUs that have it); garbage collection is counted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
 CGO_ENABLED=0 go test -c -o "$work/sandbox.test" ./sandbox
 
 count() { # path iterations -> instructions collected
-	GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
+	GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
 		"$work/sandbox.test" -test.run '^$' -test.bench "^BenchmarkHandler/$1\$" -test.benchtime "$2x" -test.count 1 \
 		>"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
 	awk '/Collected :/ {print $4}' "$work/log"
