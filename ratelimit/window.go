@@ -144,8 +144,12 @@ func (f *FixedWindow) window(key string, now time.Time) *window {
 	if !now.Before(f.nextSweep) {
 		for k, w := range f.keys {
 			if sp := w.span.Load(); sp == nil || !now.Before(sp.reset) {
-				w.kill()
-				delete(f.keys, k)
+				if testHookSweep != nil {
+					testHookSweep(w)
+				}
+				if w.killExpired(now) {
+					delete(f.keys, k)
+				}
 			}
 		}
 		f.nextSweep = now.Add(f.policy.Window)
@@ -155,6 +159,24 @@ func (f *FixedWindow) window(key string, now time.Time) *window {
 		f.keys[key] = w
 	}
 	return w
+}
+
+// testHookSweep, when set, runs as the sweep finds a window over, before
+// it takes the window's lock.
+var testHookSweep func(*window)
+
+// killExpired marks w dead unless its window is not over at now: a request
+// holding w may have opened a new one since the sweep looked (open holds
+// w.mu too), and a window dropped from keys with requests still counting in
+// it would let a second window of the key open beside it.
+func (w *window) killExpired(now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if sp := w.span.Load(); sp != nil && now.Before(sp.reset) {
+		return false
+	}
+	w.dead = true
+	return true
 }
 
 // kill marks w dead: a request holding it looks the key up again.

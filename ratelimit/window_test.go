@@ -208,3 +208,41 @@ func TestFixedWindowConcurrentAcrossWindows(t *testing.T) {
 		}
 	}
 }
+
+// A request that opens a key's next window while the sweep is dropping the
+// old one must not leave two windows of the key counting side by side: that
+// admitted up to twice the limit in one window (seen in CI as 7 of 5 in
+// TestFixedWindowConcurrentAcrossWindows).
+func TestFixedWindowSweepRacesOpen(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := Policy{Requests: 5, Window: time.Second}
+	f := NewFixedWindow(p, clk.Now)
+	f.Allow("b")
+	held := f.window("b", clk.Now()) // a request holding the key's window
+	clk.Advance(p.Window)            // the window is over; the next request sweeps
+	now := clk.Now()
+	t.Cleanup(func() { testHookSweep = nil })
+	testHookSweep = func(w *window) {
+		if w == held {
+			// The held request, between the sweep's look and its lock,
+			// finds the window over and opens the next one in it.
+			held.open(now, p.Window, held.span.Load())
+		}
+	}
+	f.Allow("a") // sweeps
+	testHookSweep = nil
+	admitted := 0
+	for range 2 * p.Requests {
+		if d := f.AllowAt("b", now); d.Allowed {
+			admitted++
+		}
+		// the held request's path: counting in held (as AllowAt's loop does)
+		if s, sp := held.state.Load(), held.span.Load(); sp != nil && now.Before(sp.reset) &&
+			s&(1<<32-1) < uint64(p.Requests) && held.state.CompareAndSwap(s, s+1) {
+			admitted++
+		}
+	}
+	if admitted > p.Requests {
+		t.Fatalf("admitted %d in one window of key b; want at most %d", admitted, p.Requests)
+	}
+}
