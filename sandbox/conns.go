@@ -182,7 +182,21 @@ type limitedConn struct {
 	grain           int64      // nanoseconds; 0 keeps deadlines exact
 	dlMu            sync.Mutex // orders deadline updates with what they record
 	readDL, writeDL deadline
+
+	// reads counts the Reads in flight, plus readPast while a read
+	// deadline that passed before the connection opened is asked for and
+	// not set on the connection (see setDeadline); a Read then fails at
+	// once, as the connection's would.
+	reads atomic.Int32
 }
+
+// readPast marks limitedConn.reads: a past read deadline holds.
+const readPast = 1 << 30
+
+// errReadPast is the error of a Read under a past read deadline that was
+// not set on the connection: a timeout (net.Error) that is
+// os.ErrDeadlineExceeded, as the connection's read would fail.
+var errReadPast error = &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
 
 // deadline is one direction's deadline: the one asked for and the one set
 // on the connection (rounded unix nanoseconds; 0 for none).
@@ -197,6 +211,17 @@ type deadline struct{ want, armed int64 }
 // idle, none), each a runtime timer update and a clock reading, about a
 // tenth of a served gold-rate request's CPU; most of them move the deadline
 // later. Timeouts fire up to the grain late, never early.
+//
+// A read deadline that passed before the connection opened (net/http's
+// "a long time ago", which ends its background read once a handler is
+// done) is set on the connection only while a Read is in flight: with
+// none, it is kept here and the next Read fails at once, and the
+// deadline that follows it (net/http's "none") takes it away again,
+// with no runtime timer touched and no clock read. In a served GET the
+// background read has mostly not begun its Read by then (its goroutine
+// waits behind the handler's), so net/http's two deadline updates per
+// request, and the re-arming of the idle deadline after them, cost
+// nothing.
 func (c *limitedConn) SetReadDeadline(t time.Time) error {
 	return c.setDeadline(t, &c.readDL, c.Conn.SetReadDeadline)
 }
@@ -227,6 +252,13 @@ func (c *limitedConn) setDeadline(t time.Time, d *deadline, set func(time.Time) 
 	}
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
+	if d == &c.readDL {
+		if ns != 0 && ns < c.opened && c.holdPast() {
+			d.want = ns
+			return nil
+		}
+		c.reads.And(^int32(readPast)) // any other deadline takes a held one away
+	}
 	d.want = ns
 	if ns != 0 && (d.armed == 0 || ns < d.armed) {
 		return d.arm(ns, set)
@@ -254,6 +286,20 @@ func (d *deadline) arm(ns int64, set func(time.Time) error) error {
 	return err
 }
 
+// holdPast marks a past read deadline as held, unless a Read is in
+// flight (its Read must be cut by the connection's deadline: false).
+func (c *limitedConn) holdPast() bool {
+	for {
+		n := c.reads.Load()
+		if n&^readPast != 0 {
+			return false
+		}
+		if n&readPast != 0 || c.reads.CompareAndSwap(n, n|readPast) {
+			return true
+		}
+	}
+}
+
 // early reports whether err is a timeout of a deadline set earlier than the
 // one now asked for; then it sets that one, and the I/O goes on.
 func (c *limitedConn) early(err error, d *deadline, set func(time.Time) error) bool {
@@ -269,6 +315,16 @@ func (c *limitedConn) early(err error, d *deadline, set func(time.Time) error) b
 }
 
 func (c *limitedConn) Read(b []byte) (int, error) {
+	for {
+		n := c.reads.Load()
+		if n&readPast != 0 {
+			return 0, errReadPast
+		}
+		if c.reads.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	defer c.reads.Add(-1)
 	for {
 		n, err := c.Conn.Read(b)
 		if n > 0 || err == nil || !c.early(err, &c.readDL, c.Conn.SetReadDeadline) {

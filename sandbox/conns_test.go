@@ -56,14 +56,25 @@ func TestDeadlinesRounded(t *testing.T) {
 		base.Add(10 * time.Second),                     // later: waits for 1005.25 to fire
 		{},                                             // none: waits too
 		base.Add(2 * time.Second),                      // earlier: set, 1002
-		time.Unix(1, 0),                                // set: net/http's "a long time ago"
-		base.Add(time.Second),                          // later: waits for 1 to fire
-		{},                                             // none, after one that passed before the connection opened: set
-		{},                                             // none again: nothing to set
 	} {
 		c.SetReadDeadline(d)
 	}
-	want := []time.Time{time.Unix(1005, 250e6), time.Unix(1002, 0), time.Unix(1, 0), {}}
+	// net/http's "a long time ago" with no Read in flight: held, not set;
+	// a Read fails at once, as the connection's would.
+	c.SetReadDeadline(time.Unix(1, 0))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read under a held past deadline: %v; want a timeout", err)
+	} else if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Errorf("read under a held past deadline: %v; want a net.Error timeout (net/http's background read ignores only that)", err)
+	}
+	for _, d := range []time.Time{
+		{},                    // none: takes the held one away, nothing to set
+		base.Add(time.Second), // earlier than 1002: set
+		{},                    // none: waits for 1001 to fire
+	} {
+		c.SetReadDeadline(d)
+	}
+	want := []time.Time{time.Unix(1005, 250e6), time.Unix(1002, 0), time.Unix(1001, 0)}
 	if len(inner.read) != len(want) {
 		t.Fatalf("read deadlines set %v; want %v", inner.read, want)
 	}
@@ -72,8 +83,16 @@ func TestDeadlinesRounded(t *testing.T) {
 			t.Errorf("read deadline %d = %v; want %v (never earlier than asked)", i, inner.read[i], want[i])
 		}
 	}
-	if c.readDL.want != 0 || c.readDL.armed != 0 {
-		t.Errorf("read deadline asked %d, set %d; want none asked, none set", c.readDL.want, c.readDL.armed)
+	if c.readDL.want != 0 || c.readDL.armed != time.Unix(1001, 0).UnixNano() || c.reads.Load() != 0 {
+		t.Errorf("read deadline asked %d, set %d, reads %#x; want none asked, 1001 set, none held", c.readDL.want, c.readDL.armed, c.reads.Load())
+	}
+	// With a Read in flight, the past deadline is set on the connection.
+	c.reads.Add(1)
+	c.SetReadDeadline(time.Unix(1, 0))
+	c.SetReadDeadline(time.Time{})
+	c.reads.Add(-1)
+	if got := inner.read[len(want):]; len(got) != 2 || !got[0].Equal(time.Unix(1, 0)) || !got[1].IsZero() {
+		t.Errorf("past deadline and none with a Read in flight: set %v; want both", got)
 	}
 	c.SetWriteDeadline(base)
 	c.SetWriteDeadline(base)
@@ -158,6 +177,24 @@ func TestDeadlinesNeverEarly(t *testing.T) {
 	peer.Write([]byte("c"))
 	if n, err := c.Read(buf); n != 1 || err != nil || buf[0] != 'c' {
 		t.Fatalf("read after a later deadline = %d, %v; want the byte", n, err)
+	}
+
+	// A past deadline while a Read waits (net/http's abort of a
+	// background read that has begun): the Read is cut at once.
+	cut := make(chan error, 1)
+	go func() { _, err := c.Read(buf); cut <- err }()
+	for c.reads.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // into the connection's read
+	c.SetReadDeadline(time.Unix(1, 0))
+	select {
+	case err := <-cut:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("read in flight, cut by a past deadline: %v; want a timeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a read in flight was not cut by a past deadline")
 	}
 
 	// A past deadline, then none (net/http's abort of a background read):
