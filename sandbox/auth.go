@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,8 +41,14 @@ type signer struct {
 	macs     sync.Pool // of *macState keyed with key
 	jtis     jtiSource
 
-	mu       sync.RWMutex        // read-locked per request: a plain mutex here blocked requests under load (mutex profile)
-	verified map[string]verified // tokens whose signature checked out; at most maxVerified
+	seed     maphash.Seed
+	verified [verifiedSlots]atomic.Pointer[verifiedToken] // tokens whose signature checked out, by their hash
+}
+
+// verifiedToken is a token whose signature checked out, and what it proved.
+type verifiedToken struct {
+	token string
+	verified
 }
 
 // verified is what a good token proved: its partner and when it is valid.
@@ -52,8 +59,12 @@ type verified struct {
 	issued, exp time.Time
 }
 
-// maxVerified bounds the cache of verified tokens; when full it starts over.
-const maxVerified = 4096
+// verifiedSlots is the size of the cache of verified tokens, a power of
+// two: a token is kept in the slot of its hash, in place of whichever was
+// there (which is then parsed again when next seen). Reads take no lock:
+// the read-locked map it replaces wrote the lock's shared word twice per
+// request, from both cores.
+const verifiedSlots = 4096
 
 func newSigner(key string, lifetime time.Duration, now func() time.Time) (*signer, error) {
 	k := []byte(key)
@@ -68,6 +79,7 @@ func newSigner(key string, lifetime time.Duration, now func() time.Time) (*signe
 		key:      k,
 		lifetime: lifetime,
 		now:      now,
+		seed:     maphash.MakeSeed(),
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 			jwt.WithIssuer(Issuer),
@@ -234,10 +246,8 @@ func (s *signer) verify(token string) (string, error) { return s.verifyAt(token,
 // request's): a token verified before is answered from the cache with it;
 // a new one is parsed, and the parser reads the clock itself.
 func (s *signer) verifyAt(token string, now time.Time) (string, error) {
-	s.mu.RLock()
-	v, ok := s.verified[token]
-	s.mu.RUnlock()
-	if ok && !now.Before(v.issued) && now.Before(v.exp) {
+	slot := &s.verified[maphash.String(s.seed, token)&(verifiedSlots-1)]
+	if v := slot.Load(); v != nil && v.token == token && !now.Before(v.issued) && now.Before(v.exp) {
 		return v.partner, nil
 	}
 	var c claims
@@ -247,16 +257,11 @@ func (s *signer) verifyAt(token string, now time.Time) (string, error) {
 	if c.PartnerID == "" {
 		return "", errNoPartner
 	}
-	v = verified{partner: c.PartnerID, exp: c.ExpiresAt.Time} // the parser requires exp
+	v := &verifiedToken{token: token, verified: verified{partner: c.PartnerID, exp: c.ExpiresAt.Time}} // the parser requires exp
 	if c.IssuedAt != nil {
 		v.issued = c.IssuedAt.Time
 	}
-	s.mu.Lock()
-	if s.verified == nil || len(s.verified) >= maxVerified {
-		s.verified = make(map[string]verified)
-	}
-	s.verified[token] = v
-	s.mu.Unlock()
+	slot.Store(v)
 	return c.PartnerID, nil
 }
 
