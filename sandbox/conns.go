@@ -30,6 +30,8 @@ type connLimiter struct {
 	idleSeq atomic.Int64 // counts connections going idle: the order closeIdle needs, without a clock reading per request
 
 	grain time.Duration // deadlines are rounded up to this (see limitedConn.setDeadline); 0 keeps them exact
+
+	writeTimeout time.Duration // the http.Server's: what a request's write deadline is ahead of its header's reading (see headerRead)
 }
 
 // freshGrace is how long a connection that has sent nothing is left alone
@@ -100,7 +102,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 // open wraps a connection given a slot and adds it to the set.
 func (l *connLimiter) open(c net.Conn) *limitedConn {
 	now := time.Now().UnixNano()
-	lc := &limitedConn{Conn: c, l: l, grain: int64(l.grain), opened: now}
+	lc := &limitedConn{Conn: c, l: l, grain: int64(l.grain), opened: now, writeTimeout: l.writeTimeout}
 	lc.idleAt.Store(now) // fresh until http.StateNew says so again
 	lc.fresh.Store(true)
 	l.mu.Lock()
@@ -183,6 +185,9 @@ type limitedConn struct {
 	dlMu            sync.Mutex // orders deadline updates with what they record
 	readDL, writeDL deadline
 
+	writeTimeout time.Duration // connLimiter.writeTimeout
+	hdrAt        time.Time     // the clock reading of the last write deadline, less writeTimeout, until taken (under dlMu)
+
 	// reads counts the Reads in flight, plus readPast while a read
 	// deadline that passed before the connection opened is asked for and
 	// not set on the connection (see setDeadline); a Read then fails at
@@ -230,6 +235,22 @@ func (c *limitedConn) SetWriteDeadline(t time.Time) error {
 	return c.setDeadline(t, &c.writeDL, c.Conn.SetWriteDeadline)
 }
 
+// headerRead returns when net/http finished reading the header of the
+// request being served on c, taken from the write deadline it sets then
+// (time.Now() plus WriteTimeout, "reset whenever a new request's header is
+// read"), once: a later call returns false until the next write deadline.
+// The request needs no clock reading of its own for its start; a clock
+// reading was 140-300 ns on this machine's VM. False without a
+// WriteTimeout, or when no write deadline was set since the last call
+// (then the caller reads the clock).
+func (c *limitedConn) headerRead() (time.Time, bool) {
+	c.dlMu.Lock()
+	t := c.hdrAt
+	c.hdrAt = time.Time{}
+	c.dlMu.Unlock()
+	return t, !t.IsZero()
+}
+
 func (c *limitedConn) SetDeadline(t time.Time) error {
 	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
 }
@@ -252,6 +273,9 @@ func (c *limitedConn) setDeadline(t time.Time, d *deadline, set func(time.Time) 
 	}
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
+	if d == &c.writeDL && c.writeTimeout > 0 && !t.IsZero() {
+		c.hdrAt = t.Add(-c.writeTimeout)
+	}
 	if d == &c.readDL {
 		if ns != 0 && ns < c.opened && c.holdPast() {
 			d.want = ns

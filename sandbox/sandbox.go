@@ -239,7 +239,7 @@ func (s *Sandbox) windows() int { return s.window.Len() }
 
 // requestInfo collects what the request log line reports.
 type requestInfo struct {
-	start     time.Time // the wall clock when the request entered
+	start     time.Time // the wall clock when the request entered: when its header was read (requestStart)
 	now       time.Time // the request's time on the sandbox's clock (requestTime); zero until first asked
 	partner   string
 	errorCode string
@@ -313,7 +313,7 @@ func info(ctx context.Context) *requestInfo {
 // ServeHTTP runs the pipeline: limits, route, validate, authenticate, rate
 // limit, handle, write; then one log line.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := requestStart(r)
 	st := &requestState{Context: r.Context(), info: requestInfo{start: start, fault: s.faults && r.Header.Get(FaultHeader) == "500"}}
 	var jc *stored
 	if s.ctl != nil {

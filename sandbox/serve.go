@@ -54,9 +54,11 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions)
 	o = o.withDefaults()
 	cl := newConnLimiter(ln, o.MaxConns)
 	cl.grain = deadlineGrain(o.ReadHeaderTimeout, o.ReadTimeout, o.WriteTimeout, o.IdleTimeout)
+	cl.writeTimeout = o.WriteTimeout
 	ln = cl
 	srv := &http.Server{
 		ConnState:         cl.track,
+		ConnContext:       withConn,
 		Handler:           h,
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
 		ReadTimeout:       o.ReadTimeout,
@@ -79,4 +81,27 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions)
 		err = serveErr
 	}
 	return err
+}
+
+type connKey struct{}
+
+// withConn is Serve's http.Server.ConnContext: a request's context carries
+// its connection, whose headerRead gives the request's start.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	if lc, ok := c.(*limitedConn); ok {
+		return context.WithValue(ctx, connKey{}, lc)
+	}
+	return ctx
+}
+
+// requestStart is when r's header was read, as net/http read the clock
+// for its write deadline (limitedConn.headerRead) when Serve serves r,
+// else the clock now.
+func requestStart(r *http.Request) time.Time {
+	if lc, ok := r.Context().Value(connKey{}).(*limitedConn); ok {
+		if t, ok := lc.headerRead(); ok {
+			return t
+		}
+	}
+	return time.Now()
 }
