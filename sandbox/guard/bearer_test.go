@@ -30,7 +30,7 @@ func TestParseBearer(t *testing.T) {
 // FuzzParseBearer holds parseBearer to its definition: the "Bearer " prefix,
 // then a non-empty token without space, tab, CR or LF.
 func FuzzParseBearer(f *testing.F) {
-	for _, s := range []string{"Bearer abc", "Bearer ", "Bearer a b", "Bearer a\tb", "bearer abc", "Bearer a\x00b", "Bearer a\x0bb", "Bearer \r\n", "Bearer abcdefghijklmnop qrstuvw", "Bearer abcdefgh\nijklmnopqrstuvwx", "Bearer abcdefghijklmno\x01\r"} {
+	for _, s := range []string{"Bearer abc", "Bearer ", "Bearer a b", "Bearer a\tb", "bearer abc", "Bearer a\x00b", "Bearer a\x0bb", "Bearer \r\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, header string) {

@@ -264,35 +264,13 @@ func parseBearer(header string) (token string, ok bool) {
 	if !ok || token == "" {
 		return "", false
 	}
-	if hasBlank(token) {
-		return "", false
+	// strings.ContainsAny(token, " \t\r\n") as four vectorized byte
+	// searches: this runs on every sandbox request, and ContainsAny was a
+	// seventh of a gold-rate request's instructions on a JWT-length token.
+	for _, c := range []byte{' ', '\t', '\r', '\n'} {
+		if strings.IndexByte(token, c) >= 0 {
+			return "", false
+		}
 	}
 	return token, true
-}
-
-// hasBlank is strings.ContainsAny(s, " \t\r\n") (FuzzParseBearer holds
-// it to that), eight bytes at a time: the four bytes are all below '!', and
-// a word with no byte below '!' ("Bit Twiddling Hacks"' hasless, exact as
-// to whether there is one) has none of them, which is every word of a
-// token. This runs on every sandbox request: ContainsAny was a seventh of a
-// gold-rate request's instructions on a JWT-length token, and four
-// vectorized byte searches still two fifths of what this costs.
-func hasBlank(s string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		if (x-ones*'!')&^x&highs != 0 {
-			break // some byte is below '!': the loop below tells which
-		}
-	}
-	for ; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\r', '\n':
-			return true
-		}
-	}
-	return false
 }
