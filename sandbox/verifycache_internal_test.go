@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"hash/maphash"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ func TestVerifiedTokenSlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slotOf := func(tok string) uint64 { return maphash.String(s.seed, tok) & (verifiedSlots - 1) }
+	slotOf := verifiedSlot
 	first, _, err := s.issue(Partner{ID: "p1"})
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +35,23 @@ func TestVerifiedTokenSlots(t *testing.T) {
 		if i > 100*verifiedSlots {
 			t.Fatal("no two tokens in one slot")
 		}
+	}
+	// The slots spread real tokens: 10,000 into 4,096 slots take about
+	// 3,740 at random.
+	taken := map[uint64]bool{}
+	for range 10000 {
+		tok, _, err := s.issue(Partner{ID: "p3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sl := slotOf(tok); sl >= verifiedSlots {
+			t.Fatalf("slot %d of %d", sl, verifiedSlots)
+		} else {
+			taken[sl] = true
+		}
+	}
+	if len(taken) < 3500 {
+		t.Errorf("10,000 tokens took %d slots; want about 3,740", len(taken))
 	}
 	verify := func(tok, want string) {
 		t.Helper()
