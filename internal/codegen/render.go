@@ -58,7 +58,7 @@ func Generate(spec []byte, opts Config) (map[string][]byte, error) {
 
 // newFile starts a file of the middleware package.
 func (m *model) newFile() *File {
-	f := NewFilePathName(module+"/"+m.opts.Dir, path.Base(m.opts.Dir))
+	f := NewFilePathName(m.middlewarePkg(), path.Base(m.opts.Dir))
 	f.ImportName(m.opts.APIImport, "api")
 	f.ImportName(pkgRatelimit, "ratelimit")
 	f.ImportName(pkgTokens, "tokens")
